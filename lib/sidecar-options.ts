@@ -1,0 +1,261 @@
+/**
+ * The sidecar's options: one table, the single source of each option's environment variable, command
+ * line flag, default and help text. The webhook renders a pod's sidecar env from it, the sidecar parses
+ * its config from it, and `acr-p2p sidecar --help` prints it. Seed parameter names (as in ACK's chart)
+ * are kept where the option is one of them.
+ *
+ * Units follow the seed: blocksize in KiB, capacity and optionBlockSize in bytes, memoryCacheCapacityGB
+ * in GiB, timeouts in seconds.
+ */
+
+export type OptionKind = "int" | "number" | "string" | "bool" | "list" | "enum";
+
+export interface OptionSpec {
+  /** Key in the typed config object. */
+  readonly key: string;
+  /** The seed (Helm value) name when the option is a seed parameter. */
+  readonly seedName?: string;
+  readonly env: string;
+  readonly flag: string;
+  readonly kind: OptionKind;
+  /** Default as the string a user would write; undefined means "not set". */
+  readonly default?: string;
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly help: string;
+}
+
+function option(spec: OptionSpec): OptionSpec {
+  return Object.freeze(spec);
+}
+
+export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
+  option({
+    key: "port",
+    seedName: "p2p.port",
+    env: "ACR_P2P_PORT",
+    flag: "--port",
+    kind: "int",
+    default: "65001",
+    min: 1,
+    max: 65535,
+    help: "Registry front port on 127.0.0.1 (what rewritten images point at).",
+  }),
+  option({
+    key: "listenHost",
+    env: "ACR_P2P_LISTEN_HOST",
+    flag: "--listen-host",
+    kind: "string",
+    default: "127.0.0.1",
+    help: "Address of the registry front. Keep loopback: only the pod itself may pull through it.",
+  }),
+  option({
+    key: "peerPort",
+    env: "ACR_P2P_PEER_PORT",
+    flag: "--peer-port",
+    kind: "int",
+    default: "65002",
+    min: 1,
+    max: 65535,
+    help: "Port on the pod IP where group peers fetch blocks.",
+  }),
+  option({
+    key: "healthPort",
+    env: "ACR_P2P_HEALTH_PORT",
+    flag: "--health-port",
+    kind: "int",
+    default: "65003",
+    min: 1,
+    max: 65535,
+    help: "Port on the pod IP for /healthz, /readyz and /metrics (kubelet probes go to the pod IP).",
+  }),
+  option({
+    key: "podIP",
+    env: "ACR_P2P_POD_IP",
+    flag: "--pod-ip",
+    kind: "string",
+    default: "127.0.0.1",
+    help: "The pod IP (downward API status.podIP): where the peer and health servers listen.",
+  }),
+  option({
+    key: "podName",
+    env: "ACR_P2P_POD_NAME",
+    flag: "--pod-name",
+    kind: "string",
+    help: "The pod's name (downward API), for logs and the directory.",
+  }),
+  option({
+    key: "podNamespace",
+    env: "ACR_P2P_POD_NAMESPACE",
+    flag: "--pod-namespace",
+    kind: "string",
+    help: "The pod's namespace (downward API).",
+  }),
+  option({
+    key: "cacheMode",
+    seedName: "p2p.v2.cache.mode",
+    env: "ACR_P2P_CACHE_MODE",
+    flag: "--cache-mode",
+    kind: "enum",
+    choices: ["memory", "disk"],
+    default: "memory",
+    help: "Where blocks are cached: memory (default for a sidecar) or disk (an emptyDir, size `capacity`).",
+  }),
+  option({
+    key: "blocksizeKiB",
+    seedName: "blocksize",
+    env: "ACR_P2P_BLOCKSIZE",
+    flag: "--blocksize",
+    kind: "int",
+    default: "256",
+    min: 64,
+    max: 65536,
+    help: "Block size in KiB; a power of two from 64 (64 KiB) to 65536 (64 MiB).",
+  }),
+  option({
+    key: "capacityBytes",
+    seedName: "capacity",
+    env: "ACR_P2P_CAPACITY",
+    flag: "--capacity",
+    kind: "int",
+    default: "4294967296",
+    min: 0,
+    help: "Disk cache size in bytes (disk mode only).",
+  }),
+  option({
+    key: "optionBlockSizeBytes",
+    seedName: "optionBlockSize",
+    env: "ACR_P2P_OPTION_BLOCK_SIZE",
+    flag: "--option-block-size",
+    kind: "int",
+    min: 0,
+    help: "Memory cache size in bytes. memoryCacheCapacityGB wins when set; both set and different is an error. Default when neither is set: 536870912 (512 MiB).",
+  }),
+  option({
+    key: "memoryCacheCapacityGB",
+    seedName: "memoryCacheCapacityGB",
+    env: "ACR_P2P_MEMORY_CACHE_CAPACITY_GB",
+    flag: "--memory-cache-capacity-gb",
+    kind: "number",
+    min: 0,
+    max: 1024,
+    help: "Memory cache size in GiB (fractions allowed, e.g. 0.5).",
+  }),
+  option({
+    key: "aio",
+    seedName: "aio",
+    env: "ACR_P2P_AIO",
+    flag: "--aio",
+    kind: "int",
+    default: "0",
+    min: 0,
+    max: 1,
+    help: "Accepted for compatibility with the seed chart; means nothing for the sidecar (Node does its own async I/O).",
+  }),
+  option({
+    key: "proxyFsParallels",
+    seedName: "proxyFsParallels",
+    env: "ACR_P2P_PROXY_FS_PARALLELS",
+    flag: "--proxy-fs-parallels",
+    kind: "int",
+    default: "128",
+    min: 1,
+    max: 4096,
+    help: "Most block requests (to the registry and to peers) in flight at once.",
+  }),
+  option({
+    key: "connectTimeoutSeconds",
+    seedName: "connectTimeout",
+    env: "ACR_P2P_CONNECT_TIMEOUT",
+    flag: "--connect-timeout",
+    kind: "number",
+    default: "5",
+    min: 0.05,
+    max: 600,
+    help: "Seconds to establish a connection to a peer or the registry.",
+  }),
+  option({
+    key: "transferTimeoutSeconds",
+    seedName: "transferTimeout",
+    env: "ACR_P2P_TRANSFER_TIMEOUT",
+    flag: "--transfer-timeout",
+    kind: "number",
+    default: "15",
+    min: 0.05,
+    max: 3600,
+    help: "Seconds without receiving a byte before a transfer is aborted.",
+  }),
+  option({
+    key: "upstreamHosts",
+    env: "ACR_P2P_UPSTREAM_HOSTS",
+    flag: "--upstream-host",
+    kind: "list",
+    help: "Registry hosts (host[:port]) this sidecar serves; anything else is refused (never an open proxy).",
+  }),
+  option({
+    key: "plainHttpHosts",
+    env: "ACR_P2P_PLAIN_HTTP_UPSTREAMS",
+    flag: "--plain-http-upstream",
+    kind: "list",
+    help: "Upstream hosts spoken to over plain http (test and lab registries only).",
+  }),
+  option({
+    key: "allowedHosts",
+    env: "ACR_P2P_ALLOWED_HOSTS",
+    flag: "--allow-host",
+    kind: "list",
+    help: "Extra hosts (host[:port]) that redirects and token realms may point at, even on loopback or private addresses.",
+  }),
+  option({
+    key: "peers",
+    env: "ACR_P2P_PEERS",
+    flag: "--peer",
+    kind: "list",
+    help: "Static peer list (ip:port), for tests, benchmarks and use outside Kubernetes.",
+  }),
+  option({
+    key: "peerSharing",
+    env: "ACR_P2P_PEER_SHARING",
+    flag: "--peer-sharing",
+    kind: "bool",
+    default: "true",
+    help: "Share blocks with group peers; false pulls only from the registry.",
+  }),
+  option({
+    key: "group",
+    env: "ACR_P2P_GROUP",
+    flag: "--group",
+    kind: "string",
+    help: "Peer group (by default the pod's namespace).",
+  }),
+  option({
+    key: "directoryURL",
+    env: "ACR_P2P_DIRECTORY_URL",
+    flag: "--directory-url",
+    kind: "string",
+    help: "URL of the controller's peer directory.",
+  }),
+  option({
+    key: "directoryCA",
+    env: "ACR_P2P_DIRECTORY_CA",
+    flag: "--directory-ca",
+    kind: "string",
+    help: "PEM of the CA that signs the directory's serving certificate.",
+  }),
+  option({
+    key: "logLevel",
+    env: "ACR_P2P_LOG_LEVEL",
+    flag: "--log-level",
+    kind: "enum",
+    choices: ["debug", "info", "warn", "error"],
+    default: "info",
+    help: "Log level.",
+  }),
+]);
+
+export function sidecarOption(key: string): OptionSpec {
+  const found = SIDECAR_OPTIONS.find((o) => o.key === key);
+  if (!found) throw new Error(`unknown sidecar option ${key}`);
+  return found;
+}
