@@ -1,0 +1,39 @@
+/**
+ * What a sidecar knows about its group: the ready peers of its group in its zone, the ticket it shows
+ * to them, and the keys that verify the tickets they show. A provider (static list or directory
+ * client) keeps one current view; the peer source and the peer server read it on every request.
+ */
+import type { PeerTicketVerifier } from "../../lib/peer-ticket.ts";
+
+/** `ip:port` of a peer's block server: its identity in rendezvous hashing and quarantine. */
+export type PeerId = string;
+
+export interface PeerView {
+  readonly group: string;
+  /** Ready peers of the group in the zone (this sidecar included once it is ready itself). */
+  readonly peers: readonly PeerId[];
+  /** The ticket this sidecar presents to peers; undefined until it has one. */
+  readonly ticket: string | undefined;
+}
+
+export interface PeerViewProvider {
+  current(): PeerView;
+  /** Verifies tickets presented to this sidecar's peer server. */
+  readonly verifier: PeerTicketVerifier;
+  close(): Promise<void>;
+}
+
+export function peerId(host: string, port: number): PeerId {
+  return `${host}:${port}`;
+}
+
+const PEER_RE = /^(\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9]([a-z0-9.-]*[a-z0-9])?):(\d{1,5})$/;
+
+/** Validates an `ip:port` entry of a static list or a directory answer. */
+export function parsePeerId(text: string): PeerId | undefined {
+  const t = text.trim().toLowerCase();
+  const m = PEER_RE.exec(t);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65535 ? t : undefined;
+}

@@ -1,0 +1,232 @@
+/**
+ * The peer server and the peer source over real loopback sockets (127.0.0.x): owners serve their
+ * blocks, tickets are enforced, and every kind of faulty peer is skipped, quarantined and survived.
+ */
+import { expect } from "chai";
+import { createHash, randomBytes } from "node:crypto";
+import { request } from "undici";
+import { generateTicketKey, signPeerTicket } from "../../../lib/peer-ticket.ts";
+import { silentLogger } from "../../../lib/logger.ts";
+import { MemoryOwnerBlocks } from "../../../sidecar/peer/memory-owner-blocks.ts";
+import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
+import { PeerError } from "../../../sidecar/peer/peer-error.ts";
+import { formatBlockPath } from "../../../sidecar/peer/peer-protocol.ts";
+import { startPeerServer, type PeerServer } from "../../../sidecar/peer/peer-server.ts";
+import { BlockProvenance, PeerBlockSource } from "../../../sidecar/peer/peer-source.ts";
+import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
+import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
+import { StaticPeers } from "../../../sidecar/peer/static-peers.ts";
+import { startFaultyPeer, type FaultyPeer } from "../../support/peer/faulty-peer.ts";
+
+const HOST = "registry.test_5000";
+const REPO = "team/app";
+const BS = 64 * 1024;
+const blob = randomBytes(BS * 10 + 1234);
+const digest = "sha256:" + createHash("sha256").update(blob).digest("hex");
+const key = generateTicketKey();
+
+interface Node {
+  owner: MemoryOwnerBlocks;
+  view: StaticPeers;
+  server: PeerServer;
+  id: string;
+}
+
+async function startNode(ip: string, withBlob = true): Promise<Node> {
+  const owner = new MemoryOwnerBlocks();
+  if (withBlob) owner.add("registry.test:5000", REPO, digest, blob);
+  const view = new StaticPeers({ peers: [], group: "team", self: ip, key });
+  const server = await startPeerServer({
+    host: ip,
+    port: 0,
+    view,
+    blocks: owner,
+    blockSize: BS,
+    maxInFlight: 16,
+    logger: silentLogger(),
+  });
+  return { owner, view, server, id: `${ip}:${server.address.port}` };
+}
+
+function sourceFor(
+  view: StaticPeers,
+  self: string,
+  quarantine = new Quarantine({ baseMs: 60_000, maxMs: 60_000 }),
+) {
+  const client = new PeerClient({ connectTimeoutMs: 500, transferTimeoutMs: 400 });
+  const provenance = new BlockProvenance();
+  const ctx = { view, client, quarantine, self, blockSize: BS, maxCandidates: 2, provenance };
+  return { source: new PeerBlockSource(ctx, "registry.test:5000", REPO), quarantine, client };
+}
+
+function block(index: number) {
+  const offset = index * BS;
+  return { digest, blobSize: blob.byteLength, index, offset, length: Math.min(BS, blob.byteLength - offset) };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    if (err instanceof PeerError) return err.code;
+    throw err;
+  }
+}
+
+describe("peer protocol over loopback", function () {
+  this.timeout(20_000);
+  let nodes: Node[] = [];
+  const extras: FaultyPeer[] = [];
+
+  before(async () => {
+    nodes = await Promise.all(["127.0.0.2", "127.0.0.3", "127.0.0.4"].map((ip) => startNode(ip)));
+    const ids = nodes.map((n) => n.id);
+    for (const n of nodes) n.view.setPeers(ids);
+  });
+  after(async () => {
+    await Promise.all([...nodes.map((n) => n.server.close()), ...extras.map((e) => e.close())]);
+  });
+
+  it("a requester gets every block from its owner, and owns the rest itself", async () => {
+    const requester = nodes[0] as Node;
+    const { source, client } = sourceFor(requester.view, requester.id);
+    const out = Buffer.alloc(blob.byteLength);
+    let selfOwned = 0;
+    for (let i = 0; i * BS < blob.byteLength; i++) {
+      const owner = rankPeers(digest, i, requester.view.current().peers)[0];
+      if (owner === requester.id) {
+        expect(await codeOf(source.fetchBlock(block(i), new AbortController().signal))).to.equal("PEER_NONE");
+        selfOwned++;
+        blob.copy(out, i * BS, i * BS, i * BS + block(i).length);
+        continue;
+      }
+      out.set(await source.fetchBlock(block(i), new AbortController().signal), i * BS);
+    }
+    await client.close();
+    expect(out.equals(blob)).to.equal(true);
+    const served = nodes.reduce((n, x) => n + x.owner.served, 0);
+    expect(served + selfOwned).to.equal(11);
+    expect(requester.owner.served).to.equal(0);
+  });
+
+  it("refuses requests without a valid ticket of its group", async () => {
+    const target = nodes[1] as Node;
+    const path = formatBlockPath({
+      host: "registry.test:5000",
+      repo: REPO,
+      digest,
+      blobSize: blob.byteLength,
+      blockSize: BS,
+      index: 0,
+    });
+    const url = `http://${target.id}${path}`;
+    const now = Math.floor(Date.now() / 1000);
+    const tickets: Record<string, string | undefined> = {
+      TICKET_MISSING: undefined,
+      TICKET_EXPIRED: signPeerTicket(key, { group: "team", subject: "x", ttlSeconds: 60, now: now - 120 }),
+      TICKET_UNKNOWN_KEY: signPeerTicket(generateTicketKey(), {
+        group: "team",
+        subject: "x",
+        ttlSeconds: 60,
+      }),
+      TICKET_WRONG_GROUP: signPeerTicket(key, { group: "other-team", subject: "x", ttlSeconds: 60 }),
+      TICKET_MALFORMED: "p2pt1.not.valid",
+    };
+    const before = target.owner.served;
+    for (const [code, ticket] of Object.entries(tickets)) {
+      const headers = ticket === undefined ? {} : { authorization: `P2P-Ticket ${ticket}` };
+      const res = await request(url, { headers });
+      expect(res.statusCode, code).to.equal(401);
+      expect(await res.body.json()).to.deep.equal({ code });
+    }
+    expect(target.owner.served).to.equal(before);
+    const ok = await request(url, {
+      headers: { authorization: `P2P-Ticket ${target.view.current().ticket}` },
+    });
+    expect(ok.statusCode).to.equal(200);
+    expect(Buffer.from(await ok.body.arrayBuffer()).equals(blob.subarray(0, BS))).to.equal(true);
+  });
+
+  it("an owner without the blob (no credential for the repository) sends the requester to the next candidate", async () => {
+    const empty = await startNode("127.0.0.5", false);
+    try {
+      const view = new StaticPeers({
+        peers: [empty.id, (nodes[1] as Node).id],
+        group: "team",
+        self: "127.0.0.9:1",
+        key,
+      });
+      const { source, client, quarantine } = sourceFor(view, "127.0.0.9:1");
+      for (let i = 0; i < 6; i++) {
+        expect(
+          Buffer.from(await source.fetchBlock(block(i), new AbortController().signal)).equals(
+            blob.subarray(i * BS, i * BS + BS),
+          ),
+        ).to.equal(true);
+      }
+      expect(quarantine.list()).to.deep.equal([]); // "not available" is nobody's fault
+      await client.close();
+    } finally {
+      await empty.server.close();
+    }
+  });
+
+  for (const fault of ["refused", "silent", "cut", "wrong-bytes"] as const) {
+    const title =
+      fault === "wrong-bytes"
+        ? "a peer that serves wrong bytes is quarantined once the engine reports the block"
+        : `a peer that is ${fault}: the next candidate serves, the peer is quarantined`;
+    it(title, async () => {
+      let bad: string;
+      if (fault === "refused") {
+        const gone = await startNode("127.0.0.6");
+        bad = gone.id;
+        await gone.server.close();
+      } else {
+        const peer = await startFaultyPeer("127.0.0.7", fault);
+        extras.push(peer);
+        bad = peer.id;
+      }
+      const good = (nodes[2] as Node).id;
+      const view = new StaticPeers({ peers: [bad, good], group: "team", self: "127.0.0.9:1", key });
+      const { source, quarantine, client } = sourceFor(view, "127.0.0.9:1");
+      // A block the faulty peer owns.
+      let i = 0;
+      while (rankPeers(digest, i, [bad, good])[0] !== bad) i++;
+      const started = Date.now();
+      const bytes = await source.fetchBlock(block(i), new AbortController().signal);
+      const elapsed = Date.now() - started;
+      if (fault === "wrong-bytes") {
+        expect(Buffer.from(bytes).equals(blob.subarray(i * BS, i * BS + BS))).to.equal(false);
+        expect(quarantine.has(bad)).to.equal(false);
+        // The engine's verification finds the lie and reports it: only the liar is quarantined.
+        expect(source.reportBadBlock(digest, i)).to.equal(bad);
+      } else {
+        expect(Buffer.from(bytes).equals(blob.subarray(i * BS, i * BS + BS))).to.equal(true);
+        expect(elapsed).to.be.below(2000);
+      }
+      expect(quarantine.has(bad)).to.equal(true);
+      expect(quarantine.has(good)).to.equal(false);
+      // Quarantined: the next block it owns goes straight to the next candidate.
+      let j = i + 1;
+      while (rankPeers(digest, j, [bad, good])[0] !== bad) j++;
+      const t2 = Date.now();
+      await source.fetchBlock(block(j), new AbortController().signal);
+      expect(Date.now() - t2).to.be.below(200);
+      await client.close();
+    });
+  }
+
+  it("an aborted request rejects with PEER_ABORTED and quarantines nobody", async () => {
+    const silent = await startFaultyPeer("127.0.0.8", "silent");
+    extras.push(silent);
+    const view = new StaticPeers({ peers: [silent.id], group: "team", self: "127.0.0.9:1", key });
+    const { source, quarantine, client } = sourceFor(view, "127.0.0.9:1");
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 50);
+    expect(await codeOf(source.fetchBlock(block(0), abort.signal))).to.equal("PEER_ABORTED");
+    expect(quarantine.has(silent.id)).to.equal(false);
+    await client.close();
+  });
+});

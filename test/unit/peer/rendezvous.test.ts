@@ -1,0 +1,35 @@
+import { expect } from "chai";
+import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
+
+const digest = "sha256:" + "ab".repeat(32);
+const peers = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}:65002`);
+
+describe("rendezvous hashing", () => {
+  it("every peer computes the same order, whatever the order of its list", () => {
+    const shuffled = [...peers].reverse();
+    for (let b = 0; b < 50; b++)
+      expect(rankPeers(digest, b, shuffled)).to.deep.equal(rankPeers(digest, b, peers));
+  });
+
+  it("spreads blocks about evenly over the peers", () => {
+    const owned = new Map<string, number>();
+    const blocks = 4000;
+    for (let b = 0; b < blocks; b++) {
+      const owner = rankPeers(digest, b, peers)[0] as string;
+      owned.set(owner, (owned.get(owner) ?? 0) + 1);
+    }
+    expect(owned.size).to.equal(8);
+    for (const count of owned.values()) expect(count).to.be.within(blocks / 8 - 150, blocks / 8 + 150);
+  });
+
+  it("removing a peer moves only the blocks it owned, each to its next candidate", () => {
+    const gone = peers[3] as string;
+    const rest = peers.filter((p) => p !== gone);
+    for (let b = 0; b < 500; b++) {
+      const before = rankPeers(digest, b, peers);
+      const after = rankPeers(digest, b, rest);
+      if (before[0] === gone) expect(after[0]).to.equal(before[1]);
+      else expect(after[0]).to.equal(before[0]);
+    }
+  });
+});
