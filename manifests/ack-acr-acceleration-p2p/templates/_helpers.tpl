@@ -1,0 +1,53 @@
+{{/* Names are fixed (not derived from the release name): RRSA trust policies and the docs name them. */}}
+{{- define "p2p.name" -}}ack-acr-acceleration-p2p{{- end -}}
+{{- define "p2p.sa" -}}ack-acr-acceleration-p2p-sa{{- end -}}
+{{- define "p2p.jobSa" -}}ack-acr-acceleration-p2p-job-sa{{- end -}}
+{{- define "p2p.webhookConfig" -}}ack-acr-acceleration-p2p{{- end -}}
+{{- define "p2p.accessKeySecret" -}}
+{{- .Values.existingAccessKeySecret | default "ack-acr-acceleration-p2p-access-key" -}}
+{{- end -}}
+
+{{- define "p2p.labels" -}}
+app.kubernetes.io/name: {{ include "p2p.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "p2p.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "p2p.name" . }}
+app.kubernetes.io/component: controller
+{{- end -}}
+
+{{- define "p2p.controllerImage" -}}
+{{- $i := .Values.controller.image -}}
+{{- if $i.digest -}}{{ $i.repository }}@{{ $i.digest }}{{- else -}}{{ $i.repository }}:{{ $i.tag | default .Chart.AppVersion }}{{- end -}}
+{{- end -}}
+
+{{- define "p2p.sidecarImage" -}}
+{{ .Values.sidecar.image.repository }}@{{ .Values.sidecar.image.digest }}
+{{- end -}}
+
+{{/* Seed rules the schema cannot express; each message names the parameter. */}}
+{{- define "p2p.validate" -}}
+{{- $v := .Values -}}
+{{- if and $v.existingAccessKeySecret (or $v.accessKey $v.accessKeySecret) -}}
+{{- fail "existingAccessKeySecret: set either it or accessKey/accessKeySecret, not both" -}}
+{{- end -}}
+{{- if ne (empty $v.accessKey) (empty $v.accessKeySecret) -}}
+{{- fail "accessKey/accessKeySecret: set both or neither" -}}
+{{- end -}}
+{{- if and (not (kindIs "invalid" $v.memoryCacheCapacityGB)) (not (kindIs "invalid" $v.optionBlockSize)) -}}
+{{- $gib := mulf $v.memoryCacheCapacityGB 1073741824.0 -}}
+{{- if ne (printf "%.0f" $gib) (printf "%.0f" (float64 $v.optionBlockSize)) -}}
+{{- fail (printf "memoryCacheCapacityGB (%v GiB) and optionBlockSize (%v bytes) are both set and differ; set one" $v.memoryCacheCapacityGB $v.optionBlockSize) -}}
+{{- end -}}
+{{- end -}}
+{{- if ge (int $v.certgen.renewBeforeDays) (int $v.certgen.validityDays) -}}
+{{- fail "certgen.renewBeforeDays must be less than certgen.validityDays" -}}
+{{- end -}}
+{{- if eq (int $v.controller.webhookPort) (int $v.controller.directoryPort) -}}
+{{- fail "controller.directoryPort must differ from controller.webhookPort" -}}
+{{- end -}}
+{{- end -}}
