@@ -3,6 +3,7 @@
  * whose code says whether the peer is at fault; the body must be exactly the block's length.
  */
 import { Agent, request } from "undici";
+import type { FetchContext } from "../blocks/block-source.ts";
 import { PeerError } from "./peer-error.ts";
 import type { PeerErrorCode } from "./peer-error.ts";
 import { blockLength, formatBlockPath, TICKET_SCHEME } from "./peer-protocol.ts";
@@ -63,6 +64,7 @@ export class PeerClient {
     req: PeerBlockRequest,
     ticket: string,
     signal: AbortSignal,
+    context?: FetchContext,
   ): Promise<Uint8Array> {
     const length = blockLength(req);
     try {
@@ -85,9 +87,11 @@ export class PeerClient {
         }
         out.set(chunk, filled);
         filled += chunk.byteLength;
+        context?.progress(chunk.byteLength);
       }
-      if (filled !== length)
+      if (filled !== length) {
         throw new PeerError("PEER_PROTOCOL", `peer ${peer} sent ${filled} of ${length} bytes`, peer);
+      }
       return out;
     } catch (err) {
       throw classify(err, peer, signal);

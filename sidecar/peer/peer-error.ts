@@ -1,17 +1,19 @@
 /**
- * Errors of the peer data path, with stable codes. The code says whose fault a failure is: the peer's
- * (quarantine it), nobody's (the owner has no credential for the repository: try the next candidate),
- * or the request's own (the engine gave up on it).
+ * Errors of the peer data path. A PeerError is a BlockFetchError (so the engine treats it as one more
+ * failed source and moves on), with a finer `peerCode` that says whose fault the failure is: the
+ * peer's (quarantine it), or nobody's (the owner has no credential for the repository, or is busy).
  */
+import { BlockFetchError } from "../blocks/errors.ts";
+import type { FetchFailureCode } from "../blocks/errors.ts";
 
 export type PeerErrorCode =
-  /** No usable peer for this block (none listed, all quarantined, or this sidecar is the owner). */
-  | "PEER_NONE"
+  /** No ticket yet: this sidecar cannot ask anyone. */
+  | "PEER_NO_TICKET"
   /** Connection refused, reset, or not established within connectTimeout. */
   | "PEER_UNREACHABLE"
   /** No byte for transferTimeout. */
   | "PEER_TIMEOUT"
-  /** The peer answered with an error status or a body of the wrong length. */
+  /** The peer answered with an unexpected status or a body of the wrong length. */
   | "PEER_PROTOCOL"
   /** The peer refused our ticket. */
   | "PEER_REFUSED"
@@ -24,13 +26,24 @@ export type PeerErrorCode =
   /** The caller aborted. */
   | "PEER_ABORTED";
 
-export class PeerError extends Error {
-  readonly code: PeerErrorCode;
+const FETCH_CODE: Record<PeerErrorCode, FetchFailureCode> = {
+  PEER_NO_TICKET: "UNAUTHORIZED",
+  PEER_UNREACHABLE: "CONNECT_TIMEOUT",
+  PEER_TIMEOUT: "TRANSFER_TIMEOUT",
+  PEER_PROTOCOL: "SOURCE_FAILED",
+  PEER_REFUSED: "UNAUTHORIZED",
+  PEER_UNAVAILABLE: "NOT_FOUND",
+  PEER_ORIGIN_FAILED: "SOURCE_FAILED",
+  PEER_BUSY: "SOURCE_FAILED",
+  PEER_ABORTED: "SOURCE_FAILED",
+};
+
+export class PeerError extends BlockFetchError {
+  readonly peerCode: PeerErrorCode;
   readonly peer: string | undefined;
-  constructor(code: PeerErrorCode, message: string, peer?: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "PeerError";
-    this.code = code;
+  constructor(peerCode: PeerErrorCode, message: string, peer?: string, options?: { cause?: unknown }) {
+    super(FETCH_CODE[peerCode], message, options);
+    this.peerCode = peerCode;
     this.peer = peer;
   }
 }

@@ -1,11 +1,12 @@
 /**
- * The peer BlockSource of one blob: asks the block's owner (rendezvous hashing over the ready peers
- * of the group), then the next candidate, and gives up so the engine falls back to the registry. It
- * gives up at once when this sidecar is itself the first usable candidate: then fetching from the
- * registry is exactly what the owner would do. Peers that fail are quarantined; the peer that served
- * each block is remembered until the blob verifies, so a lie can be pinned on the peer that told it.
+ * Peers as block sources. For each block the engine asks `candidates(request)` for its peer sources:
+ * the owner (rendezvous hashing over the ready peers of the group), then the next candidate; the
+ * caller appends the registry. The list stops early when this sidecar is itself the next usable
+ * candidate: fetching from the registry is then exactly what that candidate would do. Quarantined
+ * peers are skipped, and a peer that fails is quarantined.
  */
-import type { BlockRequest, BlockSource } from "../blocks/block-source.ts";
+import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-source.ts";
+import type { MismatchReport } from "../blocks/errors.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
 import type { Quarantine } from "./quarantine.ts";
@@ -21,47 +22,29 @@ export interface PeerSourceContext {
   readonly blockSize: number;
   /** Peers tried per block before the registry (owner + next candidate = 2). */
   readonly maxCandidates: number;
-  readonly provenance: BlockProvenance;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
 
-/** Which peer served which block, bounded: entries live until the blob verifies or falls out. */
-export class BlockProvenance {
-  readonly #served = new Map<string, PeerId>();
-  readonly #limit: number;
-  constructor(limit = 65_536) {
-    this.#limit = limit;
-  }
-  set(digest: string, index: number, peer: PeerId): void {
-    const key = `${digest}/${index}`;
-    this.#served.delete(key);
-    this.#served.set(key, peer);
-    if (this.#served.size > this.#limit) this.#served.delete(this.#served.keys().next().value as string);
-  }
-  take(digest: string, index: number): PeerId | undefined {
-    const key = `${digest}/${index}`;
-    const peer = this.#served.get(key);
-    this.#served.delete(key);
-    return peer;
-  }
-}
-
+/** One peer asked for blocks of one repository. */
 export class PeerBlockSource implements BlockSource {
   readonly kind = "peer";
+  readonly id: string;
+  readonly peer: PeerId;
   readonly #ctx: PeerSourceContext;
   readonly #host: string;
   readonly #repo: string;
 
-  constructor(ctx: PeerSourceContext, host: string, repo: string) {
+  constructor(ctx: PeerSourceContext, peer: PeerId, host: string, repo: string) {
     this.#ctx = ctx;
+    this.peer = peer;
+    this.id = `peer ${peer}`;
     this.#host = host;
     this.#repo = repo;
   }
 
-  async fetchBlock(request: BlockRequest, signal: AbortSignal): Promise<Uint8Array> {
-    const { view, quarantine, self, client } = this.#ctx;
-    const current = view.current();
-    if (current.ticket === undefined) throw new PeerError("PEER_NONE", "no peer ticket yet");
+  async fetchBlock(request: BlockRequest, signal: AbortSignal, context?: FetchContext): Promise<Uint8Array> {
+    const ticket = this.#ctx.view.current().ticket;
+    if (ticket === undefined) throw new PeerError("PEER_NO_TICKET", "no peer ticket yet", this.peer);
     const peerRequest = {
       host: this.#host,
       repo: this.#repo,
@@ -70,34 +53,46 @@ export class PeerBlockSource implements BlockSource {
       blockSize: this.#ctx.blockSize,
       index: request.index,
     };
-    let tried = 0;
-    let last: PeerError | undefined;
-    for (const peer of rankPeers(request.digest, request.index, current.peers)) {
-      if (tried >= this.#ctx.maxCandidates) break;
-      if (quarantine.has(peer)) continue;
-      if (peer === self) break;
-      tried++;
-      try {
-        const bytes = await client.fetchBlock(peer, peerRequest, current.ticket, signal);
-        this.#ctx.provenance.set(request.digest, request.index, peer);
-        quarantine.forgive(peer);
-        return bytes;
-      } catch (err) {
-        const e =
-          err instanceof PeerError ? err : new PeerError("PEER_PROTOCOL", String(err), peer, { cause: err });
-        if (e.code === "PEER_ABORTED") throw e;
-        if (isPeerFault(e.code)) quarantine.add(peer, e.code);
-        this.#ctx.onFailure?.(peer, e);
-        last = e;
-      }
+    try {
+      const bytes = await this.#ctx.client.fetchBlock(this.peer, peerRequest, ticket, signal, context);
+      this.#ctx.quarantine.forgive(this.peer);
+      return bytes;
+    } catch (err) {
+      const e =
+        err instanceof PeerError
+          ? err
+          : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
+      if (isPeerFault(e.peerCode) && !signal.aborted) this.#ctx.quarantine.add(this.peer, e.peerCode);
+      if (e.peerCode !== "PEER_ABORTED") this.#ctx.onFailure?.(this.peer, e);
+      throw e;
     }
-    throw last ?? new PeerError("PEER_NONE", "no peer to ask for this block");
   }
+}
 
-  /** The engine found block `index` of `digest`, served by this source, to be wrong. */
-  reportBadBlock(digest: string, index: number): PeerId | undefined {
-    const peer = this.#ctx.provenance.take(digest, index);
-    if (peer !== undefined) this.#ctx.quarantine.add(peer, "DIGEST_MISMATCH", 4);
-    return peer;
+/** The peer sources to try for each block of blob in (host, repo), best first. */
+export function peerCandidates(
+  ctx: PeerSourceContext,
+  host: string,
+  repo: string,
+): (request: BlockRequest) => BlockSource[] {
+  return (request) => {
+    const view = ctx.view.current();
+    if (view.ticket === undefined) return [];
+    const out: BlockSource[] = [];
+    for (const peer of rankPeers(request.digest, request.index, view.peers)) {
+      if (out.length >= ctx.maxCandidates || peer === ctx.self) break;
+      if (!ctx.quarantine.has(peer)) out.push(new PeerBlockSource(ctx, peer, host, repo));
+    }
+    return out;
+  };
+}
+
+/** After a digest mismatch: quarantine (hard) every peer that served a block that differed. */
+export function quarantineLiars(quarantine: Quarantine, report: MismatchReport): PeerId[] {
+  const liars = new Set<PeerId>();
+  for (const bad of report.badBlocks) {
+    if (bad.source instanceof PeerBlockSource) liars.add(bad.source.peer);
   }
+  for (const peer of liars) quarantine.add(peer, "DIGEST_MISMATCH", 4);
+  return [...liars];
 }

@@ -12,7 +12,8 @@ import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import { formatBlockPath } from "../../../sidecar/peer/peer-protocol.ts";
 import { startPeerServer, type PeerServer } from "../../../sidecar/peer/peer-server.ts";
-import { BlockProvenance, PeerBlockSource } from "../../../sidecar/peer/peer-source.ts";
+import { peerCandidates, quarantineLiars } from "../../../sidecar/peer/peer-source.ts";
+import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 import { StaticPeers } from "../../../sidecar/peer/static-peers.ts";
@@ -48,15 +49,38 @@ async function startNode(ip: string, withBlob = true): Promise<Node> {
   return { owner, view, server, id: `${ip}:${server.address.port}` };
 }
 
-function sourceFor(
-  view: StaticPeers,
-  self: string,
-  quarantine = new Quarantine({ baseMs: 60_000, maxMs: 60_000 }),
-) {
+/**
+ * What the engine does with a candidate list, reduced to its essence: try each source in order and
+ * take the first block delivered (the engine adds the registry last; here "none" stands for it).
+ */
+class FirstOf {
+  readonly #candidates: (r: BlockRequest) => BlockSource[];
+  lastSource: BlockSource | undefined;
+  constructor(candidates: (r: BlockRequest) => BlockSource[]) {
+    this.#candidates = candidates;
+  }
+  async fetchBlock(request: BlockRequest, signal: AbortSignal): Promise<Uint8Array> {
+    let last: unknown = new PeerError("PEER_UNAVAILABLE", "no candidates");
+    for (const source of this.#candidates(request)) {
+      try {
+        const bytes = await source.fetchBlock(request, signal);
+        this.lastSource = source;
+        return bytes;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+}
+
+function sourceFor(view: StaticPeers, self: string) {
+  const quarantine = new Quarantine({ baseMs: 60_000, maxMs: 60_000 });
   const client = new PeerClient({ connectTimeoutMs: 500, transferTimeoutMs: 400 });
-  const provenance = new BlockProvenance();
-  const ctx = { view, client, quarantine, self, blockSize: BS, maxCandidates: 2, provenance };
-  return { source: new PeerBlockSource(ctx, "registry.test:5000", REPO), quarantine, client };
+  const ctx = { view, client, quarantine, self, blockSize: BS, maxCandidates: 2 };
+  const candidates = peerCandidates(ctx, "registry.test:5000", REPO);
+  return { source: new FirstOf(candidates), candidates, quarantine, client };
 }
 
 function block(index: number) {
@@ -69,7 +93,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     await p;
     return "OK";
   } catch (err) {
-    if (err instanceof PeerError) return err.code;
+    if (err instanceof PeerError) return err.peerCode;
     throw err;
   }
 }
@@ -90,13 +114,13 @@ describe("peer protocol over loopback", function () {
 
   it("a requester gets every block from its owner, and owns the rest itself", async () => {
     const requester = nodes[0] as Node;
-    const { source, client } = sourceFor(requester.view, requester.id);
+    const { source, candidates, client } = sourceFor(requester.view, requester.id);
     const out = Buffer.alloc(blob.byteLength);
     let selfOwned = 0;
     for (let i = 0; i * BS < blob.byteLength; i++) {
       const owner = rankPeers(digest, i, requester.view.current().peers)[0];
       if (owner === requester.id) {
-        expect(await codeOf(source.fetchBlock(block(i), new AbortController().signal))).to.equal("PEER_NONE");
+        expect(candidates(block(i))).to.deep.equal([]);
         selfOwned++;
         blob.copy(out, i * BS, i * BS, i * BS + block(i).length);
         continue;
@@ -201,7 +225,8 @@ describe("peer protocol over loopback", function () {
         expect(Buffer.from(bytes).equals(blob.subarray(i * BS, i * BS + BS))).to.equal(false);
         expect(quarantine.has(bad)).to.equal(false);
         // The engine's verification finds the lie and reports it: only the liar is quarantined.
-        expect(source.reportBadBlock(digest, i)).to.equal(bad);
+        const report = { digest, recovered: true, badBlocks: [{ index: i, source: source.lastSource }] };
+        expect(quarantineLiars(quarantine, report)).to.deep.equal([bad]);
       } else {
         expect(Buffer.from(bytes).equals(blob.subarray(i * BS, i * BS + BS))).to.equal(true);
         expect(elapsed).to.be.below(2000);
@@ -222,8 +247,9 @@ describe("peer protocol over loopback", function () {
     const silent = await startFaultyPeer("127.0.0.8", "silent");
     extras.push(silent);
     const view = new StaticPeers({ peers: [silent.id], group: "team", self: "127.0.0.9:1", key });
-    const { source, quarantine, client } = sourceFor(view, "127.0.0.9:1");
+    const { candidates, quarantine, client } = sourceFor(view, "127.0.0.9:1");
     const abort = new AbortController();
+    const source = candidates(block(0))[0] as BlockSource;
     setTimeout(() => abort.abort(), 50);
     expect(await codeOf(source.fetchBlock(block(0), abort.signal))).to.equal("PEER_ABORTED");
     expect(quarantine.has(silent.id)).to.equal(false);
