@@ -1,0 +1,103 @@
+/**
+ * The sidecar's Prometheus metrics, in a registry of its own (never prom-client's global default, so
+ * two sidecars in one test process do not share counters). Served on the health port at /metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type ByteSource = "origin" | "peer" | "cache";
+
+export interface CacheStats {
+  readonly bytes: number;
+  readonly capacityBytes: number;
+  readonly blocks: number;
+}
+
+export class SidecarMetrics {
+  readonly registry = new Registry();
+  readonly bytes: Counter<"source">;
+  readonly servedBytes: Counter<"kind">;
+  readonly cacheHits: Counter;
+  readonly cacheMisses: Counter;
+  readonly cacheEvictions: Counter;
+  readonly inFlight: Gauge<"kind">;
+  readonly errors: Counter<"code">;
+  readonly requestSeconds: Histogram<"kind" | "method" | "status">;
+  #cacheStats: (() => CacheStats) | undefined;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.bytes = new Counter({
+      name: "acr_p2p_block_bytes_total",
+      help: "Blob bytes obtained, by where they came from (origin registry, a peer, the local cache).",
+      labelNames: ["source"],
+      registers,
+    });
+    this.servedBytes = new Counter({
+      name: "acr_p2p_served_bytes_total",
+      help: "Bytes sent to pull clients by the registry front, by request kind.",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.cacheHits = new Counter({
+      name: "acr_p2p_cache_hits_total",
+      help: "Blocks served from the cache.",
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: "acr_p2p_cache_misses_total",
+      help: "Blocks not in the cache.",
+      registers,
+    });
+    this.cacheEvictions = new Counter({
+      name: "acr_p2p_cache_evictions_total",
+      help: "Blocks evicted to stay under the cap.",
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: "acr_p2p_requests_in_flight",
+      help: "Registry front requests being served.",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.errors = new Counter({
+      name: "acr_p2p_errors_total",
+      help: "Error answers of the registry front, by OCI error code.",
+      labelNames: ["code"],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: "acr_p2p_request_duration_seconds",
+      help: "Registry front request latency (until the last byte was handed to the socket).",
+      labelNames: ["kind", "method", "status"],
+      buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30, 120],
+      registers,
+    });
+    const self = this;
+    new Gauge({
+      name: "acr_p2p_cache_bytes",
+      help: "Bytes held by the block cache.",
+      registers,
+      collect() {
+        if (self.#cacheStats) this.set(self.#cacheStats().bytes);
+      },
+    });
+    new Gauge({
+      name: "acr_p2p_cache_capacity_bytes",
+      help: "The block cache's hard cap.",
+      registers,
+      collect() {
+        if (self.#cacheStats) this.set(self.#cacheStats().capacityBytes);
+      },
+    });
+  }
+
+  /** Lets the cache gauges read the block store at scrape time. */
+  observeCache(stats: () => CacheStats): void {
+    this.#cacheStats = stats;
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Blobs: authorized first (the credential must be proven for the repository upstream: a cached blob is
+ * never served on the strength of a token alone), then streamed from the block engine, which releases
+ * the final bytes only once the sha256 matches. A Range is served from a verified blob, or passed
+ * through to the registry.
+ */
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { BlobDescriptor, SourceList } from "../blocks/block-source.ts";
+import { BlobNotVerifiedError } from "../blocks/errors.ts";
+import type { ClientCredential } from "../upstream/client-credential.ts";
+import type { BlobTarget, UpstreamRegistry } from "../upstream/upstream-registry.ts";
+import { UpstreamError } from "../upstream/upstream-error.ts";
+import { resolveRange, type ResolvedRange } from "./byte-range.ts";
+import type { DistributionPath } from "./distribution-path.ts";
+
+type BlobPath = Extract<DistributionPath, { kind: "blob" }>;
+
+/** The part of the block engine the front uses. */
+export interface BlobEngine {
+  streamBlob(blob: BlobDescriptor, sources: SourceList, opts?: { signal?: AbortSignal }): Readable;
+  /** Bytes [start, end] of a verified blob; throws BlobNotVerifiedError otherwise. */
+  readRange(digest: string, start: number, end: number): Readable;
+}
+
+export interface BlobDeps {
+  readonly upstream: UpstreamRegistry;
+  readonly engine: BlobEngine;
+  /** The sources for one client: peers (when any) then the origin with this client's credential. */
+  readonly sourcesFor: (target: Omit<BlobTarget, "digest">) => SourceList;
+}
+
+/** Serves one blob request; resolves with the body bytes written. */
+export async function serveBlob(
+  deps: BlobDeps,
+  path: BlobPath,
+  method: "GET" | "HEAD",
+  credential: ClientCredential,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<number> {
+  const target: BlobTarget = { credential, host: path.host, repo: path.repo, digest: path.digest };
+  const { size } = await deps.upstream.authorizeBlob(target, signal);
+  res.setHeader("docker-content-digest", path.digest);
+  res.setHeader("accept-ranges", "bytes");
+  res.setHeader("content-type", "application/octet-stream");
+
+  if (method === "HEAD") {
+    res.statusCode = 200;
+    res.setHeader("content-length", size);
+    res.end();
+    return 0;
+  }
+  if (path.range !== undefined)
+    return serveRange(deps, target, size, resolveRange(path.range, size), res, signal);
+
+  const stream = deps.engine.streamBlob({ digest: path.digest, size }, deps.sourcesFor(target), { signal });
+  return sendStream(stream, res, 200, size);
+}
+
+async function serveRange(
+  deps: BlobDeps,
+  target: BlobTarget,
+  size: number,
+  range: ResolvedRange,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<number> {
+  const length = range.end - range.start + 1;
+  res.setHeader("content-range", `bytes ${range.start}-${range.end}/${size}`);
+  let stream: Readable;
+  try {
+    stream = deps.engine.readRange(target.digest, range.start, range.end);
+  } catch (err) {
+    if (!(err instanceof BlobNotVerifiedError)) throw err;
+    // Unverified bytes are never released: the registry answers the range itself.
+    const upstream = await deps.upstream.rangeGet(target, range.start, range.end, signal);
+    const whole = upstream.statusCode === 200 && length === size;
+    const contentRange = upstream.headers["content-range"];
+    if (
+      !whole &&
+      (upstream.statusCode !== 206 || contentRange !== `bytes ${range.start}-${range.end}/${size}`)
+    ) {
+      await upstream.body.dump().catch(() => undefined);
+      throw new UpstreamError(
+        "UPSTREAM_PROTOCOL",
+        `registry answered the range with ${upstream.statusCode} ${String(contentRange)}`,
+      );
+    }
+    stream = upstream.body;
+  }
+  return sendStream(stream, res, 206, length);
+}
+
+/**
+ * Waits for the first bytes (or the end) before sending headers, so an error that happens before any
+ * byte is ready still becomes a proper OCI error; after that, an error cuts the connection, and with
+ * Content-Length set the client sees a short body, never a complete wrong one.
+ */
+async function sendStream(
+  stream: Readable,
+  res: ServerResponse,
+  status: number,
+  length: number,
+): Promise<number> {
+  try {
+    await firstReadable(stream);
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+  res.statusCode = status;
+  res.setHeader("content-length", length);
+  let sent = 0;
+  stream.on("data", (chunk: Uint8Array) => {
+    sent += chunk.length;
+  });
+  await pipeline(stream, res);
+  return sent;
+}
+
+function firstReadable(stream: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      stream.off("readable", onReadable);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReadable = (): void => done();
+    const onEnd = (): void => done();
+    const onError = (err: Error): void => done(err);
+    if (stream.readableLength > 0 || stream.readableEnded) return resolve();
+    stream.once("readable", onReadable);
+    stream.once("end", onEnd);
+    stream.once("error", onError);
+  });
+}

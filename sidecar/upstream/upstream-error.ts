@@ -1,0 +1,32 @@
+/**
+ * Errors of the upstream client, with stable codes the registry front maps to OCI errors and the
+ * block engine to fallbacks. Code branches on `code`, never on message text.
+ */
+export type UpstreamErrorCode =
+  /** The registry (or token server) refused the credentials. */
+  | "UPSTREAM_UNAUTHORIZED"
+  | "UPSTREAM_DENIED"
+  | "UPSTREAM_NOT_FOUND"
+  /** A redirect or token realm points at an address the policy forbids; nothing was connected. */
+  | "TARGET_REFUSED"
+  | "UPSTREAM_UNREACHABLE"
+  | "UPSTREAM_TIMEOUT"
+  | "UPSTREAM_STATUS"
+  | "UPSTREAM_PROTOCOL"
+  | "TOKEN_FAILED"
+  | "ABORTED";
+
+export class UpstreamError extends Error {
+  readonly code: UpstreamErrorCode;
+  readonly status: number | undefined;
+  constructor(code: UpstreamErrorCode, message: string, opts: { status?: number; cause?: unknown } = {}) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = "UpstreamError";
+    this.code = code;
+    this.status = opts.status;
+  }
+}
+
+export function isUpstreamError(err: unknown, code?: UpstreamErrorCode): err is UpstreamError {
+  return err instanceof UpstreamError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,209 @@
+/**
+ * What the registry front and the origin block source ask of the registries: manifests (always from
+ * the registry, passed through byte for byte), blob authorization + size (a HEAD upstream that proves
+ * the credential for the repository), and ranged blob reads with the redirect target remembered for a
+ * short while so each block does not walk the redirect again.
+ */
+import { createHash } from "node:crypto";
+import type { ClientCredential } from "./client-credential.ts";
+import { readLimited } from "./read-limited.ts";
+import {
+  isRedirect,
+  type RegistryClient,
+  type RegistryRequest,
+  type RegistryResponse,
+} from "./registry-client.ts";
+import type { RepoAuthorizer } from "./repo-authorizer.ts";
+import { TtlCache } from "./ttl-cache.ts";
+import { UpstreamError } from "./upstream-error.ts";
+
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export const DEFAULT_MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.v1+prettyjws",
+  "application/json",
+].join(", ");
+
+export interface ManifestAnswer {
+  readonly contentType: string | undefined;
+  readonly digest: string | undefined;
+  readonly contentLength: number | undefined;
+  /** The exact bytes (GET only). */
+  readonly body: Buffer | undefined;
+}
+
+export interface BlobTarget {
+  readonly credential: ClientCredential;
+  readonly host: string;
+  readonly repo: string;
+  readonly digest: string;
+}
+
+/** Redirect targets of blob GETs (signed object-storage URLs) are reused this long. */
+const REDIRECT_TTL_MS = 30_000;
+const SIZE_TTL_MS = 60 * 60_000;
+
+export class UpstreamRegistry {
+  readonly #client: RegistryClient;
+  readonly #authorizer: RepoAuthorizer;
+  readonly #redirects = new TtlCache<URL>(4096);
+  readonly #sizes = new TtlCache<number>(16_384);
+
+  constructor(client: RegistryClient, authorizer: RepoAuthorizer) {
+    this.#client = client;
+    this.#authorizer = authorizer;
+  }
+
+  get authorizer(): RepoAuthorizer {
+    return this.#authorizer;
+  }
+
+  async manifest(
+    credential: ClientCredential,
+    host: string,
+    repo: string,
+    reference: string,
+    method: "GET" | "HEAD",
+    accept: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ManifestAnswer> {
+    const req: RegistryRequest = {
+      host,
+      repo,
+      method,
+      path: `/v2/${repo}/manifests/${reference}`,
+      headers: { accept: accept || DEFAULT_MANIFEST_ACCEPT },
+      credential,
+      signal,
+    };
+    const res = await this.#client.request(req);
+    await expectOk(res, "manifest");
+    this.#authorizer.record(credential, host, repo, res.authValidUntil);
+    const header = (name: string): string | undefined => {
+      const v = res.headers[name];
+      return typeof v === "string" ? v : undefined;
+    };
+    const contentLength = header("content-length");
+    if (contentLength !== undefined && Number(contentLength) > MAX_MANIFEST_BYTES) {
+      await res.body.dump().catch(() => undefined);
+      throw new UpstreamError("UPSTREAM_PROTOCOL", `manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
+    }
+    if (method === "HEAD") {
+      await res.body.dump().catch(() => undefined);
+      return {
+        contentType: header("content-type"),
+        digest: header("docker-content-digest"),
+        contentLength: contentLength !== undefined ? Number(contentLength) : undefined,
+        body: undefined,
+      };
+    }
+    const body = await readLimited(res.body, MAX_MANIFEST_BYTES);
+    const computed = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+    // A manifest asked for by digest must be exactly that digest: the bytes go to the runtime as-is.
+    if (reference.startsWith("sha256:") && computed !== reference) {
+      throw new UpstreamError("UPSTREAM_PROTOCOL", `manifest ${reference} arrived with digest ${computed}`);
+    }
+    return {
+      contentType: header("content-type"),
+      digest: header("docker-content-digest") ?? computed,
+      contentLength: body.length,
+      body,
+    };
+  }
+
+  /**
+   * Proves the credential for the repository (unless already proven) and returns the blob's size.
+   * Throws UPSTREAM_UNAUTHORIZED / UPSTREAM_DENIED / UPSTREAM_NOT_FOUND.
+   */
+  async authorizeBlob(target: BlobTarget, signal?: AbortSignal): Promise<{ size: number }> {
+    const size = this.#sizes.get(target.digest);
+    if (size !== undefined && this.#authorizer.isProven(target.credential, target.host, target.repo))
+      return { size };
+    const res = await this.#client.request({ ...blobRequest(target, "HEAD", {}), signal });
+    await expectOk(res, "blob");
+    await res.body.dump().catch(() => undefined);
+    const length = Number(res.headers["content-length"]);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new UpstreamError("UPSTREAM_PROTOCOL", `blob HEAD without a usable Content-Length`);
+    }
+    const announced = res.headers["docker-content-digest"];
+    if (typeof announced === "string" && announced !== target.digest) {
+      throw new UpstreamError(
+        "UPSTREAM_PROTOCOL",
+        `blob HEAD for ${target.digest} answered for ${announced}`,
+      );
+    }
+    this.#authorizer.record(target.credential, target.host, target.repo, res.authValidUntil);
+    this.#sizes.set(target.digest, length, SIZE_TTL_MS);
+    return { size: length };
+  }
+
+  /** A known size (from a manifest descriptor), so a later authorization need not HEAD for it. */
+  rememberSize(digest: string, size: number): void {
+    this.#sizes.set(digest, size, SIZE_TTL_MS);
+  }
+
+  /**
+   * GET bytes [start, end] (inclusive) of a blob. Resolves with the 206 (or, for the whole blob, 200)
+   * response; the body is the caller's to consume.
+   */
+  async rangeGet(
+    target: BlobTarget,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<RegistryResponse> {
+    const req: RegistryRequest = {
+      ...blobRequest(target, "GET", { range: `bytes=${start}-${end}` }),
+      signal,
+    };
+    const key = `${target.credential.id}\u0000${target.host}\u0000${target.digest}`;
+    const cached = this.#redirects.get(key);
+    if (cached) {
+      const res = await this.#client.fetchRedirected(cached, req, undefined, 0);
+      if (res.statusCode === 200 || res.statusCode === 206) return res;
+      // The signed URL expired or moved: walk the redirect again from the registry.
+      await res.body.dump().catch(() => undefined);
+      this.#redirects.delete(key);
+    }
+    const res = await this.#client.request(req);
+    await expectOk(res, "blob");
+    if (res.url.origin !== this.#client.originOf(target.host).origin)
+      this.#redirects.set(key, res.url, REDIRECT_TTL_MS);
+    return res;
+  }
+}
+
+function blobRequest(
+  target: BlobTarget,
+  method: "GET" | "HEAD",
+  headers: Record<string, string>,
+): RegistryRequest {
+  return {
+    host: target.host,
+    repo: target.repo,
+    method,
+    path: `/v2/${target.repo}/blobs/${target.digest}`,
+    headers,
+    credential: target.credential,
+  };
+}
+
+async function expectOk(res: RegistryResponse, what: string): Promise<void> {
+  if (res.statusCode >= 200 && res.statusCode < 300) return;
+  await res.body.dump().catch(() => undefined);
+  const s = res.statusCode;
+  if (s === 401)
+    throw new UpstreamError("UPSTREAM_UNAUTHORIZED", `registry refused the credentials for the ${what}`, {
+      status: s,
+    });
+  if (s === 403)
+    throw new UpstreamError("UPSTREAM_DENIED", `registry denied access to the ${what}`, { status: s });
+  if (s === 404) throw new UpstreamError("UPSTREAM_NOT_FOUND", `${what} not found upstream`, { status: s });
+  if (isRedirect(s)) throw new UpstreamError("UPSTREAM_PROTOCOL", `unfollowed redirect ${s}`, { status: s });
+  throw new UpstreamError("UPSTREAM_STATUS", `registry answered ${s} for the ${what}`, { status: s });
+}
