@@ -1,0 +1,159 @@
+/**
+ * The peer view from the controller's directory: a long-poll loop that presents the pod's projected
+ * ServiceAccount token and receives the ready peers of its group in its zone, a fresh ticket and the
+ * ticket keys. While the directory is unreachable the last answer stays in force (its ticket until it
+ * expires); with no answer at all the view is empty and every block comes from the registry.
+ */
+import { readFile } from "node:fs/promises";
+import { Agent, request } from "undici";
+import type { Logger } from "../../lib/logger.ts";
+import { MAX_TICKET_TTL_SECONDS, PeerTicketVerifier } from "../../lib/peer-ticket.ts";
+import type { TicketPublicKey } from "../../lib/peer-ticket.ts";
+import { parsePeerId } from "./peer-view.ts";
+import type { PeerId, PeerView, PeerViewProvider } from "./peer-view.ts";
+
+export interface DirectoryPeersOptions {
+  /** Base URL of the directory (`https://host:port`). */
+  readonly url: string;
+  /** PEM of the CA of the directory's serving certificate. */
+  readonly ca?: string;
+  /** The projected ServiceAccount token (audience acr-p2p), re-read before every request. */
+  readonly tokenFile: string;
+  readonly logger: Logger;
+  readonly waitSeconds?: number;
+  readonly minRetryMs?: number;
+  readonly maxRetryMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+interface Answer {
+  group: string;
+  etag: string;
+  peers: PeerId[];
+  ticket: string;
+  ticketExpiresAt: number;
+  keys: TicketPublicKey[];
+}
+
+function parseAnswer(value: unknown): Answer {
+  const a = value as Partial<Answer> | null;
+  if (
+    a === null ||
+    typeof a !== "object" ||
+    typeof a.group !== "string" ||
+    typeof a.etag !== "string" ||
+    !Array.isArray(a.peers) ||
+    typeof a.ticket !== "string" ||
+    typeof a.ticketExpiresAt !== "number" ||
+    !Array.isArray(a.keys)
+  ) {
+    throw new Error("malformed directory answer");
+  }
+  const peers = a.peers
+    .map((p) => (typeof p === "string" ? parsePeerId(p) : undefined))
+    .filter((p) => p !== undefined);
+  const keys = a.keys.filter((k) => typeof k?.kid === "string" && typeof k?.publicKeyPem === "string");
+  return { group: a.group, etag: a.etag, peers, ticket: a.ticket, ticketExpiresAt: a.ticketExpiresAt, keys };
+}
+
+export class DirectoryPeers implements PeerViewProvider {
+  readonly verifier = new PeerTicketVerifier();
+  readonly #opts: DirectoryPeersOptions;
+  readonly #agent: Agent;
+  readonly #abort = new AbortController();
+  readonly #keys = new Map<string, { key: TicketPublicKey; seen: number }>();
+  #answer: Answer | undefined;
+  #loop: Promise<void>;
+  #answered = Promise.withResolvers<void>();
+
+  constructor(opts: DirectoryPeersOptions) {
+    this.#opts = opts;
+    const wait = opts.waitSeconds ?? 30;
+    this.#agent = new Agent({
+      connect: { timeout: opts.connectTimeoutMs ?? 5_000, ...(opts.ca ? { ca: opts.ca } : {}) },
+      headersTimeout: (wait + 15) * 1000,
+      bodyTimeout: 15_000,
+    });
+    this.#loop = this.#run(wait);
+  }
+
+  current(): PeerView {
+    const a = this.#answer;
+    if (a === undefined) return { group: "", peers: [], ticket: undefined };
+    const ticketValid = a.ticketExpiresAt > Date.now() / 1000 + 5;
+    return { group: a.group, peers: a.peers, ticket: ticketValid ? a.ticket : undefined };
+  }
+
+  /** Resolves after the first answer (or never, if the directory never answers: use a timeout). */
+  firstAnswer(): Promise<void> {
+    return this.#answered.promise;
+  }
+
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+    await this.#agent.close();
+  }
+
+  async #run(wait: number): Promise<void> {
+    let failures = 0;
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        this.#accept(await this.#ask(this.#answer === undefined ? 0 : wait));
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        const delay = Math.min(
+          this.#opts.maxRetryMs ?? 30_000,
+          (this.#opts.minRetryMs ?? 500) * 2 ** (failures - 1),
+        );
+        this.#opts.logger.warn(
+          { err: String(err), delayMs: delay },
+          "peer directory unreachable; keeping the last list",
+        );
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+        });
+      }
+    }
+  }
+
+  async #ask(wait: number): Promise<Answer> {
+    const token = (await readFile(this.#opts.tokenFile, "utf8")).trim();
+    const url = new URL("/v1/peers", this.#opts.url);
+    if (this.#answer !== undefined && wait > 0) {
+      url.searchParams.set("etag", this.#answer.etag);
+      url.searchParams.set("wait", String(wait));
+    }
+    const res = await request(url, {
+      dispatcher: this.#agent,
+      headers: { authorization: `Bearer ${token}` },
+      signal: this.#abort.signal,
+    });
+    const body: unknown = await res.body.json().catch(() => undefined);
+    if (res.statusCode !== 200) {
+      const code = (body as { code?: unknown } | undefined)?.code;
+      throw new Error(`directory answered ${res.statusCode} ${typeof code === "string" ? code : ""}`);
+    }
+    return parseAnswer(body);
+  }
+
+  #accept(answer: Answer): void {
+    const now = Date.now();
+    for (const key of answer.keys) this.#keys.set(key.kid, { key, seen: now });
+    // Keys seen within a ticket lifetime stay trusted: peers may still hold tickets they signed.
+    for (const [kid, k] of this.#keys)
+      if (now - k.seen > MAX_TICKET_TTL_SECONDS * 1000) this.#keys.delete(kid);
+    const kids = [...this.#keys.keys()].sort().join();
+    if (kids !== this.verifier.keyIds().sort().join())
+      this.verifier.setKeys([...this.#keys.values()].map((k) => k.key));
+    if (this.#answer?.etag !== answer.etag) {
+      this.#opts.logger.info({ group: answer.group, peers: answer.peers.length }, "peer list updated");
+    }
+    this.#answer = answer;
+    this.#answered.resolve();
+  }
+}

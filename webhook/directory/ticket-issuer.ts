@@ -1,0 +1,39 @@
+/**
+ * Signs the short-lived peer tickets the directory hands out. The key comes from a mounted Secret when
+ * the controller runs several replicas (they must share it), else it is generated at start: peers then
+ * learn the new public key with their next directory answer.
+ */
+import { readFileSync } from "node:fs";
+import { generateTicketKey, publicKeyOf, signPeerTicket, ticketKeyFromPem } from "../../lib/peer-ticket.ts";
+import type { TicketPublicKey, TicketSigningKey } from "../../lib/peer-ticket.ts";
+
+export interface IssuedTicket {
+  readonly ticket: string;
+  /** Seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+export class TicketIssuer {
+  readonly #key: TicketSigningKey;
+  readonly #ttlSeconds: number;
+
+  constructor(key: TicketSigningKey, ttlSeconds: number) {
+    this.#key = key;
+    this.#ttlSeconds = ttlSeconds;
+  }
+
+  static fromFileOrGenerated(path: string | undefined, ttlSeconds: number): TicketIssuer {
+    const key = path === undefined ? generateTicketKey() : ticketKeyFromPem(readFileSync(path, "utf8"));
+    return new TicketIssuer(key, ttlSeconds);
+  }
+
+  issue(group: string, subject: string): IssuedTicket {
+    const now = Math.floor(Date.now() / 1000);
+    const ticket = signPeerTicket(this.#key, { group, subject, ttlSeconds: this.#ttlSeconds, now });
+    return { ticket, expiresAt: now + this.#ttlSeconds };
+  }
+
+  publicKeys(): TicketPublicKey[] {
+    return [publicKeyOf(this.#key)];
+  }
+}
