@@ -1,0 +1,84 @@
+/**
+ * Where derived pull secrets are written: a tiny interface (get, create, replace in one namespace),
+ * implemented over the Kubernetes API by the controller and in memory for tests. Callers go through
+ * `writeManagedSecret`, which never touches a secret that lacks the managed-by label.
+ *
+ * RBAC this needs: secrets get, create, update in the namespaces served (never list / watch).
+ */
+
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY_VALUE = "acr-p2p";
+export const DOCKER_CONFIG_JSON_TYPE = "kubernetes.io/dockerconfigjson";
+
+export interface ManagedSecret {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly type: string;
+  /** Secret data as plain strings (the Kubernetes implementation base64-encodes them). */
+  readonly data: Readonly<Record<string, string>>;
+}
+
+export type PullSecretStoreErrorCode = "SECRET_NOT_MANAGED" | "NAMESPACE_NOT_FOUND" | "WRITE_FAILED";
+
+export class PullSecretStoreError extends Error {
+  readonly code: PullSecretStoreErrorCode;
+
+  constructor(code: PullSecretStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PullSecretStoreError";
+    this.code = code;
+  }
+}
+
+export interface PullSecretStore {
+  get(namespace: string, name: string): Promise<ManagedSecret | undefined>;
+  /** Throws PullSecretStoreError NAMESPACE_NOT_FOUND when the namespace is gone. */
+  create(namespace: string, secret: ManagedSecret): Promise<void>;
+  replace(namespace: string, secret: ManagedSecret): Promise<void>;
+}
+
+/** Creates or replaces `secret`, refusing to overwrite a secret of that name we do not manage. */
+export async function writeManagedSecret(
+  store: PullSecretStore,
+  namespace: string,
+  secret: ManagedSecret,
+): Promise<void> {
+  const existing = await store.get(namespace, secret.name);
+  if (existing === undefined) return store.create(namespace, secret);
+  if (existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+    throw new PullSecretStoreError(
+      "SECRET_NOT_MANAGED",
+      `secret ${namespace}/${secret.name} exists without ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}; not touching it`,
+    );
+  }
+  return store.replace(namespace, secret);
+}
+
+export class InMemoryPullSecretStore implements PullSecretStore {
+  readonly namespaces = new Set<string>();
+  readonly secrets = new Map<string, ManagedSecret>();
+  writes = 0;
+
+  async get(namespace: string, name: string): Promise<ManagedSecret | undefined> {
+    return this.secrets.get(`${namespace}/${name}`);
+  }
+
+  async create(namespace: string, secret: ManagedSecret): Promise<void> {
+    if (!this.namespaces.has(namespace)) {
+      throw new PullSecretStoreError("NAMESPACE_NOT_FOUND", `namespace ${namespace} not found`);
+    }
+    if (this.secrets.has(`${namespace}/${secret.name}`)) {
+      throw new PullSecretStoreError("WRITE_FAILED", `secret ${namespace}/${secret.name} already exists`);
+    }
+    this.secrets.set(`${namespace}/${secret.name}`, secret);
+    this.writes++;
+  }
+
+  async replace(namespace: string, secret: ManagedSecret): Promise<void> {
+    if (!this.secrets.has(`${namespace}/${secret.name}`)) {
+      throw new PullSecretStoreError("WRITE_FAILED", `secret ${namespace}/${secret.name} not found`);
+    }
+    this.secrets.set(`${namespace}/${secret.name}`, secret);
+    this.writes++;
+  }
+}
