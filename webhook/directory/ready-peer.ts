@@ -6,6 +6,8 @@
  */
 import type { V1Namespace, V1Node, V1Pod } from "@kubernetes/client-node";
 import { peerGroupOf, ZONE_LABEL } from "../../lib/peer-group.ts";
+import { sidecarOption } from "../../lib/sidecar-options.ts";
+import { P2P_CONFIG_ANNOTATION, SIDECAR_CONTAINER_NAME } from "../mutation/names.ts";
 
 export interface PeerRules {
   /** Name of the injected sidecar container. */
@@ -14,8 +16,11 @@ export interface PeerRules {
   readonly defaultPeerPort: number;
 }
 
-/** The annotation where the webhook records the pod's sidecar config (ports among it). */
-export const P2P_CONFIG_ANNOTATION = "k8s.aliyun.com/p2p-config";
+/** What the webhook injects: its sidecar's name, and the peer port when the annotation names none. */
+export const DEFAULT_PEER_RULES: PeerRules = Object.freeze({
+  sidecarName: SIDECAR_CONTAINER_NAME,
+  defaultPeerPort: Number(sidecarOption("peerPort").default),
+});
 
 export function isReadyPeer(pod: V1Pod, rules: PeerRules): boolean {
   if (!pod.status?.podIP || pod.metadata?.deletionTimestamp) return false;
@@ -35,7 +40,7 @@ function p2pConfig(pod: V1Pod): Record<string, unknown> | undefined {
   }
 }
 
-/** A pod that opted out of peer sharing pulls through its sidecar but serves nobody. */
+/** A pod that opted out of peer sharing pulls through its sidecar but serves nobody (p2p-config.ts). */
 function peerSharingOf(pod: V1Pod): boolean {
   return p2pConfig(pod)?.["peerSharing"] !== false;
 }

@@ -1,5 +1,6 @@
 /** Pod, Node and Namespace objects as the apiserver would hold them, for the directory's tests. */
 import type { V1Namespace, V1Node, V1Pod } from "@kubernetes/client-node";
+import { SIDECAR_CONTAINER_NAME } from "../../../webhook/mutation/names.ts";
 
 /** A peer pod; `sidecar: null` means no sidecar status at all. */
 export function peerPod(
@@ -26,7 +27,7 @@ export function peerPod(
       initContainerStatuses: sidecar
         ? [
             {
-              name: "acr-p2p",
+              name: SIDECAR_CONTAINER_NAME,
               image: "x",
               imageID: "",
               restartCount: 0,

@@ -16,10 +16,11 @@ import { directoryRouter, type PeersAnswer } from "../../../webhook/directory/di
 import { DirectoryState } from "../../../webhook/directory/directory-state.ts";
 import { StaticTokenAuthenticator } from "../../../webhook/directory/peer-authenticator.ts";
 import { directoryApp } from "../../../webhook/directory/peer-directory.ts";
+import { DEFAULT_PEER_RULES } from "../../../webhook/directory/ready-peer.ts";
 import { TicketIssuer } from "../../../webhook/directory/ticket-issuer.ts";
 import { namespace, node, peerPod } from "../../support/peer/pods.ts";
 
-const rules = { sidecarName: "acr-p2p", defaultPeerPort: 65002 };
+const rules = DEFAULT_PEER_RULES;
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

@@ -2,11 +2,11 @@ import { expect } from "chai";
 import type { V1Pod } from "@kubernetes/client-node";
 import { namespace, node, peerPod } from "../../support/peer/pods.ts";
 import { computePeerSets, setKey } from "../../../webhook/directory/peer-sets.ts";
-import { isReadyPeer, peerPortOf } from "../../../webhook/directory/ready-peer.ts";
+import { DEFAULT_PEER_RULES, isReadyPeer, peerPortOf } from "../../../webhook/directory/ready-peer.ts";
 import { DirectoryState } from "../../../webhook/directory/directory-state.ts";
 import { peerGroupOf } from "../../../lib/peer-group.ts";
 
-const rules = { sidecarName: "acr-p2p", defaultPeerPort: 65002 };
+const rules = DEFAULT_PEER_RULES;
 
 describe("directory: ready peers", () => {
   it("a Pending pod with a pod IP and a started, ready sidecar is a ready peer; nothing less is", () => {
