@@ -26,6 +26,7 @@ export type BlockErrorCode =
   | "DIGEST_MISMATCH"
   | "BLOB_NOT_VERIFIED"
   | "RANGE_INVALID"
+  | "DIGEST_UNSUPPORTED"
   | "ABORTED";
 
 export class BlockError extends Error {

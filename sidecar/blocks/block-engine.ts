@@ -1,0 +1,316 @@
+/**
+ * The block engine: serves blobs as streams of blocks fetched from ordered sources (peers, then the
+ * origin), through a bounded block store, with end-to-end sha256 verification. See index.ts for the
+ * public API and the memory bound.
+ */
+import type { Readable } from "node:stream";
+import type { BlockStore, StoreStats } from "../stores/block-store.ts";
+import type { BlobDescriptor, BlockRequest, BlockSource, SourceList } from "./block-source.ts";
+import { blockCount, blockKey, blockRequest, checkBlob } from "./block-plan.ts";
+import { BlockFetcher } from "./block-fetcher.ts";
+import type { BadBlockEvent, BlockResult } from "./block-fetcher.ts";
+import { NOOP_METRICS } from "./block-metrics.ts";
+import type { BlockMetrics } from "./block-metrics.ts";
+import { BlockReadable } from "./block-readable.ts";
+import type { BlockCheck } from "./block-readable.ts";
+import { BlobTrust } from "./blob-trust.ts";
+import type { VerifiedBlob } from "./blob-trust.ts";
+import { BlobNotVerifiedError, BlockError, errorCode, RangeInvalidError } from "./errors.ts";
+import type { MismatchReport } from "./errors.ts";
+import { LruMap } from "./lru-map.ts";
+import { compareWithAuthoritative } from "./mismatch-recovery.ts";
+import { Semaphore } from "./semaphore.ts";
+import { VerifiedBlockCheck } from "./verified-block-check.ts";
+import { WholeBlobCheck } from "./whole-blob-check.ts";
+import type { Suppliers } from "./whole-blob-check.ts";
+
+export interface BlockEngineOptions {
+  readonly store: BlockStore;
+  /** Block size in bytes (the seed's `blocksize` is in KiB: multiply by 1024). */
+  readonly blockSizeBytes: number;
+  /** Most block fetches in flight across all streams (the seed's proxyFsParallels). */
+  readonly proxyFsParallels: number;
+  /** A fetch with no progress for this long is aborted and counts as a source failure. */
+  readonly transferTimeoutMs: number;
+  /** Passed to sources (FetchContext.connectTimeoutMs). */
+  readonly connectTimeoutMs: number;
+  /** Blocks each stream fetches ahead; default 8 MiB worth, within [2, 64]. */
+  readonly readaheadBlocks?: number;
+  /** Memory for verified-blob records (32 bytes per block); default 8 MiB. */
+  readonly verifiedRecordBytes?: number;
+  readonly metrics?: BlockMetrics;
+  /** Whether this peer owns a block (rendezvous hashing): owned blocks are evicted last. */
+  readonly isOwned?: (request: BlockRequest) => boolean;
+  /** A block turned out wrong, and who supplied it: the P2P layer quarantines that peer. */
+  readonly onBadBlock?: (event: BadBlockEvent) => void;
+}
+
+export interface StreamOptions {
+  /**
+   * The source trusted to settle a digest mismatch (the origin). On a mismatch the blob is refetched
+   * from it and compared block by block; while the blob is suspect only it is asked for blocks.
+   */
+  readonly authoritative?: BlockSource;
+  /** Aborts the stream (it is also aborted when destroyed, e.g. by the client going away). */
+  readonly signal?: AbortSignal;
+}
+
+export interface EngineStats {
+  /** Block fetches to sources in flight (one per block key). */
+  readonly flights: number;
+  /** Fetches holding a proxyFsParallels slot, and fetches waiting for one. */
+  readonly slotsInUse: number;
+  readonly slotsWaiting: number;
+  readonly verifiedBlobs: number;
+  readonly suspectBlobs: number;
+  readonly store: StoreStats;
+}
+
+const DEFAULT_READAHEAD_BYTES = 8 * 1024 * 1024;
+const PROVENANCE_ENTRIES = 65536;
+
+export class BlockEngine {
+  readonly blockSizeBytes: number;
+  readonly readaheadBlocks: number;
+  readonly #store: BlockStore;
+  readonly #semaphore: Semaphore;
+  readonly #trust: BlobTrust;
+  readonly #provenance = new LruMap<string, BlockSource>(PROVENANCE_ENTRIES);
+  readonly #fetcher: BlockFetcher;
+  readonly #metrics: BlockMetrics;
+  readonly #onBadBlock: ((event: BadBlockEvent) => void) | undefined;
+  readonly #recoveries = new Map<string, Promise<MismatchReport>>();
+
+  constructor(options: BlockEngineOptions) {
+    const { blockSizeBytes } = options;
+    if (!Number.isSafeInteger(blockSizeBytes) || blockSizeBytes < 1) {
+      throw new RangeError(`blockSizeBytes must be a positive integer, got ${blockSizeBytes}`);
+    }
+    this.blockSizeBytes = blockSizeBytes;
+    this.readaheadBlocks =
+      options.readaheadBlocks ??
+      Math.min(64, Math.max(2, Math.floor(DEFAULT_READAHEAD_BYTES / blockSizeBytes)));
+    if (!Number.isSafeInteger(this.readaheadBlocks) || this.readaheadBlocks < 1) {
+      throw new RangeError(`readaheadBlocks must be a positive integer, got ${this.readaheadBlocks}`);
+    }
+    this.#store = options.store;
+    this.#semaphore = new Semaphore(options.proxyFsParallels);
+    this.#trust = new BlobTrust(
+      options.verifiedRecordBytes === undefined ? {} : { verifiedBytes: options.verifiedRecordBytes },
+    );
+    this.#metrics = options.metrics ?? NOOP_METRICS;
+    this.#onBadBlock = options.onBadBlock;
+    this.#fetcher = new BlockFetcher({
+      store: options.store,
+      semaphore: this.#semaphore,
+      trust: this.#trust,
+      provenance: this.#provenance,
+      metrics: this.#metrics,
+      timing: { transferTimeoutMs: options.transferTimeoutMs, connectTimeoutMs: options.connectTimeoutMs },
+      blockSize: blockSizeBytes,
+      ...(options.isOwned ? { isOwned: options.isOwned } : {}),
+      ...(options.onBadBlock ? { onBadBlock: options.onBadBlock } : {}),
+    });
+  }
+
+  /**
+   * The whole blob, verified: bytes flow in order while later blocks are fetched; the stream fails
+   * (DIGEST_MISMATCH, BLOCK_UNAVAILABLE, ...) before a wrong blob could be completed.
+   */
+  streamBlob(blob: BlobDescriptor, sources: SourceList, options: StreamOptions = {}): Readable {
+    checkBlob(blob);
+    const count = blockCount(blob.size, this.blockSizeBytes);
+    const record = this.#verified(blob);
+    const fetch = (index: number, signal: AbortSignal) =>
+      this.#acquire(blob, index, sources, signal, options);
+    const check: BlockCheck = record
+      ? new VerifiedBlockCheck(record, fetch)
+      : new WholeBlobCheck(blob, count, {
+          verified: (blockDigests) => this.#markVerified(blob, blockDigests),
+          mismatch: (actual, digests, suppliers) =>
+            this.#recover(blob, actual, digests, suppliers, options.authoritative),
+        });
+    return this.#readable(0, count - 1, fetch, check, options);
+  }
+
+  /**
+   * Bytes [start, end] (inclusive, as in an HTTP Range) of a verified blob, every block checked against
+   * the blob's record wherever it comes from. Throws BlobNotVerifiedError when the blob was never
+   * verified (pass the Range through to the origin), RangeInvalidError for an impossible range.
+   */
+  readRange(
+    blob: BlobDescriptor,
+    start: number,
+    end: number,
+    sources: SourceList,
+    options: StreamOptions = {},
+  ): Readable {
+    checkBlob(blob);
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      end < start ||
+      end >= blob.size
+    ) {
+      throw new RangeInvalidError(
+        `range ${start}-${end} is outside blob ${blob.digest} of ${blob.size} bytes`,
+      );
+    }
+    const record = this.#verified(blob);
+    if (!record) throw new BlobNotVerifiedError(blob.digest);
+    const size = this.blockSizeBytes;
+    const fetch = (index: number, signal: AbortSignal) =>
+      this.#acquire(blob, index, sources, signal, options);
+    const check = new VerifiedBlockCheck(record, fetch);
+    const slice = (index: number, bytes: Uint8Array) =>
+      bytes.subarray(Math.max(0, start - index * size), Math.min(bytes.byteLength, end + 1 - index * size));
+    return this.#readable(Math.floor(start / size), Math.floor(end / size), fetch, check, options, slice);
+  }
+
+  /** Whether the blob was verified (and its record is still remembered): Range reads are allowed. */
+  isVerified(blob: BlobDescriptor): boolean {
+    return this.#verified(blob) !== undefined;
+  }
+
+  /**
+   * One block, from the store or fetched once (single-flight): what the peer server serves. A block of
+   * a verified blob is checked; others are verified by the requester, end to end.
+   */
+  async getBlock(
+    blob: BlobDescriptor,
+    index: number,
+    sources: SourceList,
+    options: StreamOptions = {},
+  ): Promise<Uint8Array> {
+    checkBlob(blob);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= blockCount(blob.size, this.blockSizeBytes)) {
+      throw new RangeInvalidError(`block ${index} is outside blob ${blob.digest} of ${blob.size} bytes`);
+    }
+    const signal = options.signal ?? new AbortController().signal;
+    return (await this.#acquire(blob, index, sources, signal, options)).bytes;
+  }
+
+  stats(): EngineStats {
+    const counts = this.#trust.counts;
+    return {
+      flights: this.#fetcher.flights,
+      slotsInUse: this.#semaphore.inUse,
+      slotsWaiting: this.#semaphore.waiting,
+      verifiedBlobs: counts.verified,
+      suspectBlobs: counts.suspect,
+      store: this.#store.stats(),
+    };
+  }
+
+  #readable(
+    first: number,
+    last: number,
+    fetch: (index: number, signal: AbortSignal) => Promise<BlockResult>,
+    check: BlockCheck,
+    options: StreamOptions,
+    slice?: (index: number, bytes: Uint8Array) => Uint8Array,
+  ): Readable {
+    const stream = new BlockReadable({
+      first,
+      last,
+      readahead: this.readaheadBlocks,
+      highWaterMark: this.blockSizeBytes,
+      fetch,
+      check,
+      ...(slice ? { slice } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    stream.once("error", (err) => this.#metrics.error(errorCode(err)));
+    return stream;
+  }
+
+  #acquire(
+    blob: BlobDescriptor,
+    index: number,
+    sources: SourceList,
+    signal: AbortSignal,
+    options: StreamOptions,
+  ): Promise<BlockResult> {
+    const request = blockRequest(blob, index, this.blockSizeBytes);
+    const { authoritative } = options;
+    // While a blob is suspect, only the authoritative source is asked (if there is one).
+    const list =
+      authoritative && this.#trust.isSuspect(blob.digest)
+        ? [authoritative]
+        : typeof sources === "function"
+          ? sources(request)
+          : sources;
+    return this.#fetcher.acquire(request, list, signal, authoritative);
+  }
+
+  #verified(blob: BlobDescriptor): VerifiedBlob | undefined {
+    return this.#trust.verified(blob.digest, blob.size, this.blockSizeBytes);
+  }
+
+  #markVerified(blob: BlobDescriptor, blockDigests: Buffer): void {
+    this.#trust.markVerified({
+      digest: blob.digest,
+      size: blob.size,
+      blockSize: this.blockSizeBytes,
+      blockDigests,
+    });
+  }
+
+  /**
+   * A stream saw the wrong digest: drop the blob's blocks now (before the stream errors), then compare
+   * with the authoritative copy in the background. One recovery per blob at a time.
+   */
+  #recover(
+    blob: BlobDescriptor,
+    actual: string,
+    servedDigests: Buffer,
+    suppliers: Suppliers,
+    authoritative: BlockSource | undefined,
+  ): Promise<MismatchReport> {
+    const running = this.#recoveries.get(blob.digest);
+    if (running) return running;
+    this.#trust.markSuspect(blob.digest);
+    const dropped = this.#dropBlocks(blob);
+    const recovery = (async () => {
+      await dropped;
+      const { report, blockDigests } = await compareWithAuthoritative({
+        blob,
+        blockSize: this.blockSizeBytes,
+        readahead: this.readaheadBlocks,
+        servedDigests,
+        suppliers,
+        authoritative,
+        fetch: async (request, signal) =>
+          (await this.#fetcher.fetchDirect(request, [authoritative!], signal, authoritative)).bytes,
+      });
+      for (const bad of report.badBlocks)
+        this.#onBadBlock?.({ digest: blob.digest, index: bad.index, source: bad.source });
+      if (blockDigests) this.#markVerified(blob, blockDigests);
+      else await this.#dropBlocks(blob);
+      return report;
+    })();
+    const settled = recovery.catch((err: unknown): MismatchReport => ({
+      digest: blob.digest,
+      badBlocks: [],
+      recovered: false,
+      error: err as never,
+    }));
+    this.#recoveries.set(blob.digest, settled);
+    void settled.finally(() => this.#recoveries.delete(blob.digest));
+    void actual;
+    return settled;
+  }
+
+  async #dropBlocks(blob: BlobDescriptor): Promise<void> {
+    const count = blockCount(blob.size, this.blockSizeBytes);
+    const deletes: Promise<boolean>[] = [];
+    for (let index = 0; index < count; index++) {
+      const key = blockKey(blob.digest, index);
+      this.#provenance.delete(key);
+      // Unconditionally: on disk a put in progress is not indexed yet, and the delete queues behind it.
+      deletes.push(this.#store.delete(key));
+    }
+    await Promise.all(deletes);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * A Readable of blocks [first, last] in order, with a bounded readahead: while block i is being
+ * released, blocks up to i + readahead are being fetched. Each _read releases exactly one block, so
+ * backpressure is Node's own: a slow consumer stops the releases, and the readahead window, not the
+ * blob, bounds what this stream holds. A BlockCheck sees every block before its bytes are pushed (the
+ * whole-blob check holds the last block back until the digest matches).
+ *
+ * Destroying the stream (client disconnect, pipeline error, `signal`) aborts its fetches: flights that
+ * other streams still wait for carry on, the others stop.
+ */
+import { Readable } from "node:stream";
+import type { BlockResult } from "./block-fetcher.ts";
+import { AbortedError } from "./errors.ts";
+
+export interface BlockCheck {
+  /** Called in block order; resolves with the bytes that may be released, or throws to fail the stream. */
+  accept(
+    index: number,
+    result: BlockResult,
+    last: boolean,
+    signal: AbortSignal,
+  ): Uint8Array | Promise<Uint8Array>;
+  /** Called once after the last block (or at once for a range of no blocks); throws to fail the stream. */
+  end?(): void;
+}
+
+export interface BlockReadableOptions {
+  /** First and last block index, inclusive; last < first is an empty stream. */
+  readonly first: number;
+  readonly last: number;
+  /** Blocks fetched ahead of the one being released (at least 1). */
+  readonly readahead: number;
+  readonly highWaterMark: number;
+  readonly fetch: (index: number, signal: AbortSignal) => Promise<BlockResult>;
+  readonly check: BlockCheck;
+  /** Cuts a block to the requested byte range (first and last block of a Range read). */
+  readonly slice?: (index: number, bytes: Uint8Array) => Uint8Array;
+  readonly signal?: AbortSignal;
+}
+
+export class BlockReadable extends Readable {
+  readonly #options: BlockReadableOptions;
+  readonly #abort = new AbortController();
+  readonly #window = new Map<number, Promise<BlockResult>>();
+  #next: number;
+  #fetched: number;
+  #stepping = false;
+
+  constructor(options: BlockReadableOptions) {
+    super({ highWaterMark: options.highWaterMark, ...(options.signal ? { signal: options.signal } : {}) });
+    this.#options = options;
+    this.#next = options.first;
+    this.#fetched = options.first;
+  }
+
+  override _read(): void {
+    if (this.#stepping) return;
+    this.#stepping = true;
+    this.#step().then(
+      () => (this.#stepping = false),
+      (err: unknown) => {
+        this.#stepping = false;
+        this.destroy(err as Error);
+      },
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abort.abort(new AbortedError("stream closed"));
+    this.#window.clear();
+    callback(error);
+  }
+
+  /** Releases the next block (or ends the stream). */
+  async #step(): Promise<void> {
+    const { last, check } = this.#options;
+    if (this.#next > last) {
+      check.end?.();
+      this.push(null);
+      return;
+    }
+    this.#fill();
+    const index = this.#next;
+    const result = await this.#window.get(index)!;
+    this.#window.delete(index);
+    if (this.destroyed) return;
+    const bytes = await check.accept(index, result, index === last, this.#abort.signal);
+    if (this.destroyed) return;
+    this.#next++;
+    this.#fill();
+    this.push(this.#options.slice ? this.#options.slice(index, bytes) : bytes);
+    if (index === last) {
+      check.end?.();
+      this.push(null);
+    }
+  }
+
+  /** Starts fetches up to `readahead` blocks past the one being released. */
+  #fill(): void {
+    const { last, readahead, fetch } = this.#options;
+    const limit = Math.min(last, this.#next + readahead - 1);
+    for (; this.#fetched <= limit; this.#fetched++) {
+      const pending = fetch(this.#fetched, this.#abort.signal);
+      // Awaited in order by #step; a stream destroyed meanwhile never awaits it.
+      pending.catch(() => undefined);
+      this.#window.set(this.#fetched, pending);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The block engine: public API. Import from here; the other files of sidecar/blocks are internals.
+ *
+ *   const store = await openBlockStore({ mode: "memory", capacityBytes, blockSizeBytes });
+ *   const engine = new BlockEngine({
+ *     store,
+ *     blockSizeBytes: config.blocksizeKiB * 1024,
+ *     proxyFsParallels: config.proxyFsParallels,
+ *     transferTimeoutMs: config.transferTimeoutSeconds * 1000,
+ *     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+ *     metrics,                 // a BlockMetrics bound to prom-client (no registry is created here)
+ *     isOwned, onBadBlock,     // from the P2P layer (rendezvous ownership, quarantine)
+ *   });
+ *
+ *   engine.streamBlob(blob, sources, { authoritative: origin, signal }): Readable
+ *       The whole blob, in order, fetched `readaheadBlocks` ahead through the store. `sources` is a
+ *       list (origin last) or a function giving each block its own list (owner -> next -> origin).
+ *       Verified end to end: a blob never verified before is hashed as a whole and its last block is
+ *       held back until the digest matches; a verified blob has each block checked against its
+ *       recorded sha256 instead. Errors (stream 'error', all BlockError with a stable `code`):
+ *         DIGEST_MISMATCH    the consumer never got the last block; the blob's blocks are dropped from
+ *                            the store; `err.recovery` settles with a MismatchReport once the blob was
+ *                            refetched from `authoritative` and compared block by block (who lied).
+ *         BLOCK_UNAVAILABLE  every source failed for one block (`err.failures`: source + error each;
+ *                            TRANSFER_TIMEOUT when one made no progress for transferTimeout).
+ *         DIGEST_UNSUPPORTED the digest is not sha256:<64 hex> (thrown synchronously).
+ *       Destroying the stream (pipeline() does it when the client goes away) aborts its fetches
+ *       unless another stream waits for the same blocks.
+ *   engine.readRange(blob, start, end, sources, options): Readable      (end inclusive, as HTTP)
+ *       Only for a verified blob: throws BlobNotVerifiedError (BLOB_NOT_VERIFIED: pass the Range
+ *       through to the origin) or RangeInvalidError (RANGE_INVALID). Check engine.isVerified(blob).
+ *   engine.getBlock(blob, index, sources, options): Promise<Uint8Array>
+ *       One block, cached or fetched once (single-flight): what the peer server serves.
+ *   engine.stats(): EngineStats   (flights, slots in use / waiting, verified and suspect blobs, store)
+ *
+ * Sources implement BlockSource (block-source.ts): reject with a BlockFetchError, honor the signal,
+ * call context.progress(n) as bytes arrive (it resets the transferTimeout clock) and apply
+ * context.connectTimeoutMs to their connects. MemoryBlockSource is the in-memory one.
+ *
+ * Memory bound. The store never holds more than its cap. On top of it, each open stream holds at most
+ * its readahead window plus the block being released and one block in its Readable buffer, so
+ *     memory <= cap + streams x (readaheadBlocks + 2) x blockSize + verified records (<= 8 MiB)
+ * and, whatever the number of streams, the bytes being fetched are also bounded by
+ * proxyFsParallels x blockSize. With the defaults (256 KiB blocks, readahead 32 = 8 MiB) that is
+ * 8.5 MiB per concurrent stream; e.g. 3 concurrent layer pulls with a 128 MiB cap stay under
+ * 128 + 25.5 + 8 MiB. (The HTTP response's socket buffers come on top, as for any server.)
+ */
+export { BlockEngine } from "./block-engine.ts";
+export type { BlockEngineOptions, EngineStats, StreamOptions } from "./block-engine.ts";
+export type { BlobDescriptor, BlockRequest, BlockSource, FetchContext, SourceList } from "./block-source.ts";
+export type { BadBlockEvent } from "./block-fetcher.ts";
+export { CountingMetrics, NOOP_METRICS } from "./block-metrics.ts";
+export type { BlockMetrics, ByteSource } from "./block-metrics.ts";
+export { MemoryBlockSource } from "./memory-source.ts";
+export type { MemorySourceOptions } from "./memory-source.ts";
+export { blockCount, blockRequest } from "./block-plan.ts";
+export {
+  AbortedError,
+  BlobNotVerifiedError,
+  BlockError,
+  BlockFetchError,
+  BlockUnavailableError,
+  DigestMismatchError,
+  errorCode,
+  RangeInvalidError,
+  TransferTimeoutError,
+} from "./errors.ts";
+export type { BadBlock, BlockErrorCode, FetchFailureCode, MismatchReport, SourceFailure } from "./errors.ts";
+export { openBlockStore } from "../stores/open-store.ts";
+export type { StoreSettings } from "../stores/open-store.ts";
+export type { BlockStore, PutOptions, StoreStats } from "../stores/block-store.ts";
