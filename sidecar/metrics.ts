@@ -3,8 +3,7 @@
  * two sidecars in one test process do not share counters). Served on the health port at /metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-
-export type ByteSource = "origin" | "peer" | "cache";
+import type { BlockMetrics } from "./blocks/block-metrics.ts";
 
 export interface CacheStats {
   readonly bytes: number;
@@ -20,7 +19,9 @@ export class SidecarMetrics {
   readonly cacheMisses: Counter;
   readonly cacheEvictions: Counter;
   readonly inFlight: Gauge<"kind">;
+  readonly blockFetchesInFlight: Gauge;
   readonly errors: Counter<"code">;
+  readonly blockErrors: Counter<"code">;
   readonly requestSeconds: Histogram<"kind" | "method" | "status">;
   #cacheStats: (() => CacheStats) | undefined;
 
@@ -29,7 +30,7 @@ export class SidecarMetrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.bytes = new Counter({
       name: "acr_p2p_block_bytes_total",
-      help: "Blob bytes obtained, by where they came from (origin registry, a peer, the local cache).",
+      help: "Blob bytes the block engine handed out, by where they came from (origin, peer, cache, shared: joined another fetch).",
       labelNames: ["source"],
       registers,
     });
@@ -58,6 +59,17 @@ export class SidecarMetrics {
       name: "acr_p2p_requests_in_flight",
       help: "Registry front requests being served.",
       labelNames: ["kind"],
+      registers,
+    });
+    this.blockFetchesInFlight = new Gauge({
+      name: "acr_p2p_block_fetches_in_flight",
+      help: "Block fetches to the origin or peers in flight (bounded by proxyFsParallels).",
+      registers,
+    });
+    this.blockErrors = new Counter({
+      name: "acr_p2p_block_errors_total",
+      help: "Block engine errors (source failures, corrupt blocks, failed streams), by code.",
+      labelNames: ["code"],
       registers,
     });
     this.errors = new Counter({
@@ -90,6 +102,17 @@ export class SidecarMetrics {
         if (self.#cacheStats) this.set(self.#cacheStats().capacityBytes);
       },
     });
+  }
+
+  /** The sink the block engine reports into. */
+  blockMetrics(): BlockMetrics {
+    return {
+      addBytes: (source, bytes) => this.bytes.inc({ source }, bytes),
+      cacheLookup: (hit) => (hit ? this.cacheHits.inc() : this.cacheMisses.inc()),
+      evicted: (count) => this.cacheEvictions.inc(count),
+      inflight: (delta) => this.blockFetchesInFlight.inc(delta),
+      error: (code) => this.blockErrors.inc({ code }),
+    };
   }
 
   /** Lets the cache gauges read the block store at scrape time. */

@@ -7,7 +7,8 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobDescriptor, SourceList } from "../blocks/block-source.ts";
+import type { BlockEngine } from "../blocks/block-engine.ts";
+import type { BlockSource, SourceList } from "../blocks/block-source.ts";
 import { BlobNotVerifiedError } from "../blocks/errors.ts";
 import type { ClientCredential } from "../upstream/client-credential.ts";
 import type { BlobTarget, UpstreamRegistry } from "../upstream/upstream-registry.ts";
@@ -17,18 +18,18 @@ import type { DistributionPath } from "./distribution-path.ts";
 
 type BlobPath = Extract<DistributionPath, { kind: "blob" }>;
 
-/** The part of the block engine the front uses. */
-export interface BlobEngine {
-  streamBlob(blob: BlobDescriptor, sources: SourceList, opts?: { signal?: AbortSignal }): Readable;
-  /** Bytes [start, end] of a verified blob; throws BlobNotVerifiedError otherwise. */
-  readRange(digest: string, start: number, end: number): Readable;
+export interface ClientSources {
+  /** Where blocks come from, in order (peers when any, the origin last). */
+  readonly list: SourceList;
+  /** The origin with this client's credential: it settles digest mismatches. */
+  readonly origin: BlockSource;
 }
 
 export interface BlobDeps {
   readonly upstream: UpstreamRegistry;
-  readonly engine: BlobEngine;
-  /** The sources for one client: peers (when any) then the origin with this client's credential. */
-  readonly sourcesFor: (target: Omit<BlobTarget, "digest">) => SourceList;
+  readonly engine: Pick<BlockEngine, "streamBlob" | "readRange">;
+  /** The sources for one authorized client. */
+  readonly sourcesFor: (target: Omit<BlobTarget, "digest">) => ClientSources;
 }
 
 /** Serves one blob request; resolves with the body bytes written. */
@@ -52,10 +53,14 @@ export async function serveBlob(
     res.end();
     return 0;
   }
-  if (path.range !== undefined)
-    return serveRange(deps, target, size, resolveRange(path.range, size), res, signal);
-
-  const stream = deps.engine.streamBlob({ digest: path.digest, size }, deps.sourcesFor(target), { signal });
+  const sources = deps.sourcesFor(target);
+  if (path.range !== undefined) {
+    return serveRange(deps, target, size, sources, resolveRange(path.range, size), res, signal);
+  }
+  const stream = deps.engine.streamBlob({ digest: path.digest, size }, sources.list, {
+    authoritative: sources.origin,
+    signal,
+  });
   return sendStream(stream, res, 200, size);
 }
 
@@ -63,6 +68,7 @@ async function serveRange(
   deps: BlobDeps,
   target: BlobTarget,
   size: number,
+  sources: ClientSources,
   range: ResolvedRange,
   res: ServerResponse,
   signal: AbortSignal,
@@ -71,7 +77,10 @@ async function serveRange(
   res.setHeader("content-range", `bytes ${range.start}-${range.end}/${size}`);
   let stream: Readable;
   try {
-    stream = deps.engine.readRange(target.digest, range.start, range.end);
+    stream = deps.engine.readRange({ digest: target.digest, size }, range.start, range.end, sources.list, {
+      authoritative: sources.origin,
+      signal,
+    });
   } catch (err) {
     if (!(err instanceof BlobNotVerifiedError)) throw err;
     // Unverified bytes are never released: the registry answers the range itself.

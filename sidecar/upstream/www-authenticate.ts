@@ -34,7 +34,7 @@ export function parseChallenges(header: string | readonly string[] | undefined):
       // A parameter of the current challenge.
       i++;
       while (text[i] === " ") i++;
-      const value = text[i] === '"' ? quoted() : (token() ?? "");
+      const value = text[i] === '"' ? quoted() : bare();
       const current = out[out.length - 1];
       if (current) current.params[name.toLowerCase()] = value;
       continue;
@@ -43,6 +43,13 @@ export function parseChallenges(header: string | readonly string[] | undefined):
     out.push({ scheme: name.toLowerCase(), params: {} });
   }
   return out;
+
+  /** Unquoted values are read leniently up to the next comma: some servers send bare URLs. */
+  function bare(): string {
+    const startValue = i;
+    while (i < text.length && text[i] !== "," && text[i] !== " ") i++;
+    return text.slice(startValue, i);
+  }
 
   function quoted(): string {
     let value = "";

@@ -1,0 +1,158 @@
+/**
+ * Wires the sidecar from its config: upstream client (policy, transport, tokens, authorizer), block
+ * store and engine, registry front on listenHost:port, health/metrics server on podIP:healthPort.
+ * Nothing here reads the environment; the CLI passes the frozen config in.
+ */
+import { mkdtempSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../lib/logger.ts";
+import { BlockEngine } from "./blocks/block-engine.ts";
+import type { SidecarConfig } from "./config/sidecar-config.ts";
+import { createHealthServer, type ReadinessCheck } from "./health/health-server.ts";
+import { SidecarMetrics } from "./metrics.ts";
+import { createRegistryServer } from "./registry/registry-server.ts";
+import type { BlockStore } from "./stores/block-store.ts";
+import { openBlockStore } from "./stores/open-store.ts";
+import { HostAllowlist, TargetPolicy, type Resolver } from "./upstream/address-policy.ts";
+import { HttpTransport } from "./upstream/http-transport.ts";
+import { OriginBlockSource } from "./upstream/origin-block-source.ts";
+import { RegistryClient } from "./upstream/registry-client.ts";
+import { RepoAuthorizer } from "./upstream/repo-authorizer.ts";
+import { TokenProvider } from "./upstream/token-provider.ts";
+import { UpstreamRegistry } from "./upstream/upstream-registry.ts";
+
+export interface SidecarDeps {
+  readonly logger: Logger;
+  /** Name resolution for the address policy (tests point names at chosen addresses). */
+  readonly resolver?: Resolver;
+  /** Directory of the disk cache (disk mode); default a fresh temp dir. */
+  readonly diskCacheDir?: string;
+  /** Process metrics (RSS, CPU) in /metrics; default true. */
+  readonly processMetrics?: boolean;
+}
+
+export interface Sidecar {
+  /** `host:port` the registry front listens on (port resolved when the config asked for 0). */
+  readonly registryAddress: string;
+  readonly healthAddress: string;
+  readonly metrics: SidecarMetrics;
+  readonly engine: BlockEngine;
+  readonly upstream: UpstreamRegistry;
+  close(): Promise<void>;
+}
+
+export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Promise<Sidecar> {
+  const { logger } = deps;
+  const metrics = new SidecarMetrics({ processMetrics: deps.processMetrics ?? true });
+  // Configured registries and explicitly allowed hosts are trusted; everything else is policy-checked.
+  const policy = new TargetPolicy(
+    new HostAllowlist([...config.upstreamHosts, ...config.allowedHosts]),
+    deps.resolver,
+  );
+  const transport = new HttpTransport(policy, {
+    connectTimeoutMs: config.connectTimeoutMs,
+    transferTimeoutMs: config.transferTimeoutMs,
+    maxConnectionsPerOrigin: Math.min(config.proxyFsParallels, 256),
+  });
+  const client = new RegistryClient(
+    transport,
+    policy,
+    new TokenProvider(transport, policy),
+    config.plainHttpHosts,
+  );
+  const upstream = new UpstreamRegistry(client, new RepoAuthorizer());
+
+  const store: BlockStore = await openBlockStore(
+    config.cacheMode === "memory"
+      ? { mode: "memory", capacityBytes: config.memoryCacheBytes, blockSizeBytes: config.blockSizeBytes }
+      : {
+          mode: "disk",
+          capacityBytes: config.capacityBytes,
+          blockSizeBytes: config.blockSizeBytes,
+          dir: deps.diskCacheDir ?? mkdtempSync(join(tmpdir(), "acr-p2p-blocks-")),
+        },
+  );
+  const engine = new BlockEngine({
+    store,
+    blockSizeBytes: config.blockSizeBytes,
+    proxyFsParallels: config.proxyFsParallels,
+    transferTimeoutMs: config.transferTimeoutMs,
+    connectTimeoutMs: config.connectTimeoutMs,
+    metrics: metrics.blockMetrics(),
+  });
+  metrics.observeCache(() => {
+    const s = store.stats();
+    return { bytes: s.bytes, capacityBytes: s.capacityBytes, blocks: s.entries };
+  });
+
+  const registry = createRegistryServer({
+    servedHosts: new Set(config.upstreamHosts),
+    upstream,
+    engine,
+    sourcesFor: (target) => {
+      const origin = new OriginBlockSource(upstream, target);
+      return { list: [origin], origin };
+    },
+    metrics,
+    logger,
+  });
+  const checks: ReadinessCheck[] = [
+    { name: "registry front", check: () => (registry.listening ? undefined : "not listening") },
+    { name: "block cache", check: () => (store.stats().capacityBytes > 0 ? undefined : "no capacity") },
+  ];
+  const health = createHealthServer(metrics, checks);
+
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    await listen(registry, config.port, config.listenHost);
+    closers.push(() => closeServer(registry));
+    await listen(health, config.healthPort, config.podIP);
+    closers.push(() => closeServer(health));
+  } catch (err) {
+    for (const c of closers.reverse()) await c();
+    await transport.close();
+    await store.close();
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    registryAddress: addressOf(registry),
+    healthAddress: addressOf(health),
+    metrics,
+    engine,
+    upstream,
+    close() {
+      closed ??= (async () => {
+        for (const c of closers.reverse()) await c();
+        await transport.close();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function addressOf(server: Server): string {
+  const a = server.address() as AddressInfo;
+  return a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}

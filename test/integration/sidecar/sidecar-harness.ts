@@ -1,0 +1,88 @@
+/**
+ * Starts a sidecar in this process in front of a rig origin (test/support/origin): the origin's
+ * counting proxy is the one upstream host (plain http), the token server's host is allowlisted
+ * explicitly, ports are ephemeral. Also small HTTP helpers for the tests.
+ */
+import { silentLogger } from "../../../lib/logger.ts";
+import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { startSidecar, type Sidecar } from "../../../sidecar/app.ts";
+import { loadSidecarConfig, type SidecarConfig } from "../../../sidecar/config/sidecar-config.ts";
+import type { Resolver } from "../../../sidecar/upstream/address-policy.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+
+export interface TestSidecar {
+  readonly sidecar: Sidecar;
+  readonly config: SidecarConfig;
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** 127.0.0.1:PORT: what goes in front of `<encoded host>/<repo>` in an image reference. */
+  readonly host: string;
+  /** `127.0.0.1:PORT/<encoded origin host>`: prefix of rewritten image references. */
+  readonly imagePrefix: string;
+  /** `/v2/<encoded origin host>`: prefix of API paths. */
+  readonly apiPrefix: string;
+  close(): Promise<void>;
+}
+
+export function sidecarArgs(origin: Origin, extra: readonly string[] = []): string[] {
+  const args = ["--upstream-host", origin.proxy.host, "--plain-http-upstream", origin.proxy.host];
+  if (origin.tokenServer) args.push("--allow-host", new URL(origin.tokenServer.realm).host);
+  return [...args, "--connect-timeout", "2", "--transfer-timeout", "3", ...extra];
+}
+
+export async function startTestSidecar(
+  origin: Origin,
+  opts: { args?: readonly string[]; resolver?: Resolver } = {},
+): Promise<TestSidecar> {
+  const parsed = loadSidecarConfig(sidecarArgs(origin, opts.args), {});
+  const config: SidecarConfig = Object.freeze({ ...parsed, port: 0, healthPort: 0 });
+  const sidecar = await startSidecar(config, {
+    logger: silentLogger(),
+    processMetrics: false,
+    ...(opts.resolver ? { resolver: opts.resolver } : {}),
+  });
+  const host = sidecar.registryAddress;
+  const encoded = encodeHostForPath(origin.proxy.host);
+  return {
+    sidecar,
+    config,
+    url: `http://${host}`,
+    host,
+    imagePrefix: `${host}/${encoded}`,
+    apiPrefix: `/v2/${encoded}`,
+    close: () => sidecar.close(),
+  };
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+}
+
+export interface Fetched {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Buffer;
+}
+
+/** One request with the platform fetch (undici inside Node, not the sidecar's agent). */
+export async function get(
+  url: string,
+  opts: { method?: string; authorization?: string; range?: string; accept?: string; timeoutMs?: number } = {},
+): Promise<Fetched> {
+  const headers: Record<string, string> = {};
+  if (opts.authorization) headers["authorization"] = opts.authorization;
+  if (opts.range) headers["range"] = opts.range;
+  if (opts.accept) headers["accept"] = opts.accept;
+  const res = await fetch(url, {
+    method: opts.method ?? "GET",
+    headers,
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+  });
+  const body = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body };
+}
+
+export function ociCodes(body: Buffer): string[] {
+  const parsed = JSON.parse(body.toString("utf8")) as { errors?: { code: string }[] };
+  return (parsed.errors ?? []).map((e) => e.code);
+}
