@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { request } from "undici";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
 import { startHostileListener } from "../../support/origin/hostile-listener.ts";
+import { startThrottleProxy } from "../../support/origin/throttle-proxy.ts";
 import { splitLayers } from "../../support/images/layers.ts";
 import { layerBlob, pushImage, type PushedImage, type PushedLayer } from "../../support/images/push.ts";
 import { RegistryClient } from "../../support/images/registry-client.ts";
@@ -171,6 +172,30 @@ describe("rig: throttle proxy", function () {
       expect(performance.now() - started).to.be.at.least(290);
     } finally {
       await hostile.close();
+    }
+  });
+
+  it("redirects to an unauthenticated blob mirror (like ACR -> object storage)", async () => {
+    const mirror = await startThrottleProxy({
+      target: origin.registry.url,
+      host: "127.0.0.2",
+      upstreamAuth: { user: "alice", password: "alice-pw" },
+    });
+    try {
+      origin.proxy.faults.add({
+        digest: small.digest,
+        fault: { kind: "redirect", location: `${mirror.url}{path}` },
+      });
+      const redirected = await blob(small);
+      expect(redirected.status).to.equal(307);
+      const location = redirected.headers.location!;
+      expect(location).to.equal(`${mirror.url}/v2/${image.repo}/blobs/${small.digest}`);
+      const res = await request(location);
+      expect(res.statusCode).to.equal(200);
+      expect(sha256(Buffer.from(await res.body.arrayBuffer()))).to.equal(small.digest);
+      expect(mirror.blobBytes(small.digest)).to.equal(small.size);
+    } finally {
+      await mirror.close();
     }
   });
 

@@ -7,10 +7,20 @@
  *   freePort(host) -> number                                     a port that was free a moment ago
  *
  * Daemons are started under `setpriv --pdeathsig KILL` so the kernel kills them if the test process dies
- * (even by SIGKILL, where no exit hook runs); an exit hook also kills what is still alive.
+ * (even by SIGKILL, where no exit hook runs); an exit hook also kills what is still alive. Temp dirs
+ * carry an owner-pid file; dirs left by a test process that was SIGKILLed are swept on the next run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,9 +38,32 @@ const live = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 let hooked = false;
 
+const OWNER_FILE = ".acr-p2p-rig-owner-pid";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes rig temp dirs whose owning process is gone (only dirs this module created). */
+function sweepStaleDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith("acr-p2p-")) continue;
+    const owner = join(tmpdir(), name, OWNER_FILE);
+    if (!existsSync(owner)) continue;
+    const pid = Number(safeRead(owner));
+    if (pid > 0 && !alive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
+  sweepStaleDirs();
   process.once("exit", () => {
     for (const child of live) child.kill("SIGKILL");
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -47,6 +80,7 @@ function wrap(cmd: string, args: string[]): [string, string[]] {
 export function makeTempDir(prefix: string): string {
   hookExit();
   const dir = mkdtempSync(join(tmpdir(), `acr-p2p-${prefix}-`));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   tempDirs.add(dir);
   return dir;
 }

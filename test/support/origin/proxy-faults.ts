@@ -5,7 +5,8 @@
  *             are corrupted at the same place); Content-Length is unchanged
  *   stall     send `afterBytes` body bytes, then nothing, keeping the connection open
  *   cut       send `afterBytes` body bytes, then destroy the connection
- *   redirect  answer with `status` (default 307) and Location, without asking the origin
+ *   redirect  answer with `status` (default 307) and Location, without asking the origin; `{path}` in
+ *             the location becomes the request's path and query (redirect to a mirror of the blob)
  *   status    answer with `status` and an OCI error body, without asking the origin
  *   delay     wait `ms` before forwarding the request
  *

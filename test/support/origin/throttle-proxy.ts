@@ -2,7 +2,10 @@
  * A counting, rate-capping, fault-injecting HTTP reverse proxy in front of the origin registry:
  * the "scarce origin" of the benchmarks and the misbehaving origin of the fault tests.
  *
- *   startThrottleProxy({target, bytesPerSec?, host?}) -> ThrottleProxy
+ *   startThrottleProxy({target, bytesPerSec?, host?, upstreamAuth?}) -> ThrottleProxy
+ *     upstreamAuth: the proxy authenticates to the origin itself (a token for the repository of each
+ *     request) and drops the client's Authorization: an "object storage" mirror that serves blobs to
+ *     anyone, e.g. the target of a redirect fault, like the presigned URLs ACR redirects to
  *   proxy.url / proxy.host         http://127.0.0.1:PORT / 127.0.0.1:PORT
  *   proxy.limiter.bytesPerSec      the TOTAL send cap over all connections (null = unlimited)
  *   proxy.faults.add(rule)         see proxy-faults.ts; returns a remover
@@ -22,6 +25,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SharedRateLimiter } from "./rate-limiter.ts";
 import { FaultTable, blobDigestOf, corruptPiece, type Fault } from "./proxy-faults.ts";
+import { RegistryClient, type Credentials } from "../images/registry-client.ts";
 
 export interface ProxyRecord {
   id: number;
@@ -88,10 +92,14 @@ export class ThrottleProxy {
   #sockets = new Set<Socket>();
   #nextId = 1;
   #url = "";
+  #upstreamAuth: RegistryClient | null;
 
-  constructor(target: string, bytesPerSec: number | null) {
+  constructor(target: string, bytesPerSec: number | null, upstreamAuth?: Credentials) {
     this.target = new URL(target);
     this.limiter = new SharedRateLimiter(bytesPerSec);
+    this.#upstreamAuth = upstreamAuth
+      ? new RegistryClient({ baseUrl: target, credentials: upstreamAuth })
+      : null;
     this.#server.on("connection", (s: Socket) => {
       this.#sockets.add(s);
       s.once("close", () => this.#sockets.delete(s));
@@ -114,6 +122,7 @@ export class ThrottleProxy {
   async close(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     this.#agent.destroy();
+    await this.#upstreamAuth?.close();
     await new Promise((resolve) => this.#server.close(resolve));
   }
 
@@ -169,7 +178,8 @@ export class ThrottleProxy {
     const early = faults.find((f) => f.kind === "redirect" || f.kind === "status");
     if (early?.kind === "redirect") {
       rec.status = early.status ?? 307;
-      res.writeHead(rec.status, { location: early.location, "content-length": "0" }).end();
+      const location = early.location.replaceAll("{path}", path);
+      res.writeHead(rec.status, { location, "content-length": "0" }).end();
       return;
     }
     if (early?.kind === "status") {
@@ -184,7 +194,7 @@ export class ThrottleProxy {
       port: this.target.port,
       method,
       path,
-      headers: endToEnd(req.rawHeaders),
+      headers: await this.#upstreamHeaders(req.rawHeaders, path),
       agent: this.#agent,
     });
     req.pipe(upstreamReq);
@@ -196,6 +206,19 @@ export class ThrottleProxy {
     rec.status = upstream.statusCode ?? 502;
     res.writeHead(rec.status, upstream.statusMessage, endToEnd(upstream.rawHeaders));
     await this.#forwardBody(upstream, res, rec, faults);
+  }
+
+  async #upstreamHeaders(raw: string[], path: string): Promise<string[]> {
+    const headers = endToEnd(raw);
+    const repo = /^\/v2\/(.+)\/(blobs|manifests)\//.exec(path)?.[1];
+    if (!this.#upstreamAuth || !repo) return headers;
+    const out: string[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i]!.toLowerCase() !== "authorization") out.push(headers[i]!, headers[i + 1]!);
+    }
+    const token = await this.#upstreamAuth.token(`repository:${repo}:pull`);
+    if (token) out.push("authorization", `Bearer ${token}`);
+    return out;
   }
 
   async #forwardBody(upstream: IncomingMessage, res: ServerResponse, rec: ProxyRecord, faults: Fault[]) {
@@ -229,8 +252,9 @@ export async function startThrottleProxy(opts: {
   target: string;
   bytesPerSec?: number | null;
   host?: string;
+  upstreamAuth?: Credentials;
 }): Promise<ThrottleProxy> {
-  const proxy = new ThrottleProxy(opts.target, opts.bytesPerSec ?? null);
+  const proxy = new ThrottleProxy(opts.target, opts.bytesPerSec ?? null, opts.upstreamAuth);
   await proxy.listen(opts.host ?? "127.0.0.1");
   return proxy;
 }
