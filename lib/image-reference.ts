@@ -9,6 +9,7 @@
  * Parsing is strict: upper case in a repository, an empty component or an over-long name is an error
  * that names what is wrong, never a silent "fix".
  */
+import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "./registry-host.ts";
 
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
@@ -16,13 +17,18 @@ const IPV6 = "\\[(?:[a-fA-F0-9:]+)\\]";
 const DOMAIN = `(?:${DOMAIN_NAME}|${IPV6})(?::[0-9]+)?`;
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}";
+// The digest grammar of distribution/reference, then go-digest's rule that the algorithm is one it
+// implements with its exact lower-case hex length: what the kubelet and containerd accept.
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const DIGEST_HEX_LENGTH: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
 
 const domainRe = new RegExp(`^${DOMAIN}$`);
 const pathComponentRe = new RegExp(`^${PATH_COMPONENT}$`);
 const tagRe = new RegExp(`^${TAG}$`);
 const digestRe = new RegExp(`^${DIGEST}$`);
-const sha256Re = /^sha256:[a-f0-9]{64}$/;
+const hexRe = /^[a-f0-9]+$/;
+// A bare 64-hex string reads as an image ID, never as a repository name.
+const anchoredIdentifierRe = /^[a-f0-9]{64}$/;
 
 export const DEFAULT_DOMAIN = "docker.io";
 const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
@@ -41,25 +47,33 @@ export interface ImageReference {
 export class ReferenceError extends Error {
   readonly code = "REFERENCE_INVALID";
   readonly reference: string;
+  /** What is wrong, without the reference: `malformed tag "a b"`. */
+  readonly reason: string;
   constructor(reference: string, reason: string) {
     super(`invalid image reference ${JSON.stringify(reference)}: ${reason}`);
+    this.name = "ReferenceError";
     this.reference = reference;
+    this.reason = reason;
   }
 }
 
 /** Parses a reference as the kubelet would, adding docker.io and library/ where it would. */
 export function parseNormalizedReference(input: string): ImageReference {
   if (typeof input !== "string" || input.length === 0) throw new ReferenceError(String(input), "empty");
+  if (anchoredIdentifierRe.test(input)) {
+    throw new ReferenceError(
+      input,
+      "a 64-character hexadecimal string is an image ID, not a repository name",
+    );
+  }
   let rest = input;
   let digest: string | undefined;
   const at = rest.indexOf("@");
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!digestRe.test(digest)) throw new ReferenceError(input, `malformed digest ${JSON.stringify(digest)}`);
-    if (digest.startsWith("sha256:") && !sha256Re.test(digest)) {
-      throw new ReferenceError(input, "a sha256 digest is 64 lower-case hex characters");
-    }
+    const problem = digestProblem(digest);
+    if (problem !== undefined) throw new ReferenceError(input, problem);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf("/");
@@ -118,10 +132,66 @@ export function isValidTag(tag: string): boolean {
 }
 
 export function isValidDigest(digest: string): boolean {
-  return digestRe.test(digest) && (!digest.startsWith("sha256:") || sha256Re.test(digest));
+  return digestProblem(digest) === undefined;
+}
+
+function digestProblem(digest: string): string | undefined {
+  if (!digestRe.test(digest)) return `malformed digest ${JSON.stringify(digest)}`;
+  const colon = digest.indexOf(":");
+  const algorithm = digest.slice(0, colon);
+  const hex = digest.slice(colon + 1);
+  const length = DIGEST_HEX_LENGTH[algorithm];
+  if (length === undefined) return `unsupported digest algorithm ${JSON.stringify(algorithm)}`;
+  if (hex.length !== length || !hexRe.test(hex)) {
+    return `a ${algorithm} digest is ${length} lower-case hex characters`;
+  }
+  return undefined;
 }
 
 /** `HOST/PATH[:TAG][@DIGEST]`, fully qualified. */
 export function formatReference(ref: ImageReference): string {
   return `${ref.domain}/${ref.path}${ref.tag !== undefined ? `:${ref.tag}` : ""}${ref.digest !== undefined ? `@${ref.digest}` : ""}`;
+}
+
+/**
+ * `HOST/REPO[:TAG][@DIGEST]` -> `FRONT/<encoded HOST>/REPO[:TAG][@DIGEST]`, FRONT being the sidecar's
+ * registry front (`127.0.0.1:65001`). Tag and digest are kept exactly. Throws a ReferenceError when the
+ * result would not be a valid reference (an IPv6 host, or a name that grows past 255 characters).
+ */
+export function rewriteThroughFront(ref: ImageReference, front: string): ImageReference {
+  const original = formatReference(ref);
+  const host = canonicalHost(ref.domain);
+  if (host.startsWith("[")) {
+    throw new ReferenceError(original, "an IPv6 registry host cannot be written as a path component");
+  }
+  const encoded = encodeHostForPath(host);
+  // Only hosts that decode back to themselves (no port 0, > 65535 or with leading zeros) are rewritten.
+  if (decodeHostFromPath(encoded) !== host) {
+    throw new ReferenceError(
+      original,
+      `registry host ${JSON.stringify(ref.domain)} cannot be written as a path component`,
+    );
+  }
+  const path = `${encoded}/${ref.path}`;
+  if (front.length + 1 + path.length > NAME_TOTAL_LENGTH_MAX) {
+    throw new ReferenceError(
+      original,
+      `rewritten repository name would be longer than ${NAME_TOTAL_LENGTH_MAX} characters`,
+    );
+  }
+  return { ...ref, domain: front, path };
+}
+
+/**
+ * The inverse of rewriteThroughFront: the original reference (host in canonical lower case), or
+ * undefined when `ref` does not point at FRONT with an encoded host as its first path component.
+ */
+export function restoreFromFront(ref: ImageReference, front: string): ImageReference | undefined {
+  if (canonicalHost(ref.domain) !== canonicalHost(front)) return undefined;
+  const slash = ref.path.indexOf("/");
+  if (slash < 0) return undefined;
+  const host = decodeHostFromPath(ref.path.slice(0, slash));
+  if (host === undefined) return undefined;
+  const path = ref.path.slice(slash + 1);
+  return { ...ref, domain: host, path };
 }

@@ -1,0 +1,90 @@
+/**
+ * One pod's admission, in the order style.md asks for: the cluster reads first (namespace labels,
+ * server version, accelerated hosts), then the pure decision, then the one side effect (derived pull
+ * secrets exist before the answer; not on dry run), then the pure patch.
+ */
+import type { Logger } from "../../lib/logger.ts";
+import type { MutationConfig } from "../config/webhook-config.ts";
+import type { ClusterFacts } from "../kube/cluster-facts.ts";
+import type { KubeApi } from "../kube/kube-api.ts";
+import { computePatch } from "../mutation/compute-patch.ts";
+import { decide, precheck, type InjectionPlan } from "../mutation/decide.ts";
+import type { PatchOperation } from "../mutation/pod-editor.ts";
+import type { Pod } from "../mutation/pod.ts";
+import { skip, type Skip } from "../mutation/skip.ts";
+import { planDerivedSecrets, type DerivedSecret } from "../pull-secrets/derived-secrets.ts";
+import { ensureDerivedSecrets, PullSecretError, readSourceSecrets } from "../pull-secrets/ensure-secrets.ts";
+import type { RegistryResolver } from "../registry/registry-resolver.ts";
+
+export interface AdmissionDeps {
+  readonly config: MutationConfig;
+  readonly kube: KubeApi;
+  readonly facts: ClusterFacts;
+  readonly resolver: RegistryResolver;
+  readonly logger: Logger;
+}
+
+export type AdmitResult =
+  | {
+      readonly injected: true;
+      readonly patch: readonly PatchOperation[];
+      readonly pod: Pod;
+      readonly plan: InjectionPlan;
+      readonly derivedSecrets: readonly DerivedSecret[];
+      readonly warnings: readonly string[];
+    }
+  | { readonly injected: false; readonly skip: Skip; readonly warnings: readonly string[] };
+
+export async function admitPod(
+  pod: Pod,
+  namespace: string,
+  dryRun: boolean,
+  deps: AdmissionDeps,
+): Promise<AdmitResult> {
+  const early = precheck(pod, namespace, deps.config);
+  if (early) return { injected: false, skip: early, warnings: [] };
+
+  const [namespaceLabels, serverVersion] = await Promise.all([
+    deps.facts.namespace(namespace).then(
+      (ns) => ns.labels,
+      (err: unknown) => {
+        deps.logger.warn({ err, namespace }, "namespace lookup failed");
+        return undefined;
+      },
+    ),
+    deps.facts.serverVersion().catch((err: unknown) => {
+      deps.logger.warn({ err }, "server version lookup failed");
+      return undefined;
+    }),
+  ]);
+  const decision = decide(pod, deps.config, {
+    namespace,
+    namespaceLabels,
+    serverVersion,
+    acceleratedHosts: deps.resolver.acceleratedHosts(),
+    resolverReady: deps.resolver.readiness().ready,
+  });
+  if (!decision.inject)
+    return {
+      injected: false,
+      skip: decision.skip,
+      warnings: decision.skip.warn ? [decision.skip.message] : [],
+    };
+  const { plan } = decision;
+
+  let derived: DerivedSecret[];
+  const warnings = [...plan.images.notes];
+  try {
+    const read = await readSourceSecrets(deps.kube, namespace, pod);
+    warnings.push(...read.notes);
+    derived = planDerivedSecrets(read.sources, plan.images.hosts, deps.config.sidecar.port);
+    await ensureDerivedSecrets(deps.kube, namespace, derived, dryRun);
+  } catch (err) {
+    if (!(err instanceof PullSecretError)) throw err;
+    const s = skip("pull-secret-failed", err.message);
+    return { injected: false, skip: s, warnings: [s.message] };
+  }
+
+  const result = computePatch(pod, deps.config, { plan, pullSecrets: derived.map((d) => d.name) });
+  return { injected: true, patch: result.patch, pod: result.pod, plan, derivedSecrets: derived, warnings };
+}

@@ -1,0 +1,216 @@
+/**
+ * The controller's configuration: one frozen, typed object built once at start from the option tables
+ * (webhook-options.ts and the copied sidecar options), the environment and the command line. A bad
+ * value fails here with a message naming the option (its env variable and flag).
+ */
+import { isIP } from "node:net";
+import { parseNormalizedReference, ReferenceError } from "../../lib/image-reference.ts";
+import type { OptionSpec } from "../../lib/sidecar-options.ts";
+import { ConfigError } from "../../sidecar/config/config-error.ts";
+import {
+  parseBool,
+  parseChoice,
+  parseHostPort,
+  parseInt,
+  parseNumber,
+} from "../../sidecar/config/option-values.ts";
+import { collectRawOptions, type RawOptions } from "../../sidecar/config/raw-options.ts";
+import { formatBytes, parseByteQuantity, parseQuantity } from "../mutation/quantity.ts";
+import { canonicalRegistryHost } from "../registry/registry-resolver.ts";
+import { buildSidecarSettings, type SidecarSettings } from "./sidecar-settings.ts";
+import { COPIED_SIDECAR_OPTIONS, WEBHOOK_OPTIONS } from "./webhook-options.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** What the mutation needs: pure data, shared by the webhook and `acr-p2p inject`. */
+export interface MutationConfig {
+  /** The sidecar image, pinned by digest, exactly as configured. */
+  readonly sidecarImage: string;
+  readonly serverless: boolean;
+  /** The controller's namespace (never injected, like kube-system). */
+  readonly ownNamespace: string;
+  readonly sidecar: SidecarSettings;
+  readonly resources: SidecarResources;
+}
+
+export interface SidecarResources {
+  /** CPU request as configured (a validated quantity). */
+  readonly cpuRequest: string;
+  readonly memoryRequestBytes: number;
+  /** Memory limit = cache cap (memory mode) + this margin. */
+  readonly memoryMarginBytes: number;
+}
+
+export interface WebhookConfig {
+  readonly mutation: MutationConfig;
+  /** Canonical `host[:port]` of the configured accelerated registries. */
+  readonly registries: readonly string[];
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** Serving certificate files; undefined means "generate a CA and certificate at start". */
+  readonly tlsFiles: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly serviceName: string;
+  readonly tlsSans: readonly string[];
+  readonly caOut: string | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly namespaceCacheMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export const ALL_WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
+  ...WEBHOOK_OPTIONS,
+  ...COPIED_SIDECAR_OPTIONS,
+]);
+
+const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export interface WebhookArgs {
+  readonly help: boolean;
+  readonly config?: WebhookConfig;
+}
+
+/** Parses argv + env; `{help: true}` when --help was asked (nothing is validated then). */
+export function parseWebhookArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): WebhookArgs {
+  const raw = collectRawOptions(ALL_WEBHOOK_OPTIONS, argv, env);
+  if (raw.help) return { help: true };
+  return { help: false, config: buildWebhookConfig(raw) };
+}
+
+export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
+  const r = reader(raw);
+  const [listenHost, listenPort] = parseListen(r.spec("listen"), r.required("listen"));
+  const certFile = r.text("tlsCert");
+  const keyFile = r.text("tlsKey");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw ConfigError.forSpec(
+      r.spec(certFile === undefined ? "tlsCert" : "tlsKey"),
+      "set both --tls-cert and --tls-key, or neither",
+    );
+  }
+  const config: WebhookConfig = {
+    mutation: Object.freeze(buildMutationConfig(raw)),
+    registries: parseRegistries(r.spec("registries"), r.list("registries")),
+    listenHost,
+    listenPort,
+    tlsFiles:
+      certFile !== undefined && keyFile !== undefined ? Object.freeze({ certFile, keyFile }) : undefined,
+    serviceName: dnsLabel(r.spec("serviceName"), r.required("serviceName")),
+    tlsSans: Object.freeze([...r.list("tlsSans")]),
+    caOut: r.text("caOut"),
+    kubeconfig: r.text("kubeconfig"),
+    maxBodyBytes: parseInt(r.spec("maxBodyBytes"), r.required("maxBodyBytes")),
+    namespaceCacheMs: Math.round(
+      parseNumber(r.spec("namespaceCacheSeconds"), r.required("namespaceCacheSeconds")) * 1000,
+    ),
+    logLevel: parseChoice<LogLevel>(r.spec("logLevel"), r.required("logLevel")),
+  };
+  return Object.freeze(config);
+}
+
+/** The mutation settings alone (the inject command needs no listener, TLS or kube access). */
+export function buildMutationConfig(raw: RawOptions): MutationConfig {
+  const r = reader(raw);
+  return {
+    sidecarImage: pinnedImage(r.spec("sidecarImage"), r.required("sidecarImage")),
+    serverless: parseBool(r.spec("serverless"), r.required("serverless")),
+    ownNamespace: dnsLabel(r.spec("namespace"), r.required("namespace")),
+    sidecar: buildSidecarSettings(raw),
+    resources: Object.freeze({
+      cpuRequest: quantity(r.spec("sidecarCpuRequest"), r.required("sidecarCpuRequest")),
+      memoryRequestBytes: bytes(r.spec("sidecarMemoryRequest"), r.required("sidecarMemoryRequest"), 16 * MiB),
+      memoryMarginBytes: bytes(r.spec("sidecarMemoryMargin"), r.required("sidecarMemoryMargin"), 32 * MiB),
+    }),
+  };
+}
+
+const MiB = 2 ** 20;
+
+function quantity(spec: OptionSpec, text: string): string {
+  const value = parseQuantity(text);
+  if (value === undefined || value <= 0)
+    throw ConfigError.forSpec(spec, `${JSON.stringify(text)} is not a positive quantity (e.g. 50m, 0.1)`);
+  return text.trim();
+}
+
+function bytes(spec: OptionSpec, text: string, minimum: number): number {
+  const value = parseByteQuantity(text);
+  if (value === undefined)
+    throw ConfigError.forSpec(spec, `${JSON.stringify(text)} is not a byte quantity (e.g. 64Mi)`);
+  if (value < minimum)
+    throw ConfigError.forSpec(spec, `${text} is below the minimum ${formatBytes(minimum)}`);
+  return value;
+}
+
+export function parseRegistries(spec: OptionSpec, hosts: readonly string[]): readonly string[] {
+  const out = new Set<string>();
+  for (const text of hosts) {
+    const host = canonicalRegistryHost(parseHostPort(spec, text));
+    if (host === undefined)
+      throw ConfigError.forSpec(spec, `${JSON.stringify(text)} cannot be written in an image path (port?)`);
+    out.add(host);
+  }
+  return Object.freeze([...out]);
+}
+
+function pinnedImage(spec: OptionSpec, text: string): string {
+  let digest: string | undefined;
+  try {
+    digest = parseNormalizedReference(text).digest;
+  } catch (err) {
+    if (err instanceof ReferenceError) throw ConfigError.forSpec(spec, err.reason);
+    throw err;
+  }
+  if (digest === undefined) {
+    throw ConfigError.forSpec(
+      spec,
+      `${JSON.stringify(text)} is not pinned by digest (REPO@sha256:...): a tag can move under running pods`,
+    );
+  }
+  return text;
+}
+
+function parseListen(spec: OptionSpec, text: string): [string, number] {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || host === undefined || port > 65535)
+    throw ConfigError.forSpec(spec, `expected host:port, got ${JSON.stringify(text)}`);
+  if (host !== "" && host !== "localhost" && isIP(host) === 0)
+    throw ConfigError.forSpec(spec, `not an IP address: ${host}`);
+  return [host === "" ? "0.0.0.0" : host, port];
+}
+
+function dnsLabel(spec: OptionSpec, text: string): string {
+  if (!DNS_LABEL_RE.test(text))
+    throw ConfigError.forSpec(spec, `${JSON.stringify(text)} is not a DNS label (lower case, digits, '-')`);
+  return text;
+}
+
+function reader(raw: RawOptions) {
+  const spec = (key: string): OptionSpec => {
+    const found = ALL_WEBHOOK_OPTIONS.find((o) => o.key === key);
+    if (!found) throw new Error(`no option ${key}`);
+    return found;
+  };
+  const text = (key: string): string | undefined => {
+    const v = raw.values.get(key);
+    return typeof v === "string" ? v : undefined;
+  };
+  return {
+    spec,
+    text,
+    required(key: string): string {
+      const v = text(key);
+      if (v === undefined) throw ConfigError.forSpec(spec(key), "required");
+      return v;
+    },
+    list(key: string): readonly string[] {
+      const v = raw.values.get(key);
+      return Array.isArray(v) ? v : [];
+    },
+  };
+}

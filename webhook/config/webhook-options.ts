@@ -1,0 +1,193 @@
+/**
+ * The controller's options: one table, the single source of each option's environment variable (set
+ * by the Helm chart), command line flag (overrides the env), default and help text.
+ *
+ * The sidecar's seed parameters are not repeated here: the controller takes them under the sidecar's
+ * own env names (lib/sidecar-options.ts) and copies them into every injected sidecar's env. Their
+ * flags get a `--sidecar-` prefix so `--port` can never be mistaken for the webhook's own port.
+ */
+import { SIDECAR_OPTIONS, type OptionSpec } from "../../lib/sidecar-options.ts";
+
+function option(spec: OptionSpec): OptionSpec {
+  return Object.freeze(spec);
+}
+
+export const DEFAULT_NAMESPACE = "aliyun-acr-acceleration";
+
+export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
+  option({
+    key: "registries",
+    env: "ACR_P2P_REGISTRIES",
+    flag: "--registry",
+    kind: "list",
+    help: "Accelerated registry hosts (host[:port]), comma-separated or repeated. Images of other hosts are left alone.",
+  }),
+  option({
+    key: "sidecarImage",
+    env: "ACR_P2P_SIDECAR_IMAGE",
+    flag: "--sidecar-image",
+    kind: "string",
+    help: "The sidecar image, pinned by digest (REPO@sha256:...); required. A tag alone is refused.",
+  }),
+  option({
+    key: "serverless",
+    env: "ACR_P2P_SERVERLESS",
+    flag: "--serverless",
+    kind: "bool",
+    default: "false",
+    help: "The cluster is serverless (every pod runs on virtual nodes). Otherwise only pods pinned to virtual nodes are injected.",
+  }),
+  option({
+    key: "sidecarCpuRequest",
+    env: "ACR_P2P_SIDECAR_CPU_REQUEST",
+    flag: "--sidecar-cpu-request",
+    kind: "string",
+    default: "50m",
+    help: "The sidecar's CPU request (a Kubernetes quantity). No CPU limit is set: a throttled sidecar slows every pull.",
+  }),
+  option({
+    key: "sidecarMemoryRequest",
+    env: "ACR_P2P_SIDECAR_MEMORY_REQUEST",
+    flag: "--sidecar-memory-request",
+    kind: "string",
+    default: "64Mi",
+    help: "The sidecar's memory request (small: a sidecar's resources add to every pod).",
+  }),
+  option({
+    key: "sidecarMemoryMargin",
+    env: "ACR_P2P_SIDECAR_MEMORY_MARGIN",
+    flag: "--sidecar-memory-margin",
+    kind: "string",
+    default: "128Mi",
+    help: "Added to the memory cache cap to give the sidecar's memory limit: Node's heap and runtime (~50Mi) plus blocks in flight (proxyFsParallels x blocksize, 32Mi by default).",
+  }),
+  option({
+    key: "namespace",
+    env: "ACR_P2P_NAMESPACE",
+    flag: "--namespace",
+    kind: "string",
+    default: DEFAULT_NAMESPACE,
+    help: "The controller's own namespace: never injected (nor is kube-system).",
+  }),
+  option({
+    key: "listen",
+    env: "ACR_P2P_LISTEN",
+    flag: "--listen",
+    kind: "string",
+    default: "0.0.0.0:8443",
+    help: "HTTPS address ([host]:port) of /mutate, /healthz, /readyz and /metrics. Port 0 picks a free port.",
+  }),
+  option({
+    key: "tlsCert",
+    env: "ACR_P2P_TLS_CERT_FILE",
+    flag: "--tls-cert",
+    kind: "string",
+    help: "PEM file of the serving certificate (with --tls-key). When both are unset a CA and a certificate are generated at start.",
+  }),
+  option({
+    key: "tlsKey",
+    env: "ACR_P2P_TLS_KEY_FILE",
+    flag: "--tls-key",
+    kind: "string",
+    help: "PEM file of the serving certificate's private key.",
+  }),
+  option({
+    key: "serviceName",
+    env: "ACR_P2P_SERVICE_NAME",
+    flag: "--service-name",
+    kind: "string",
+    default: "ack-acr-acceleration-p2p",
+    help: "The webhook Service's name: a generated certificate names it (svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local).",
+  }),
+  option({
+    key: "tlsSans",
+    env: "ACR_P2P_TLS_SANS",
+    flag: "--tls-san",
+    kind: "list",
+    default: "localhost,127.0.0.1,::1",
+    help: "Extra DNS names / IPs of a generated certificate (besides the Service names).",
+  }),
+  option({
+    key: "caOut",
+    env: "ACR_P2P_CA_OUT",
+    flag: "--ca-out",
+    kind: "string",
+    help: "With a generated certificate: write its CA (PEM) to this file, e.g. for a caBundle in development.",
+  }),
+  option({
+    key: "kubeconfig",
+    env: "KUBECONFIG",
+    flag: "--kubeconfig",
+    kind: "string",
+    help: "kubeconfig file; unset means in-cluster config (or ~/.kube/config outside a cluster).",
+  }),
+  option({
+    key: "maxBodyBytes",
+    env: "ACR_P2P_MAX_BODY_BYTES",
+    flag: "--max-body-bytes",
+    kind: "int",
+    default: "3145728",
+    min: 1024,
+    max: 67108864,
+    help: "Largest AdmissionReview accepted (bytes); larger requests get 413. The apiserver's own limit is 3 MiB.",
+  }),
+  option({
+    key: "namespaceCacheSeconds",
+    env: "ACR_P2P_NAMESPACE_CACHE_SECONDS",
+    flag: "--namespace-cache-seconds",
+    kind: "number",
+    default: "5",
+    min: 0,
+    max: 3600,
+    help: "How long a namespace's labels are reused before they are read again (0: every admission).",
+  }),
+  option({
+    key: "logLevel",
+    env: "ACR_P2P_WEBHOOK_LOG_LEVEL",
+    flag: "--log-level",
+    kind: "enum",
+    choices: ["debug", "info", "warn", "error"],
+    default: "info",
+    help: "The controller's log level (ACR_P2P_LOG_LEVEL is the sidecars' level).",
+  }),
+]);
+
+/**
+ * Sidecar options the controller copies into every injected sidecar. The rest are per pod (pod IP,
+ * name, namespace: downward API; upstream hosts: the pod's images; group: the pod's namespace; peer
+ * sharing: may be overridden per pod) or not for injected pods (listen host stays loopback, static
+ * peers are for tests).
+ */
+export const COPIED_SIDECAR_KEYS: readonly string[] = Object.freeze([
+  "port",
+  "peerPort",
+  "healthPort",
+  "cacheMode",
+  "blocksizeKiB",
+  "capacityBytes",
+  "optionBlockSizeBytes",
+  "memoryCacheCapacityGB",
+  "aio",
+  "proxyFsParallels",
+  "connectTimeoutSeconds",
+  "transferTimeoutSeconds",
+  "plainHttpHosts",
+  "allowedHosts",
+  "peerSharing",
+  "directoryURL",
+  "directoryCA",
+  "logLevel",
+]);
+
+/** The copied sidecar options as the controller takes them: same env name, `--sidecar-` flag. */
+export const COPIED_SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze(
+  COPIED_SIDECAR_KEYS.map((key) => {
+    const spec = SIDECAR_OPTIONS.find((o) => o.key === key);
+    if (!spec) throw new Error(`lib/sidecar-options.ts has no option ${key}`);
+    return option({
+      ...spec,
+      flag: `--sidecar-${spec.flag.replace(/^--/, "")}`,
+      help: `Sidecar: ${spec.help}`,
+    });
+  }),
+);

@@ -1,0 +1,67 @@
+/**
+ * The few Kubernetes API calls the webhook makes, behind one small interface: read a namespace's
+ * labels, get and create Secrets (RBAC: get + create only, never list/watch/update), read the server
+ * version. An in-memory implementation sits beside it for unit tests and `acr-p2p inject`; the
+ * client-node one talks to a real apiserver.
+ */
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface SecretObject {
+  readonly metadata: ObjectMeta;
+  readonly type?: string;
+  /** Base64 values, as the API returns them. */
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+export interface NamespaceObject {
+  readonly metadata: ObjectMeta;
+}
+
+export interface ServerVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly gitVersion: string;
+}
+
+export interface KubeApi {
+  /** The namespace, or undefined when it does not exist. */
+  getNamespace(name: string): Promise<NamespaceObject | undefined>;
+  /** The secret, or undefined when it does not exist. */
+  getSecret(namespace: string, name: string): Promise<SecretObject | undefined>;
+  /** Creates the secret; a KubeApiError with code ALREADY_EXISTS when the name is taken. */
+  createSecret(namespace: string, secret: SecretObject): Promise<void>;
+  serverVersion(): Promise<ServerVersion>;
+}
+
+export type KubeApiErrorCode =
+  "NOT_FOUND" | "ALREADY_EXISTS" | "FORBIDDEN" | "INVALID" | "UNAVAILABLE" | "TIMEOUT" | "API_ERROR";
+
+export class KubeApiError extends Error {
+  readonly code: KubeApiErrorCode;
+  /** HTTP status when the apiserver answered. */
+  readonly status: number | undefined;
+  constructor(code: KubeApiErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "KubeApiError";
+    this.code = code;
+    this.status = options.status;
+  }
+}
+
+/** `v1.34.2`, `v1.29.0-eks-...`, minor `29+`: the numbers only. */
+export function parseServerVersion(major: string, minor: string, gitVersion: string): ServerVersion {
+  const fromGit = /^v?(\d+)\.(\d+)/.exec(gitVersion);
+  const maj = Number.parseInt(major, 10);
+  const min = Number.parseInt(minor, 10);
+  return {
+    major: Number.isFinite(maj) ? maj : Number(fromGit?.[1] ?? NaN),
+    minor: Number.isFinite(min) ? min : Number(fromGit?.[2] ?? NaN),
+    gitVersion,
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * KubeApi over plain maps: for unit tests, benchmarks and `acr-p2p inject` (which seeds it with the
+ * Namespaces and Secrets found in its input file). `failNext` makes the next call of an operation fail,
+ * so tests reach the error paths without a mocking library.
+ */
+import {
+  KubeApiError,
+  type KubeApi,
+  type NamespaceObject,
+  type SecretObject,
+  type ServerVersion,
+} from "./kube-api.ts";
+
+type Operation = "getNamespace" | "getSecret" | "createSecret" | "serverVersion";
+
+export class MemoryKubeApi implements KubeApi {
+  readonly namespaces = new Map<string, NamespaceObject>();
+  /** Key: `namespace/name`. */
+  readonly secrets = new Map<string, SecretObject>();
+  version: ServerVersion;
+  /** Number of calls per operation (tests check what was read and written). */
+  readonly calls: Record<Operation, number> = {
+    getNamespace: 0,
+    getSecret: 0,
+    createSecret: 0,
+    serverVersion: 0,
+  };
+  readonly #faults = new Map<Operation, KubeApiError>();
+
+  constructor(version: ServerVersion = { major: 1, minor: 34, gitVersion: "v1.34.0" }) {
+    this.version = version;
+  }
+
+  addNamespace(name: string, labels: Record<string, string> = {}): this {
+    this.namespaces.set(name, { metadata: { name, labels } });
+    return this;
+  }
+
+  addSecret(namespace: string, secret: SecretObject): this {
+    this.secrets.set(`${namespace}/${secret.metadata.name}`, {
+      ...secret,
+      metadata: { ...secret.metadata, namespace },
+    });
+    return this;
+  }
+
+  failNext(operation: Operation, error: KubeApiError): void {
+    this.#faults.set(operation, error);
+  }
+
+  async getNamespace(name: string): Promise<NamespaceObject | undefined> {
+    this.#enter("getNamespace");
+    return this.namespaces.get(name);
+  }
+
+  async getSecret(namespace: string, name: string): Promise<SecretObject | undefined> {
+    this.#enter("getSecret");
+    return this.secrets.get(`${namespace}/${name}`);
+  }
+
+  async createSecret(namespace: string, secret: SecretObject): Promise<void> {
+    this.#enter("createSecret");
+    const key = `${namespace}/${secret.metadata.name}`;
+    if (this.secrets.has(key)) {
+      throw new KubeApiError("ALREADY_EXISTS", `secrets "${secret.metadata.name}" already exists`, {
+        status: 409,
+      });
+    }
+    this.addSecret(namespace, structuredClone(secret));
+  }
+
+  async serverVersion(): Promise<ServerVersion> {
+    this.#enter("serverVersion");
+    return this.version;
+  }
+
+  #enter(operation: Operation): void {
+    this.calls[operation]++;
+    const fault = this.#faults.get(operation);
+    if (fault) {
+      this.#faults.delete(operation);
+      throw fault;
+    }
+  }
+}

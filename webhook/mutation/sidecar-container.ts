@@ -1,0 +1,130 @@
+/**
+ * The injected sidecar: a native sidecar (an init container with restartPolicy Always, placed first)
+ * whose startupProbe holds back the app containers, and so their image pulls, until its registry
+ * front answers. It passes PodSecurity "restricted" on its own, and its env is its whole config,
+ * rendered from the sidecar's option table so `kubectl describe pod` shows what it runs with.
+ */
+import { SIDECAR_OPTIONS } from "../../lib/sidecar-options.ts";
+import type { MutationConfig } from "../config/webhook-config.ts";
+import type { InjectionPlan } from "./decide.ts";
+import {
+  CACHE_MOUNT_PATH,
+  CACHE_VOLUME_NAME,
+  HEALTH_PORT_NAME,
+  PEER_PORT_NAME,
+  SIDECAR_CONTAINER_NAME,
+} from "./names.ts";
+import { formatBytes } from "./quantity.ts";
+
+export type EnvVar =
+  | { readonly name: string; readonly value: string }
+  | { readonly name: string; readonly valueFrom: { readonly fieldRef: { readonly fieldPath: string } } };
+
+/** Sidecar options the kubelet fills in per pod (downward API). */
+const DOWNWARD: Readonly<Record<string, string>> = {
+  podIP: "status.podIP",
+  podName: "metadata.name",
+  podNamespace: "metadata.namespace",
+};
+
+/** Never rendered: the front must stay on loopback, static peers are for tests, the cap goes in bytes. */
+const NOT_RENDERED: ReadonlySet<string> = new Set(["listenHost", "peers", "memoryCacheCapacityGB"]);
+
+/** A non-root UID/GID, as PodSecurity "restricted" asks, whatever USER the image declares. */
+const SIDECAR_UID = 65532;
+
+export function sidecarEnv(config: MutationConfig, plan: InjectionPlan): EnvVar[] {
+  const s = config.sidecar;
+  const perPod: Record<string, string> = {
+    upstreamHosts: plan.images.hosts.join(","),
+    plainHttpHosts: s.plainHttpHosts.filter((h) => plan.images.hosts.includes(h)).join(","),
+    group: plan.group,
+    peerSharing: String(plan.sizing.peerSharing),
+    optionBlockSizeBytes: String(plan.sizing.cacheBytes),
+  };
+  const env: EnvVar[] = [];
+  for (const spec of SIDECAR_OPTIONS) {
+    if (NOT_RENDERED.has(spec.key)) continue;
+    const fieldPath = DOWNWARD[spec.key];
+    if (fieldPath !== undefined) {
+      env.push({ name: spec.env, valueFrom: { fieldRef: { fieldPath } } });
+      continue;
+    }
+    const value = perPod[spec.key] ?? s.copied[spec.key];
+    if (value !== undefined && value !== "") env.push({ name: spec.env, value });
+  }
+  return env;
+}
+
+export interface SidecarParts {
+  readonly container: Record<string, unknown>;
+  /** Pod volumes the sidecar needs (none in memory mode). */
+  readonly volumes: readonly Record<string, unknown>[];
+}
+
+export function renderSidecar(config: MutationConfig, plan: InjectionPlan): SidecarParts {
+  const s = config.sidecar;
+  const { volumes, mounts } = sidecarVolumes(config);
+  const container: Record<string, unknown> = {
+    name: SIDECAR_CONTAINER_NAME,
+    image: config.sidecarImage,
+    imagePullPolicy: "IfNotPresent",
+    // The image runs the project's CLI; `sidecar` is the subcommand.
+    args: ["sidecar"],
+    restartPolicy: "Always",
+    env: sidecarEnv(config, plan),
+    ports: [
+      { name: PEER_PORT_NAME, containerPort: s.peerPort, protocol: "TCP" },
+      { name: HEALTH_PORT_NAME, containerPort: s.healthPort, protocol: "TCP" },
+    ],
+    // Generous: app containers (and their pulls) wait for this; 120 s covers a slow sandbox start.
+    startupProbe: {
+      httpGet: { path: "/readyz", port: s.healthPort },
+      periodSeconds: 1,
+      timeoutSeconds: 1,
+      failureThreshold: 120,
+    },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: s.healthPort },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    resources: {
+      requests: {
+        cpu: config.resources.cpuRequest,
+        memory: formatBytes(config.resources.memoryRequestBytes),
+      },
+      limits: { memory: formatBytes(plan.sizing.memoryLimitBytes) },
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: SIDECAR_UID,
+      runAsGroup: SIDECAR_UID,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    ...(mounts.length > 0 && { volumeMounts: mounts }),
+  };
+  return { container, volumes };
+}
+
+/**
+ * Volumes the sidecar mounts. This is the one place to add more: the directory's projected
+ * ServiceAccount token (audience `acr-p2p`, lib/peer-group.ts DIRECTORY_TOKEN_AUDIENCE) belongs here
+ * once the sidecar reads it, as a `projected` volume with a `serviceAccountToken` source.
+ */
+function sidecarVolumes(config: MutationConfig): {
+  volumes: Record<string, unknown>[];
+  mounts: Record<string, unknown>[];
+} {
+  const s = config.sidecar;
+  if (s.cacheMode !== "disk") return { volumes: [], mounts: [] };
+  return {
+    volumes: [{ name: CACHE_VOLUME_NAME, emptyDir: { sizeLimit: formatBytes(s.capacityBytes) } }],
+    mounts: [{ name: CACHE_VOLUME_NAME, mountPath: CACHE_MOUNT_PATH }],
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Puts the controller together from its configuration: TLS, the cluster access, the registry
+ * resolver, metrics and the HTTPS server. The pieces that vary (kube access, resolver) can be passed
+ * in: tests and the cluster tier use their own, an ACR resolver replaces the static one.
+ */
+import type { Logger } from "../../lib/logger.ts";
+import type { WebhookConfig } from "../config/webhook-config.ts";
+import { ClientNodeKubeApi } from "../kube/client-node-kube-api.ts";
+import { ClusterFacts } from "../kube/cluster-facts.ts";
+import type { KubeApi } from "../kube/kube-api.ts";
+import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
+import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
+import { WebhookMetrics } from "./metrics.ts";
+import { loadTlsMaterial, type TlsMaterial } from "./tls-material.ts";
+
+export interface ControllerParts {
+  readonly logger: Logger;
+  readonly kube?: KubeApi;
+  readonly resolver?: RegistryResolver;
+  readonly tls?: TlsMaterial;
+  readonly defaultMetrics?: boolean;
+}
+
+export interface RunningController extends RunningServer {
+  readonly tls: TlsMaterial;
+  readonly metrics: WebhookMetrics;
+  readonly facts: ClusterFacts;
+}
+
+export async function startController(
+  config: WebhookConfig,
+  parts: ControllerParts,
+): Promise<RunningController> {
+  const { logger } = parts;
+  const tls = parts.tls ?? (await loadTlsMaterial(config));
+  const kube =
+    parts.kube ??
+    new ClientNodeKubeApi(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
+  const facts = new ClusterFacts(kube, { namespaceTtlMs: config.namespaceCacheMs });
+  const resolver = parts.resolver ?? new StaticRegistryResolver(config.registries);
+  const metrics = new WebhookMetrics({ defaultMetrics: parts.defaultMetrics ?? false });
+
+  const readiness = async (): Promise<Readiness> => {
+    const r = resolver.readiness();
+    const version = await facts.serverVersion().then(
+      (v) => ({ ok: true, text: v.gitVersion }),
+      (err: unknown) => ({ ok: false, text: `unknown: ${err instanceof Error ? err.message : String(err)}` }),
+    );
+    return { ready: r.ready && version.ok, detail: { registries: r.detail, kubernetes: version.text } };
+  };
+
+  const server = await startWebhookServer({
+    host: config.listenHost,
+    port: config.listenPort,
+    certPem: tls.certPem,
+    keyPem: tls.keyPem,
+    maxBodyBytes: config.maxBodyBytes,
+    deps: { config: config.mutation, kube, facts, resolver, logger },
+    metrics,
+    readiness,
+  });
+  // Warm the version cache so the first admission does not wait for it.
+  void facts.serverVersion().then(
+    (v) => logger.info({ kubernetes: v.gitVersion }, "server version"),
+    (err: unknown) => logger.warn({ err }, "server version not readable yet; pods are skipped until it is"),
+  );
+  logger.info(
+    {
+      url: server.url,
+      registries: config.registries,
+      generatedCert: tls.caPem !== undefined,
+      hosts: tls.hosts,
+    },
+    "webhook listening",
+  );
+  return { ...server, tls, metrics, facts };
+}
