@@ -55,12 +55,14 @@ describe("rig: throttle proxy", function () {
     await viaProxy.token(`repository:${image.repo}:pull`);
     origin.proxy.limiter.bytesPerSec = 4_000_000;
     const started = performance.now();
-    const res = await blob(big);
+    const res = await viaProxy.stream(image.repo, `blobs/${big.digest}`);
+    const hash = createHash("sha256");
+    for await (const chunk of res.body) hash.update(chunk as Buffer);
     const seconds = (performance.now() - started) / 1000;
-    expect(sha256(res.body)).to.equal(big.digest);
+    expect(`sha256:${hash.digest("hex")}`).to.equal(big.digest);
     const ideal = big.size / 4_000_000;
     console.log(`      8 MiB blob at 4 MB/s: ${seconds.toFixed(2)} s (ideal ${ideal.toFixed(2)} s)`);
-    expect(seconds).to.be.within(ideal * 0.95, ideal * 1.15);
+    expect(seconds).to.be.within(ideal * 0.95, ideal * 1.25);
     expect(origin.proxy.blobBytes(big.digest)).to.equal(big.size);
   });
 
@@ -78,7 +80,7 @@ describe("rig: throttle proxy", function () {
     const seconds = (performance.now() - started) / 1000;
     console.log(`      4 parallel ranges, 8 MiB total at 4 MB/s: ${seconds.toFixed(2)} s`);
     expect(sha256(Buffer.concat(parts.map((p) => p.body)))).to.equal(big.digest);
-    expect(seconds).to.be.within((big.size / 4_000_000) * 0.95, (big.size / 4_000_000) * 1.15);
+    expect(seconds).to.be.within((big.size / 4_000_000) * 0.95, (big.size / 4_000_000) * 1.25);
     const ranges = origin.proxy.records.filter((r) => r.digest === big.digest).map((r) => [r.range, r.bytes]);
     expect(ranges).to.have.deep.members(
       [0, 1, 2, 3].map((i) => [

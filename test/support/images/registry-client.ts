@@ -8,6 +8,7 @@
  *   client.uploadBlob(repo, chunks, knownDigest?) -> {digest, size}   POST, streaming PATCH, PUT ?digest=
  *   client.putManifest(repo, reference, blob)                         PUT with the blob's mediaType
  *   client.get(repo, path, {headers?, method?}) -> RegistryResponse  any read: manifests/<ref>, blobs/<d>
+ *   client.stream(repo, path, {headers?}) -> {status, headers, body}  the same, body as a stream (big blobs)
  *   client.token(scope) -> string | null                              null when the registry has no auth
  */
 import { Readable } from "node:stream";
@@ -128,6 +129,22 @@ export class RegistryClient {
   ): Promise<RegistryResponse> {
     const headers = { ...(await this.#auth(repo, "pull")), ...opts.headers };
     return this.#send(opts.method ?? "GET", `/v2/${repo}/${path}`, headers);
+  }
+
+  /** Like `get`, but the caller consumes (or destroys) the body stream: for blobs too big to buffer. */
+  async stream(
+    repo: string,
+    path: string,
+    opts: { headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; body: Readable }> {
+    const headers = { ...(await this.#auth(repo, "pull")), ...opts.headers };
+    const res = await request(new URL(`/v2/${repo}/${path}`, this.baseUrl), {
+      headers,
+      dispatcher: this.#dispatcher,
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
+    return { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body };
   }
 
   /** Streams `chunks` into one upload. With `knownDigest`, skips the upload if the blob exists. */
