@@ -52,6 +52,8 @@ export class UpstreamRegistry {
   readonly #authorizer: RepoAuthorizer;
   readonly #redirects = new TtlCache<URL>(4096);
   readonly #sizes = new TtlCache<number>(16_384);
+  /** Redirect walks in progress, per (credential, registry, blob). */
+  readonly #walks = new Map<string, Promise<void>>();
 
   constructor(client: RegistryClient, authorizer: RepoAuthorizer) {
     this.#client = client;
@@ -76,7 +78,7 @@ export class UpstreamRegistry {
       repo,
       method,
       path: `/v2/${repo}/manifests/${reference}`,
-      headers: { accept: accept || DEFAULT_MANIFEST_ACCEPT },
+      headers: { accept: manifestAccept(accept) },
       credential,
       signal,
     };
@@ -162,6 +164,9 @@ export class UpstreamRegistry {
       signal,
     };
     const key = `${target.credential.id}\u0000${target.host}\u0000${target.digest}`;
+    // Blocks are fetched in parallel: let the first walk the redirect, the others wait for its target.
+    const walking = this.#walks.get(key);
+    if (walking && !this.#redirects.get(key)) await walking;
     const cached = this.#redirects.get(key);
     if (cached) {
       const res = await this.#client.fetchRedirected(cached, req, undefined, 0);
@@ -170,12 +175,35 @@ export class UpstreamRegistry {
       await res.body.dump().catch(() => undefined);
       this.#redirects.delete(key);
     }
-    const res = await this.#client.request(req);
-    await expectOk(res, "blob");
-    if (res.url.origin !== this.#client.originOf(target.host).origin)
-      this.#redirects.set(key, res.url, REDIRECT_TTL_MS);
+    const walk = (async () => {
+      const res = await this.#client.request(req);
+      await expectOk(res, "blob");
+      if (res.url.origin !== this.#client.originOf(target.host).origin) {
+        this.#redirects.set(key, res.url, REDIRECT_TTL_MS);
+      }
+      return res;
+    })();
+    if (!this.#walks.has(key)) {
+      const settled = walk.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#walks.set(key, settled);
+      void settled.finally(() => this.#walks.delete(key));
+    }
+    const res = await walk;
     return res;
   }
+}
+
+/**
+ * The client's Accept when it names manifest types; otherwise (absent, or only a wildcard) every type
+ * we know: registries answer a bare wildcard with the old schema, or a 404 for OCI content.
+ */
+function manifestAccept(accept: string | undefined): string {
+  return accept !== undefined && /application\/vnd\.|application\/json/.test(accept)
+    ? accept
+    : DEFAULT_MANIFEST_ACCEPT;
 }
 
 function blobRequest(
