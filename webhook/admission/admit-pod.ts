@@ -33,7 +33,12 @@ export type AdmitResult =
       readonly derivedSecrets: readonly DerivedSecret[];
       readonly warnings: readonly string[];
     }
-  | { readonly injected: false; readonly skip: Skip; readonly warnings: readonly string[] };
+  | {
+      readonly injected: false;
+      readonly skip: Skip;
+      /** Notes besides the skip itself (the skip's message is the caller's to show). */
+      readonly warnings: readonly string[];
+    };
 
 export async function admitPod(
   pod: Pod,
@@ -81,8 +86,7 @@ export async function admitPod(
     await ensureDerivedSecrets(deps.kube, namespace, derived, dryRun);
   } catch (err) {
     if (!(err instanceof PullSecretError)) throw err;
-    const s = skip("pull-secret-failed", err.message);
-    return { injected: false, skip: s, warnings: [s.message] };
+    return { injected: false, skip: skip("pull-secret-failed", err.message), warnings };
   }
 
   const result = computePatch(pod, deps.config, { plan, pullSecrets: derived.map((d) => d.name) });

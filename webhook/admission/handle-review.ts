@@ -110,7 +110,10 @@ async function answerReview(
     );
     return reply("skipped", {
       message: `not injected (${admitted.skip.reason}): ${admitted.skip.message}`,
-      warnings: admitted.warnings,
+      warnings: [
+        ...(admitted.skip.warn ? [`not injected: ${admitted.skip.message}`] : []),
+        ...admitted.warnings,
+      ],
       auditAnnotations: { "skip-reason": admitted.skip.reason },
     });
   } catch (err) {

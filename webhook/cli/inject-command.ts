@@ -16,10 +16,11 @@ import { renderOptionsHelp } from "../config/help.ts";
 import { buildMutationConfig, parseRegistries, type MutationConfig } from "../config/webhook-config.ts";
 import { COPIED_SIDECAR_OPTIONS, WEBHOOK_OPTIONS } from "../config/webhook-options.ts";
 import { ClusterFacts } from "../kube/cluster-facts.ts";
-import { parseServerVersion, type SecretObject } from "../kube/kube-api.ts";
+import { parseServerVersion, type SecretObject, type ServerVersion } from "../kube/kube-api.ts";
 import { MemoryKubeApi } from "../kube/memory-kube-api.ts";
 import { ACCELERATE_MODE, ACCELERATE_MODE_P2P } from "../mutation/names.ts";
 import { checkPod, PodShapeError } from "../mutation/pod.ts";
+import type { PatchOperation } from "../mutation/pod-editor.ts";
 import { StaticRegistryResolver } from "../registry/registry-resolver.ts";
 import { podView } from "./workloads.ts";
 
@@ -81,22 +82,45 @@ const HEADER = [
   "FILE stand in for the cluster's; a namespace not in FILE counts as opted in. Skips go to stderr.",
 ];
 
-export async function main(argv: string[]): Promise<number> {
+export interface InjectArgs {
+  readonly file: string | undefined;
+  readonly output: "yaml" | "json";
+  readonly config: MutationConfig;
+  readonly registries: readonly string[];
+  readonly version: ServerVersion;
+}
+
+/** `{help: true}`, or the validated arguments; throws ConfigError naming a bad option. */
+export function parseInjectArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly help: true } | ({ readonly help: false } & InjectArgs) {
   const expanded = argv.map((a) => (a === "-f" ? "--filename" : a === "-o" ? "--output" : a));
-  let raw;
-  let config: MutationConfig;
-  let registries: readonly string[];
-  try {
-    raw = collectRawOptions(INJECT_OPTIONS, expanded, process.env);
-    if (raw.help) {
-      process.stdout.write(renderOptionsHelp(HEADER, INJECT_OPTIONS));
-      return 0;
-    }
-    config = buildMutationConfig(raw);
-    registries = parseRegistries(
-      INJECT_OPTIONS.find((o) => o.key === "registries") as OptionSpec,
-      listOf(raw.values.get("registries")),
+  const raw = collectRawOptions(INJECT_OPTIONS, expanded, env);
+  if (raw.help) return { help: true };
+  const spec = (key: string) => INJECT_OPTIONS.find((o) => o.key === key) as OptionSpec;
+  const versionText = String(raw.values.get("kubeVersion"));
+  if (!/^v?\d+\.\d+(\.\d+)?$/.test(versionText)) {
+    throw ConfigError.forSpec(
+      spec("kubeVersion"),
+      `expected MAJOR.MINOR, got ${JSON.stringify(versionText)}`,
     );
+  }
+  const file = raw.values.get("filename");
+  return {
+    help: false,
+    file: typeof file === "string" ? file : undefined,
+    output: parseChoice<"yaml" | "json">(spec("output"), String(raw.values.get("output"))),
+    config: buildMutationConfig(raw),
+    registries: parseRegistries(spec("registries"), listOf(raw.values.get("registries"))),
+    version: parseServerVersion("", "", versionText.startsWith("v") ? versionText : `v${versionText}`),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseInjectArgs(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`acr-p2p inject: ${err.message}\n`);
@@ -104,32 +128,33 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const file = raw.values.get("filename");
-  if (typeof file !== "string") {
+  if (args.help) {
+    process.stdout.write(renderOptionsHelp(HEADER, INJECT_OPTIONS));
+    return 0;
+  }
+  if (args.file === undefined) {
     process.stderr.write("acr-p2p inject: name the manifest with -f FILE (or -f - for stdin)\n");
     return 2;
   }
-  const output = parseChoice<"yaml" | "json">(
-    INJECT_OPTIONS[1] as OptionSpec,
-    String(raw.values.get("output")),
-  );
-  const version = parseServerVersion("", "", `v${String(raw.values.get("kubeVersion"))}`);
-
   let docs: Json[];
   try {
-    docs = parseManifests(file === "-" ? await readStdin() : await readFile(file, "utf8"));
+    docs = parseManifests(args.file === "-" ? await readStdin() : await readFile(args.file, "utf8"));
   } catch (err) {
-    process.stderr.write(`acr-p2p inject: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `acr-p2p inject: ${args.file}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     return 1;
   }
-  const result = await injectDocuments(docs, config, registries, version);
+  const result = await injectDocuments(docs, args.config, args.registries, args.version);
   for (const line of result.messages) process.stderr.write(`acr-p2p inject: ${line}\n`);
-  process.stdout.write(formatDocuments(result.documents, output));
+  process.stdout.write(formatDocuments(result.documents, args.output));
   return result.failed ? 1 : 0;
 }
 
 export interface InjectOutcome {
   readonly documents: Json[];
+  /** The webhook's JSON patch for each injected workload, by index in `documents`. */
+  readonly patches: ReadonlyMap<number, readonly PatchOperation[]>;
   readonly messages: string[];
   readonly failed: boolean;
 }
@@ -139,7 +164,7 @@ export async function injectDocuments(
   docs: Json[],
   config: MutationConfig,
   registries: readonly string[],
-  version: ReturnType<typeof parseServerVersion>,
+  version: ServerVersion,
 ): Promise<InjectOutcome> {
   const kube = new MemoryKubeApi(version);
   for (const doc of docs) {
@@ -161,8 +186,9 @@ export async function injectDocuments(
   };
   const messages: string[] = [];
   const created: Json[] = [];
+  const patches = new Map<number, readonly PatchOperation[]>();
   let failed = false;
-  for (const doc of docs) {
+  for (const [index, doc] of docs.entries()) {
     const view = podView(doc);
     if (!view) continue;
     const meta = (doc["metadata"] ?? {}) as { name?: string; namespace?: string };
@@ -190,6 +216,7 @@ export async function injectDocuments(
       continue;
     }
     view.writeBack(admitted.pod as Json);
+    patches.set(index, admitted.patch);
     for (const d of admitted.derivedSecrets) {
       if (created.some((c) => (c["metadata"] as Json)["name"] === d.name)) continue;
       created.push({
@@ -201,7 +228,7 @@ export async function injectDocuments(
       });
     }
   }
-  return { documents: [...docs, ...created], messages, failed };
+  return { documents: [...docs, ...created], patches, messages, failed };
 }
 
 export function parseManifests(text: string): Json[] {

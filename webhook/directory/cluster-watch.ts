@@ -18,6 +18,8 @@ export interface ClusterWatchOptions {
   readonly debounceMs?: number;
   /** Longest wait between restarts of a failed informer. */
   readonly maxRestartDelayMs?: number;
+  /** Told after every successful list (first sync, and relists after 410 Gone). */
+  readonly onList?: (resource: string) => void;
 }
 
 export interface ClusterWatch {

@@ -31,6 +31,8 @@ export interface PeerDirectoryOptions {
   /** Defaults to TokenReview against the same apiserver. */
   readonly authenticator?: PeerAuthenticator;
   readonly maxWaitSeconds?: number;
+  /** See ClusterWatchOptions.onList. */
+  readonly onList?: (resource: string) => void;
 }
 
 export interface PeerDirectory {
@@ -63,6 +65,7 @@ export async function startPeerDirectory(opts: PeerDirectoryOptions): Promise<Pe
     kubeConfig: opts.kubeConfig,
     logger: opts.logger,
     onSnapshot: (snapshot, complete) => state.update(snapshot, complete),
+    ...(opts.onList ? { onList: opts.onList } : {}),
   });
   const router = directoryRouter({
     state,

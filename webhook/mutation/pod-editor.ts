@@ -42,7 +42,7 @@ export class PodEditor {
     const existing = this.pod.spec.initContainers;
     if (existing == null) {
       spec["initContainers"] = [structuredClone(container)];
-      this.#ops.push({ op: "add", path: "/spec/initContainers", value: container });
+      this.#ops.push({ op: "add", path: "/spec/initContainers", value: [container] });
     } else {
       existing.unshift(structuredClone(container) as (typeof existing)[number]);
       this.#ops.push({ op: "add", path: "/spec/initContainers/0", value: container });
