@@ -45,6 +45,7 @@ export class BlockReadable extends Readable {
   #next: number;
   #fetched: number;
   #stepping = false;
+  #demand = false;
 
   constructor(options: BlockReadableOptions) {
     super({ highWaterMark: options.highWaterMark, ...(options.signal ? { signal: options.signal } : {}) });
@@ -54,10 +55,19 @@ export class BlockReadable extends Readable {
   }
 
   override _read(): void {
-    if (this.#stepping) return;
+    // Node may ask again (after our push) before the step that pushed has returned: remember it.
+    this.#demand = true;
+    if (!this.#stepping) this.#run();
+  }
+
+  #run(): void {
     this.#stepping = true;
+    this.#demand = false;
     this.#step().then(
-      () => (this.#stepping = false),
+      () => {
+        this.#stepping = false;
+        if (this.#demand && !this.destroyed) this.#run();
+      },
       (err: unknown) => {
         this.#stepping = false;
         this.destroy(err as Error);

@@ -39,6 +39,7 @@ export class DiskBlockStore implements BlockStore {
   #writing = { bytes: 0, entries: 0 };
   #unlinking = { bytes: 0, entries: 0 };
   readonly #unlinks = new Set<Promise<void>>();
+  readonly #writes = new Set<Promise<unknown>>();
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -116,40 +117,50 @@ export class DiskBlockStore implements BlockStore {
       add(this.#unlinking, -previous.value.size, -1);
     }
     const size = bytes.byteLength;
-    if (!(await this.#reserve(size))) return false;
+    if (!(await this.#reserve(size, owned))) return false;
+    const write = this.#write(key, bytes);
+    this.#writes.add(write);
+    const written = await write;
+    this.#writes.delete(write);
+    add(this.#writing, -size, -1);
+    if (written) this.#lru.set(key, { size }, owned);
+    return written;
+  }
+
+  /** Writes a block's file whole: to a temporary name, then renamed into place. */
+  async #write(key: string, bytes: Uint8Array): Promise<boolean> {
     const temp = join(this.#dir, `.tmp-${randomBytes(8).toString("hex")}`);
     try {
       await writeFile(temp, bytes);
       await rename(temp, this.#path(key));
+      return true;
     } catch {
       await unlink(temp).catch(() => undefined);
       return false;
-    } finally {
-      add(this.#writing, -size, -1);
     }
-    this.#lru.set(key, { size }, owned);
-    return true;
   }
 
   /**
    * Makes room for `size` bytes and reserves them; false when it cannot (too big, or the room is taken by
    * other writes in progress). Evicts only what is needed once pending unlinks are done, then waits for
-   * those unlinks rather than evicting more.
+   * those unlinks rather than evicting more. An unowned block does not push out an owned one while other
+   * writes are in progress: it waits for them, since they become unowned victims once committed.
    */
-  async #reserve(size: number): Promise<boolean> {
+  async #reserve(size: number, owned: boolean): Promise<boolean> {
     if (size > this.#capacity) return false;
     for (;;) {
       while (!this.#fits(size, false)) {
         const victim = this.#lru.victim();
-        if (!victim) break;
-        this.#evict(victim[0], victim[1].size);
+        if (!victim || (victim.owned && !owned && this.#writes.size > 0)) break;
+        this.#evict(victim.key, victim.value.size);
       }
       if (this.#fits(size, true)) {
         add(this.#writing, size, 1);
         return true;
       }
-      if (!this.#fits(size, false) || this.#unlinks.size === 0) return false;
-      await Promise.race([...this.#unlinks]);
+      const pending = [...this.#unlinks, ...this.#writes];
+      if (pending.length === 0) return false;
+      await Promise.race(pending);
     }
   }
 

@@ -46,7 +46,7 @@ export class MemoryBlockStore implements BlockStore {
     while (this.#lru.bytes + size > this.#capacity || this.#lru.entries + 1 > this.#maxEntries) {
       const victim = this.#lru.victim();
       if (!victim) break;
-      this.#lru.delete(victim[0]);
+      this.#lru.delete(victim.key);
       this.#evictions++;
     }
     this.#lru.set(key, { size, bytes }, options.owned ?? previous?.owned ?? false);

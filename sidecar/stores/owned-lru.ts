@@ -59,10 +59,10 @@ export class OwnedLru<V extends Sized> {
   }
 
   /** The next victim: the least recently used unowned entry, else the least recently used owned one. */
-  victim(): [string, V] | undefined {
+  victim(): { key: string; value: V; owned: boolean } | undefined {
     for (const list of [this.#other, this.#owned]) {
       const first = list.entries().next();
-      if (!first.done) return first.value;
+      if (!first.done) return { key: first.value[0], value: first.value[1], owned: list === this.#owned };
     }
     return undefined;
   }
