@@ -44,6 +44,19 @@ app.kubernetes.io/component: controller
 {{- fail (printf "memoryCacheCapacityGB (%v GiB) and optionBlockSize (%v bytes) are both set and differ; set one" $v.memoryCacheCapacityGB $v.optionBlockSize) -}}
 {{- end -}}
 {{- end -}}
+{{- /* Fractions given with --set arrive as strings, which the schema can only check for shape. */ -}}
+{{- if not (kindIs "invalid" $v.memoryCacheCapacityGB) -}}
+{{- $gb := float64 $v.memoryCacheCapacityGB -}}
+{{- if or (le $gb 0.0) (gt $gb 1024.0) -}}
+{{- fail (printf "memoryCacheCapacityGB must be > 0 and <= 1024 (GiB), got %v" $v.memoryCacheCapacityGB) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $max := dict "connectTimeout" 600.0 "transferTimeout" 3600.0 -}}
+{{- $t := float64 (get $v $name) -}}
+{{- if or (lt $t 0.05) (gt $t $max) -}}
+{{- fail (printf "%s must be between 0.05 and %v seconds, got %v" $name $max (get $v $name)) -}}
+{{- end -}}
+{{- end -}}
 {{- if ge (int $v.certgen.renewBeforeDays) (int $v.certgen.validityDays) -}}
 {{- fail "certgen.renewBeforeDays must be less than certgen.validityDays" -}}
 {{- end -}}
