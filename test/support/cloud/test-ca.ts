@@ -49,7 +49,8 @@ function baseCert(publicKey: forge.pki.rsa.PublicKey, cn: string): forge.pki.Cer
 
 export function createTestCa(): TestCa {
   const caKeys = rsaKeys();
-  const ca = baseCert(caKeys.forgePublic, "acr-p2p cloud emulator test CA");
+  // A unique name: OpenSSL finds an issuer by subject, so two test CAs trusted at once must differ.
+  const ca = baseCert(caKeys.forgePublic, `acr-p2p cloud emulator test CA ${randomBytes(4).toString("hex")}`);
   ca.setIssuer(ca.subject.attributes);
   ca.setExtensions([
     { name: "basicConstraints", cA: true, critical: true },
