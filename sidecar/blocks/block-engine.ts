@@ -15,7 +15,7 @@ import { BlockReadable } from "./block-readable.ts";
 import type { BlockCheck } from "./block-readable.ts";
 import { BlobTrust } from "./blob-trust.ts";
 import type { VerifiedBlob } from "./blob-trust.ts";
-import { BlobNotVerifiedError, BlockError, errorCode, RangeInvalidError } from "./errors.ts";
+import { AbortedError, BlobNotVerifiedError, BlockError, errorCode, RangeInvalidError } from "./errors.ts";
 import type { MismatchReport } from "./errors.ts";
 import { LruMap } from "./lru-map.ts";
 import { compareWithAuthoritative } from "./mismatch-recovery.ts";
@@ -75,7 +75,7 @@ export class BlockEngine {
   readonly #store: BlockStore;
   readonly #semaphore: Semaphore;
   readonly #trust: BlobTrust;
-  readonly #provenance = new LruMap<string, BlockSource>(PROVENANCE_ENTRIES);
+  readonly #provenance: LruMap<string, BlockSource>;
   readonly #fetcher: BlockFetcher;
   readonly #metrics: BlockMetrics;
   readonly #onBadBlock: ((event: BadBlockEvent) => void) | undefined;
@@ -94,6 +94,8 @@ export class BlockEngine {
       throw new RangeError(`readaheadBlocks must be a positive integer, got ${this.readaheadBlocks}`);
     }
     this.#store = options.store;
+    // Who supplied a block matters as long as the block may be cached: size it like the store.
+    this.#provenance = new LruMap(Math.max(PROVENANCE_ENTRIES, options.store.stats().maxEntries));
     this.#semaphore = new Semaphore(options.proxyFsParallels);
     this.#trust = new BlobTrust(
       options.verifiedRecordBytes === undefined ? {} : { verifiedBytes: options.verifiedRecordBytes },
@@ -221,7 +223,10 @@ export class BlockEngine {
       ...(slice ? { slice } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    stream.once("error", (err) => this.#metrics.error(errorCode(err)));
+    stream.once("error", (err) => {
+      // A consumer going away is not an engine error.
+      if (err.name !== "AbortError" && !(err instanceof AbortedError)) this.#metrics.error(errorCode(err));
+    });
     return stream;
   }
 

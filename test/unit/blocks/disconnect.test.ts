@@ -17,8 +17,8 @@ describe("block engine: consumers going away", () => {
     expect(engine.stats()).to.include({ flights: 0, slotsInUse: 0 });
   });
 
-  it("an aborted signal stops the stream and its fetches", async () => {
-    const { engine } = rig({ readaheadBlocks: 4 });
+  it("an aborted signal stops the stream and its fetches, and is not counted as an error", async () => {
+    const { engine, metrics } = rig({ readaheadBlocks: 4 });
     const source = origin(20);
     const abort = new AbortController();
     const stream = engine.streamBlob(source.add(blob(200 * BLOCK)), [source], { signal: abort.signal });
@@ -32,6 +32,7 @@ describe("block engine: consumers going away", () => {
     await sleep(100);
     expect(source.fetches).to.equal(fetches);
     expect(source.inflight).to.equal(0);
+    expect([...metrics.errors.keys()]).to.deep.equal([]);
   });
 
   it("a consumer that stops reading holds back the fetching (backpressure)", async () => {
