@@ -49,6 +49,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
     async (): Promise<T> => {
       const result = await list();
       listed.add(name);
+      opts.onList?.(name);
       schedule();
       return result;
     };
