@@ -48,7 +48,7 @@ export class AcrRegistryResolver implements RegistryResolver {
 
   constructor(options: AcrRegistryResolverOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => Date.now());
     for (const id of options.instances) {
       this.#state.set(id, {
         hosts: undefined,

@@ -58,7 +58,7 @@ export class AcrTempCredentials {
 
   constructor(options: AcrTempCredentialsOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => Date.now());
   }
 
   /**

@@ -19,7 +19,7 @@ export class InMemoryCrApi implements CrApi {
   failure: CloudError | undefined;
   region = "cn-test";
   tokenLifetimeMs = 3600_000;
-  now: () => number = Date.now;
+  now: () => number = () => Date.now();
   #tokens = 0;
 
   /** An instance with one internet domain and one VPC domain linked to `vpcId`. */

@@ -12,6 +12,10 @@ import { runCommand } from "../../support/origin/child-process.ts";
 const SCENARIO = join(import.meta.dirname, "../../support/cloud/worker-role-scenario.ts");
 
 interface ScenarioOutput {
+  withoutMetadata: {
+    exitCode: number;
+    result?: { error?: { code: string; parameter?: string; message: string } };
+  };
   exitCode: number;
   result?: {
     providerName: string;
@@ -70,5 +74,11 @@ describe("cloud credentials: worker RAM role through the ECS metadata service", 
     expect(out.crCalls.length).to.equal(2);
     expect(out.crCalls.every((c) => c.ok && out.sessionKeys.includes(c.accessKeyId!))).to.equal(true);
     expect(out.stsCalls).to.deep.equal([]);
+    // Without the metadata service and with no region configured, start-up fails naming `region`.
+    expect(out.withoutMetadata.exitCode).to.equal(1);
+    expect(out.withoutMetadata.result?.error?.parameter).to.equal("region");
+    expect(out.withoutMetadata.result?.error?.message).to.match(
+      /^region \(ACR_P2P_REGION\): not set, and the ECS metadata service/,
+    );
   });
 });

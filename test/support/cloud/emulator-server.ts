@@ -94,6 +94,7 @@ export async function startEmulatorServer(
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
   });
   const { port, address } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
   return {
     endpoint: `${address}:${port}`,
     port,
@@ -104,11 +105,14 @@ export async function startEmulatorServer(
       state.down = value;
       if (value) for (const s of sockets) s.destroy();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: () => {
+      // Idempotent: a test may stop a service mid-scenario and close everything again at the end.
+      closing ??= new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
-      }),
+      });
+      return closing;
+    },
   };
 }
 

@@ -3,7 +3,9 @@
  * test/integration/cloud/worker-role.test.ts: starts the STS and CR emulators on the namespace's
  * 127.0.0.1 and the metadata emulator on 100.100.100.200:80, then runs the controller's start-up
  * (resolve-once.ts) as a child with only the instance ID and endpoints configured, so the worker
- * role's credentials, the region and the VPC all come from the metadata service. Prints one JSON line.
+ * role's credentials, the region and the VPC all come from the metadata service. Then, with the
+ * metadata service stopped, runs it once more: the start-up must fail naming `region`. Prints one
+ * JSON line.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -51,14 +53,25 @@ try {
     NODE_EXTRA_CA_CERTS: writeCaFile(rig.ca, dir),
     ...rig.env("workerRole"),
   });
+  const callsWithMetadata = [...metadata.calls];
+  await metadata.close();
+  const withoutMetadata = await run({
+    PATH: process.env.PATH,
+    NODE_EXTRA_CA_CERTS: writeCaFile(rig.ca, dir),
+    ...rig.env("workerRole"),
+  });
   process.stdout.write(
     `${JSON.stringify({
+      withoutMetadata: {
+        exitCode: withoutMetadata.code,
+        result: parseResolveOnceOutput(withoutMetadata.stdout),
+      },
       exitCode: child.code,
       result: parseResolveOnceOutput(child.stdout),
       stderr: child.stderr.slice(-2000),
       tokenlessStatus: tokenless.status,
       workerRoleArn: rig.workerRole.arn,
-      metadataCalls: metadata.calls,
+      metadataCalls: callsWithMetadata,
       crCalls: rig.cr.calls,
       stsCalls: rig.sts.calls,
       sessionKeys: [...rig.cloud.sessions.values()]
