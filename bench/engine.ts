@@ -34,6 +34,8 @@ export interface EngineBenchResult {
   readonly wallMs: number;
   readonly cpuMs: number;
   readonly mbPerSecond: number;
+  /** Throughput per CPU second: what the engine does when it has a core to itself. */
+  readonly mbPerCpuSecond: number;
   readonly peakLiveMiB?: number;
   readonly boundMiB?: number;
 }
@@ -75,6 +77,7 @@ async function timeStream(
     wallMs: round(wallMs),
     cpuMs: round((used.user + used.system) / 1000),
     mbPerSecond: round(bytes / 1e6 / (wallMs / 1000)),
+    mbPerCpuSecond: round(bytes / 1e3 / ((used.user + used.system) / 1000)),
   };
 }
 
