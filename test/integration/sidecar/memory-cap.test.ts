@@ -1,0 +1,91 @@
+/**
+ * The cache cap holds in a real sidecar process: pulling more than the cap evicts, the cache never
+ * holds more than the cap, and the process's resident memory stays under cap + MEMORY_MARGIN_BYTES.
+ *
+ * The margin (measured here: 140-180 MiB over the cap): Node 24 with type stripping and the sidecar's
+ * modules is ~100 MiB resident before the first request; V8 frees dead Buffers (socket reads, evicted
+ * blocks) only at its next GC, which external memory triggers after ~64 MiB; each blob being streamed
+ * holds a readahead window (8 MiB by default).
+ */
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import { splitLayers } from "../../support/images/layers.ts";
+import { pushImage, type PushedImage } from "../../support/images/push.ts";
+import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
+import { metricValue, startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
+import { basic } from "./sidecar-harness.ts";
+
+const MiB = 1024 * 1024;
+const CAP = 32 * MiB;
+/** Keep in step with the chart's sidecar memory limit (cap + margin). */
+export const MEMORY_MARGIN_BYTES = 192 * MiB;
+
+async function pullDiscarding(url: string, authorization: string): Promise<string> {
+  const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(120_000) });
+  if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`);
+  const hash = createHash("sha256");
+  for await (const chunk of res.body) hash.update(chunk);
+  return `sha256:${hash.digest("hex")}`;
+}
+
+describe("sidecar process: the memory cache cap holds", function () {
+  this.timeout(300_000);
+  let origin: Origin;
+  let side: ChildSidecar;
+  let image: PushedImage;
+
+  before(async () => {
+    origin = await startOrigin();
+    image = await pushImage(origin.pushClient(), {
+      repo: "team-a/big",
+      tag: "v1",
+      layers: splitLayers(128 * MiB, 4, "memcap"),
+    });
+    side = await startChildSidecar(origin, ["--option-block-size", String(CAP), "--blocksize", "1024"]);
+  });
+  after(async () => {
+    await side?.stop();
+    await origin?.stop();
+  });
+
+  it(`evicts past a ${CAP / MiB} MiB cap and stays under cap + ${MEMORY_MARGIN_BYTES / MiB} MiB RSS`, async () => {
+    const alice = basic("alice", "alice-pw");
+    const baseline = side.rssBytes();
+    let peakRss = side.rssBytes();
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, side.rssBytes())), 50);
+    try {
+      // Two rounds, two blobs at a time: more than four times the cap goes through the cache.
+      for (const round of [0, 1]) {
+        const pairs = [image.layers.slice(0, 2), image.layers.slice(2, 4)];
+        for (const pair of pairs) {
+          const digests = await Promise.all(
+            pair.map((l) =>
+              pullDiscarding(`${side.url}${side.apiPrefix}/team-a/big/blobs/${l.digest}`, alice),
+            ),
+          );
+          expect(digests, `round ${round}`).to.deep.equal(pair.map((l) => l.digest));
+        }
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const text = await side.metrics();
+    expect(metricValue(text, "acr_p2p_cache_evictions_total")).to.be.greaterThan(0);
+    expect(metricValue(text, "acr_p2p_cache_bytes")).to.be.at.most(CAP);
+    expect(metricValue(text, "acr_p2p_cache_capacity_bytes")).to.equal(CAP);
+    expect(metricValue(text, "acr_p2p_block_bytes_total", '{source="origin"}')).to.be.at.least(128 * MiB);
+    const reported = metricValue(text, "process_resident_memory_bytes");
+    for (const n of [
+      "nodejs_heap_size_used_bytes",
+      "nodejs_heap_size_total_bytes",
+      "nodejs_external_memory_bytes",
+    ]) {
+      console.log(`      ${n} ${(metricValue(text, n) / MiB).toFixed(1)} MiB`);
+    }
+    console.log(`      baseline RSS ${(baseline / MiB).toFixed(1)} MiB`);
+    console.log(
+      `      peak RSS ${(peakRss / MiB).toFixed(1)} MiB, reported ${(reported / MiB).toFixed(1)} MiB, cap ${CAP / MiB} MiB`,
+    );
+    expect(peakRss).to.be.lessThan(CAP + MEMORY_MARGIN_BYTES);
+  });
+});
