@@ -50,7 +50,7 @@ const requestSchema = z.looseObject({
   namespace: z.string().nullish(),
   name: z.string().nullish(),
   dryRun: z.boolean().nullish(),
-  object: z.unknown(),
+  object: z.unknown().optional(),
 });
 
 export type AdmissionRequest = z.infer<typeof requestSchema>;

@@ -108,12 +108,10 @@ async function answerReview(
       { reason: admitted.skip.reason, detail: admitted.skip.message },
       "skipped",
     );
+    const message = `not injected (${admitted.skip.reason}): ${admitted.skip.message}`;
     return reply("skipped", {
-      message: `not injected (${admitted.skip.reason}): ${admitted.skip.message}`,
-      warnings: [
-        ...(admitted.skip.warn ? [`not injected: ${admitted.skip.message}`] : []),
-        ...admitted.warnings,
-      ],
+      message,
+      warnings: [...(admitted.skip.warn ? [message] : []), ...admitted.warnings],
       auditAnnotations: { "skip-reason": admitted.skip.reason },
     });
   } catch (err) {

@@ -173,8 +173,12 @@ function pinnedImage(spec: OptionSpec, text: string): string {
   return text;
 }
 
+/** `host:port`, `[v6]:port`, `:port` or a bare `port` (all addresses). */
 function parseListen(spec: OptionSpec, text: string): [string, number] {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const trimmed = text.trim();
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(
+    /^\d+$/.test(trimmed) ? `:${trimmed}` : trimmed,
+  );
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   if (!m || host === undefined || port > 65535)

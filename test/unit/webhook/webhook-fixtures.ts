@@ -26,9 +26,9 @@ export const BASE_ARGS: readonly string[] = [
 ];
 
 export function testConfig(args: readonly string[] = [], env: Record<string, string> = {}): WebhookConfig {
-  return buildWebhookConfig(
-    collectRawOptions(ALL_WEBHOOK_OPTIONS, [...BASE_ARGS, "--serverless", ...args], env),
-  );
+  // Serverless unless a test says otherwise (by flag, which wins over this env).
+  const withDefaults = { ACR_P2P_SERVERLESS: "true", ...env };
+  return buildWebhookConfig(collectRawOptions(ALL_WEBHOOK_OPTIONS, [...BASE_ARGS, ...args], withDefaults));
 }
 
 export interface TestDeps extends AdmissionDeps {
