@@ -46,17 +46,23 @@ describe("cluster: chart installed on the API server", function () {
     for (const sa of [CONTROLLER_SA, JOB_SA]) {
       await core.readNamespacedServiceAccount({ name: sa, namespace: CHART_NAMESPACE });
     }
-    const deployment = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
+    const deployment = await kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
     expect(deployment.spec?.replicas).to.equal(2);
     const c = deployment.spec?.template.spec?.containers[0];
     expect(c?.args).to.deep.equal(["webhook"]);
     expect(c?.readinessProbe?.httpGet?.path).to.equal("/readyz");
     expect(c?.livenessProbe?.httpGet?.path).to.equal("/healthz");
     expect(c?.resources?.requests).to.have.keys("cpu", "memory");
-    const pdb = await kc.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: RELEASE, namespace: CHART_NAMESPACE });
+    const pdb = await kc
+      .makeApiClient(PolicyV1Api)
+      .readNamespacedPodDisruptionBudget({ name: RELEASE, namespace: CHART_NAMESPACE });
     expect(pdb.spec?.minAvailable).to.equal(1);
     const service = await core.readNamespacedService({ name: RELEASE, namespace: CHART_NAMESPACE });
-    expect(service.spec?.ports?.map((p) => p.port)).to.include(443).and.have.length(2);
+    expect(service.spec?.ports?.map((p) => p.port))
+      .to.include(443)
+      .and.have.length(2);
   });
 
   it("runs the controller and certgen pods under PodSecurity restricted", async function () {
@@ -64,8 +70,12 @@ describe("cluster: chart installed on the API server", function () {
     const ns = await createTestNamespace(kc, "pss", { "pod-security.kubernetes.io/enforce": "restricted" });
     namespaces.push(ns);
     for (const sa of [CONTROLLER_SA, JOB_SA]) await ensureServiceAccount(kc, ns, sa);
-    const deployment = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
-    const cron = await kc.makeApiClient(BatchV1Api).readNamespacedCronJob({ name: `${RELEASE}-certgen`, namespace: CHART_NAMESPACE });
+    const deployment = await kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
+    const cron = await kc
+      .makeApiClient(BatchV1Api)
+      .readNamespacedCronJob({ name: `${RELEASE}-certgen`, namespace: CHART_NAMESPACE });
     const templates: V1PodTemplateSpec[] = [deployment.spec!.template, cron.spec!.jobTemplate.spec!.template];
     for (const template of templates) {
       // A dry-run create runs admission (PodSecurity included) without storing anything.
@@ -93,21 +103,41 @@ describe("cluster: chart installed on the API server", function () {
     { verb: "update", resource: "secrets", namespace: "any-ns" },
     { verb: "delete", resource: "secrets", namespace: "any-ns" },
     { verb: "create", resource: "pods", namespace: "any-ns" },
-    { verb: "patch", resource: "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io", name: WEBHOOK_CONFIG_NAME },
+    {
+      verb: "patch",
+      resource: "mutatingwebhookconfigurations",
+      group: "admissionregistration.k8s.io",
+      name: WEBHOOK_CONFIG_NAME,
+    },
   ];
   const JOB_MAY: V1ResourceAttributes[] = [
     { verb: "create", resource: "secrets", namespace: CHART_NAMESPACE },
     { verb: "get", resource: "secrets", namespace: CHART_NAMESPACE, name: TLS_SECRET },
     { verb: "update", resource: "secrets", namespace: CHART_NAMESPACE, name: TLS_SECRET },
-    { verb: "get", resource: "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io", name: WEBHOOK_CONFIG_NAME },
-    { verb: "patch", resource: "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io", name: WEBHOOK_CONFIG_NAME },
+    {
+      verb: "get",
+      resource: "mutatingwebhookconfigurations",
+      group: "admissionregistration.k8s.io",
+      name: WEBHOOK_CONFIG_NAME,
+    },
+    {
+      verb: "patch",
+      resource: "mutatingwebhookconfigurations",
+      group: "admissionregistration.k8s.io",
+      name: WEBHOOK_CONFIG_NAME,
+    },
   ];
   const JOB_MAY_NOT: V1ResourceAttributes[] = [
     { verb: "get", resource: "secrets", namespace: CHART_NAMESPACE, name: "another-secret" },
     { verb: "list", resource: "secrets", namespace: CHART_NAMESPACE },
     { verb: "create", resource: "secrets", namespace: "other-ns" },
     { verb: "get", resource: "secrets", namespace: "other-ns", name: TLS_SECRET },
-    { verb: "patch", resource: "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io", name: "someone-else" },
+    {
+      verb: "patch",
+      resource: "mutatingwebhookconfigurations",
+      group: "admissionregistration.k8s.io",
+      name: "someone-else",
+    },
     { verb: "list", resource: "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io" },
   ];
 
@@ -117,7 +147,11 @@ describe("cluster: chart installed on the API server", function () {
       body: {
         spec: {
           user: `system:serviceaccount:${CHART_NAMESPACE}:${sa}`,
-          groups: ["system:serviceaccounts", `system:serviceaccounts:${CHART_NAMESPACE}`, "system:authenticated"],
+          groups: [
+            "system:serviceaccounts",
+            `system:serviceaccounts:${CHART_NAMESPACE}`,
+            "system:authenticated",
+          ],
           resourceAttributes: attributes,
         },
       },
@@ -129,7 +163,8 @@ describe("cluster: chart installed on the API server", function () {
 
   it("gives the controller's ServiceAccount what it needs and no more", async function () {
     for (const a of CONTROLLER_MAY) expect(await allowed(CONTROLLER_SA, a), describeAttrs(a)).to.equal(true);
-    for (const a of CONTROLLER_MAY_NOT) expect(await allowed(CONTROLLER_SA, a), describeAttrs(a)).to.equal(false);
+    for (const a of CONTROLLER_MAY_NOT)
+      expect(await allowed(CONTROLLER_SA, a), describeAttrs(a)).to.equal(false);
   });
 
   it("lets the certgen Job touch only its Secret and this webhook configuration", async function () {

@@ -82,7 +82,13 @@ describe("cluster: Helm chart", function () {
       expect(w.reinvocationPolicy).to.equal("IfNeeded");
       expect(w.admissionReviewVersions).to.deep.equal(["v1"]);
       expect(w.rules).to.deep.equal([
-        { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" },
+        {
+          operations: ["CREATE"],
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          resources: ["pods"],
+          scope: "Namespaced",
+        },
       ]);
       expect(w.clientConfig.service).to.include({ namespace: CHART_NAMESPACE, path: "/mutate", port: 443 });
       expect(w.namespaceSelector?.matchExpressions).to.deep.include({
@@ -130,7 +136,10 @@ describe("cluster: Helm chart", function () {
       "accessKey=AKID",
       "accessKeySecret=AKSECRET",
     ];
-    const { result, objects } = await renderChart(cluster, set.flatMap((s) => ["--set", s]));
+    const { result, objects } = await renderChart(
+      cluster,
+      set.flatMap((s) => ["--set", s]),
+    );
     expect(result.code, result.stderr).to.equal(0);
     const data = findObject<V1ConfigMap>(objects, "ConfigMap").data ?? {};
     expect(data).to.include({
@@ -156,7 +165,8 @@ describe("cluster: Helm chart", function () {
     for (const [path, env] of SEED_PARAMETERS) {
       if (env !== undefined) expect(data, `${path} -> ${env}`).to.have.property(env);
     }
-    const secret = objects.find((o) => o.kind === "Secret") as { stringData?: Record<string, string> } | undefined;
+    const secret = objects.find((o) => o.kind === "Secret") as
+      { stringData?: Record<string, string> } | undefined;
     expect(secret?.stringData).to.deep.equal({ accessKeyId: "AKID", accessKeySecret: "AKSECRET" });
     const rendered = result.stdout;
     expect(rendered).to.include("name: ALIBABA_CLOUD_ACCESS_KEY_ID");
@@ -188,7 +198,10 @@ describe("cluster: Helm chart", function () {
   }
 
   it("accepts memoryCacheCapacityGB and optionBlockSize when they agree", async function () {
-    const { result } = await renderChart(cluster, ["--set", "memoryCacheCapacityGB=1,optionBlockSize=1073741824"]);
+    const { result } = await renderChart(cluster, [
+      "--set",
+      "memoryCacheCapacityGB=1,optionBlockSize=1073741824",
+    ]);
     expect(result.code, result.stderr).to.equal(0);
   });
 

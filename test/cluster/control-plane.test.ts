@@ -23,7 +23,15 @@ describe("cluster: control plane", function () {
   it("serves Kubernetes 1.34 and kubectl talks to it", async function () {
     const version = await cluster.kubeConfig.makeApiClient(VersionApi).getCode();
     if (!cluster.external) expect(version.gitVersion).to.match(/^v1\.34\.\d+$/);
-    const r = await runCommand(cluster.kubectl, ["--kubeconfig", cluster.kubeconfigPath, "get", "ns", "kube-system", "-o", "name"]);
+    const r = await runCommand(cluster.kubectl, [
+      "--kubeconfig",
+      cluster.kubeconfigPath,
+      "get",
+      "ns",
+      "kube-system",
+      "-o",
+      "name",
+    ]);
     expect(r.stdout.trim(), r.stderr).to.equal("namespace/kube-system");
   });
 
@@ -58,6 +66,8 @@ describe("cluster: control plane", function () {
     });
     expect(pod.spec?.imagePullSecrets).to.deep.equal([{ name: "sa-pull-secret" }]);
     // The bound token volume needs no token controller.
-    expect(pod.spec?.volumes?.some((v) => v.projected?.sources?.some((s) => s.serviceAccountToken))).to.equal(true);
+    expect(pod.spec?.volumes?.some((v) => v.projected?.sources?.some((s) => s.serviceAccountToken))).to.equal(
+      true,
+    );
   });
 });

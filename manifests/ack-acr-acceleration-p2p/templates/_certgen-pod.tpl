@@ -30,7 +30,7 @@ containers:
       - { name: ACR_P2P_CERT_RENEW_BEFORE_DAYS, value: {{ .Values.certgen.renewBeforeDays | quote }} }
       {{- with .Values.webhook.url }}
       # The webhook is called by URL: its host must be in the serving certificate too.
-      - { name: ACR_P2P_CERT_EXTRA_SANS, value: {{ (urlParse .).host | splitList ":" | first | quote }} }
+      - { name: ACR_P2P_TLS_SANS, value: {{ (urlParse .).host | splitList ":" | first | quote }} }
       {{- end }}
     resources:
       requests: { cpu: 10m, memory: 64Mi }
