@@ -16,7 +16,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCrEmulator, type CrEmulator } from "./cr-emulator.ts";
 import { FakeCloud, type AcrInstance, type OidcProvider, type RamRole, type RamUser } from "./fake-cloud.ts";
-import { createOidcIssuer, type OidcIssuer } from "./oidc-issuer.ts";
+import { createOidcIssuer, type JsonWebKeySet, type OidcIssuer } from "./oidc-issuer.ts";
 import { startStsEmulator, type StsEmulator } from "./sts-emulator.ts";
 import { createTestCa, type TestCa } from "./test-ca.ts";
 
@@ -57,22 +57,25 @@ export interface CloudRig {
   close(): Promise<void>;
 }
 
-export async function startCloudRig(options: { host?: string; ca?: TestCa } = {}): Promise<CloudRig> {
+export interface CloudRigOptions {
+  readonly host?: string;
+  readonly ca?: TestCa;
+  /** The cluster's real issuer and JWKS (cluster tier: a kube-apiserver's), instead of the rig's own. */
+  readonly oidc?: { readonly issuerUrl: string; readonly jwks: JsonWebKeySet };
+}
+
+export async function startCloudRig(options: CloudRigOptions = {}): Promise<CloudRig> {
   const ca = options.ca ?? createTestCa();
   const cloud = new FakeCloud();
   const issuer = createOidcIssuer("https://oidc-ack-cn-test.oss-cn-test.aliyuncs.com/c0123456789abcdef");
-  const provider = cloud.addOidcProvider(
-    ACCOUNT_A,
-    "ack-rrsa-c0123456789abcdef",
-    issuer.issuerUrl,
-    issuer.jwks,
-  );
+  const oidc = options.oidc ?? issuer;
+  const provider = cloud.addOidcProvider(ACCOUNT_A, "ack-rrsa-c0123456789abcdef", oidc.issuerUrl, oidc.jwks);
   const oidcTrust = {
     oidc: {
       providerArn: provider.arn,
       subjects: SUBJECTS,
       audiences: ["sts.aliyuncs.com"],
-      issuer: issuer.issuerUrl,
+      issuer: oidc.issuerUrl,
     },
   };
   const rrsaRole = cloud.addRole(ACCOUNT_A, "acr-p2p-rrsa", { trust: oidcTrust, actions: CR_ACTIONS });
