@@ -31,7 +31,8 @@ export interface PeerServerOptions {
   /** Most block requests served at once; more get 503 and the requester moves on. */
   readonly maxInFlight: number;
   readonly logger: Logger;
-  readonly onServed?: (bytes: number) => void;
+  /** Every answer: its status and the block bytes sent (0 unless 200). */
+  readonly onAnswer?: (status: number, bytes: number) => void;
 }
 
 export interface PeerServer {
@@ -39,14 +40,15 @@ export interface PeerServer {
   close(): Promise<void>;
 }
 
-function reply(res: ServerResponse, status: number, code: string): void {
-  const body = JSON.stringify({ code });
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  res.end(body);
-}
-
 export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServer> {
   let inFlight = 0;
+
+  function reply(res: ServerResponse, status: number, code: string): void {
+    const body = JSON.stringify({ code });
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+    opts.onAnswer?.(status, 0);
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "GET") return reply(res, 405, "METHOD_NOT_ALLOWED");
@@ -69,7 +71,7 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
       if (bytes.byteLength !== blockLength(block)) throw new Error(`block has ${bytes.byteLength} bytes`);
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.byteLength });
       res.end(bytes);
-      opts.onServed?.(bytes.byteLength);
+      opts.onAnswer?.(200, bytes.byteLength);
     } catch (err) {
       if (abort.signal.aborted) return;
       opts.logger.warn({ err, digest: block.digest, index: block.index }, "peer block fetch failed");

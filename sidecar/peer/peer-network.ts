@@ -1,0 +1,224 @@
+/**
+ * The P2P half of a sidecar, for app.ts to plug in. Two steps, because the engine needs the ownership
+ * rule and the quarantine hook at construction and the peer server needs the engine:
+ *
+ *   const peers = createPeerNetwork(settings, { logger, registry: metrics.registry });
+ *   const engine = new BlockEngine({ ..., isOwned: peers.isOwned, onBadBlock: peers.onBadBlock });
+ *   sourcesFor: (target) => { const origin = ...; return { list: peers.sources(target.host, target.repo, origin), origin } }
+ *   await peers.serve(engine, originLookup(upstream, authorizer));
+ *   ...
+ *   await peers.close();
+ *
+ * Modes: peer sharing off -> origin only; a directory URL -> the directory's list and tickets; a static
+ * peer list -> that list, tickets signed with the shared key; neither -> origin only.
+ */
+import { readFileSync } from "node:fs";
+import type { Registry } from "prom-client";
+import type { Logger } from "../../lib/logger.ts";
+import { ticketKeyFromPem } from "../../lib/peer-ticket.ts";
+import type { BlockEngine } from "../blocks/block-engine.ts";
+import type { BadBlockEvent } from "../blocks/block-fetcher.ts";
+import type { BlockRequest, BlockSource, SourceList } from "../blocks/block-source.ts";
+import type { SidecarConfig } from "../config/sidecar-config.ts";
+import { DirectoryPeers } from "./directory-peers.ts";
+import { EngineOwnerBlocks } from "./engine-owner-blocks.ts";
+import type { OriginLookup } from "./engine-owner-blocks.ts";
+import { PeerClient } from "./peer-client.ts";
+import { PeerMetrics } from "./peer-metrics.ts";
+import { startPeerServer } from "./peer-server.ts";
+import type { PeerServer } from "./peer-server.ts";
+import { PeerBlockSource, peerCandidates } from "./peer-source.ts";
+import type { PeerSourceContext } from "./peer-source.ts";
+import { peerId } from "./peer-view.ts";
+import type { PeerViewProvider } from "./peer-view.ts";
+import { Quarantine } from "./quarantine.ts";
+import { rankPeers } from "./rendezvous.ts";
+import { StaticPeers } from "./static-peers.ts";
+
+export type PeerNetworkSettings = Pick<
+  SidecarConfig,
+  | "podIP"
+  | "peerPort"
+  | "peers"
+  | "peerSharing"
+  | "group"
+  | "directoryURL"
+  | "directoryCA"
+  | "connectTimeoutMs"
+  | "transferTimeoutMs"
+  | "blockSizeBytes"
+  | "proxyFsParallels"
+> & {
+  /** File holding the Ed25519 private key (PKCS#8 PEM) shared by the peers of a static list. */
+  readonly peerTicketKeyFile?: string | undefined;
+  /** The projected ServiceAccount token the directory authenticates. */
+  readonly directoryTokenFile?: string | undefined;
+};
+
+export class PeerConfigError extends Error {
+  readonly code = "PEER_CONFIG_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "PeerConfigError";
+  }
+}
+
+export interface PeerNetwork {
+  /** "off", "directory" or "static". */
+  readonly mode: "off" | "directory" | "static";
+  readonly self: string;
+  /** Rendezvous ownership, for the engine's store (owned blocks are evicted last). */
+  readonly isOwned: (request: BlockRequest) => boolean;
+  /** The engine found a bad block: quarantine the peer that served it. */
+  readonly onBadBlock: (event: BadBlockEvent) => void;
+  /** Sources for one blob of (host, repo): per block, its owner and next candidate, then `origin`. */
+  sources(host: string, repo: string, origin: BlockSource): SourceList;
+  /** Starts the peer server on podIP:peerPort (no-op when off). */
+  serve(engine: BlockEngine, originFor: OriginLookup): Promise<void>;
+  readonly view: PeerViewProvider | undefined;
+  readonly quarantine: Quarantine;
+  close(): Promise<void>;
+}
+
+export const QUARANTINE_BASE_MS = 10_000;
+export const QUARANTINE_MAX_MS = 300_000;
+
+function viewFor(
+  settings: PeerNetworkSettings,
+  self: string,
+  logger: Logger,
+): { mode: "directory" | "static"; view: PeerViewProvider } | undefined {
+  if (settings.directoryURL !== undefined) {
+    const tokenFile = settings.directoryTokenFile;
+    if (tokenFile === undefined) {
+      throw new PeerConfigError(
+        "the peer directory (ACR_P2P_DIRECTORY_URL) needs the projected token file (ACR_P2P_DIRECTORY_TOKEN_FILE)",
+      );
+    }
+    const view = new DirectoryPeers({
+      url: settings.directoryURL,
+      tokenFile,
+      logger,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      ...(settings.directoryCA ? { ca: settings.directoryCA } : {}),
+    });
+    return { mode: "directory", view };
+  }
+  if (settings.peers.length === 0) return undefined;
+  const keyFile = settings.peerTicketKeyFile;
+  if (!keyFile) {
+    throw new PeerConfigError(
+      "a static peer list (ACR_P2P_PEERS) needs the peers' shared ticket key (ACR_P2P_PEER_TICKET_KEY_FILE)",
+    );
+  }
+  if (!settings.group) {
+    throw new PeerConfigError("a static peer list needs a group (ACR_P2P_GROUP or the pod namespace)");
+  }
+  let key;
+  try {
+    key = ticketKeyFromPem(readFileSync(keyFile, "utf8"));
+  } catch (err) {
+    throw new PeerConfigError(
+      `ACR_P2P_PEER_TICKET_KEY_FILE: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return {
+    mode: "static",
+    view: new StaticPeers({ peers: settings.peers, group: settings.group, self, key }),
+  };
+}
+
+export function createPeerNetwork(
+  settings: PeerNetworkSettings,
+  deps: { logger: Logger; registry?: Registry },
+): PeerNetwork {
+  const logger = deps.logger.child({ component: "peer" });
+  const self = peerId(
+    settings.podIP.includes(":") ? `[${settings.podIP}]` : settings.podIP,
+    settings.peerPort,
+  );
+  const quarantine = new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS });
+  const chosen = settings.peerSharing ? viewFor(settings, self, logger) : undefined;
+  if (chosen === undefined) {
+    return {
+      mode: "off",
+      self,
+      isOwned: () => false,
+      onBadBlock: () => {},
+      sources: (_h, _r, origin) => [origin],
+      serve: async () => {},
+      view: undefined,
+      quarantine,
+      close: async () => {},
+    };
+  }
+  const { view } = chosen;
+  const metrics = deps.registry
+    ? new PeerMetrics(deps.registry, () => ({
+        peers: view.current().peers.length,
+        quarantined: quarantine.list().length,
+      }))
+    : undefined;
+  const client = new PeerClient({
+    connectTimeoutMs: settings.connectTimeoutMs,
+    transferTimeoutMs: settings.transferTimeoutMs,
+  });
+  const ctx: PeerSourceContext = {
+    view,
+    client,
+    quarantine,
+    self,
+    blockSize: settings.blockSizeBytes,
+    maxCandidates: 2,
+    onFailure: (peer, err) => {
+      metrics?.failures.inc({ code: err.peerCode });
+      logger.debug({ peer, code: err.peerCode, msg: err.message }, "peer request failed");
+    },
+  };
+  let server: PeerServer | undefined;
+  logger.info({ mode: chosen.mode, self }, "peer sharing on");
+
+  return {
+    mode: chosen.mode,
+    self,
+    view,
+    quarantine,
+    isOwned: (request) => rankPeers(request.digest, request.index, view.current().peers)[0] === self,
+    onBadBlock: (event) => {
+      if (!(event.source instanceof PeerBlockSource)) return;
+      quarantine.add(event.source.peer, "DIGEST_MISMATCH", 4);
+      metrics?.failures.inc({ code: "DIGEST_MISMATCH" });
+      logger.warn(
+        { peer: event.source.peer, digest: event.digest, index: event.index },
+        "peer served a wrong block; quarantined",
+      );
+    },
+    sources(host, repo, origin) {
+      const candidates = peerCandidates(ctx, host, repo);
+      return (request) => [...candidates(request), origin];
+    },
+    async serve(engine, originFor) {
+      server = await startPeerServer({
+        host: settings.podIP,
+        port: settings.peerPort,
+        view,
+        blocks: new EngineOwnerBlocks(engine, originFor, {
+          credentialWaitMs: 2_000,
+          noCredentialTtlMs: 30_000,
+        }),
+        blockSize: settings.blockSizeBytes,
+        maxInFlight: Math.max(256, settings.proxyFsParallels * 4),
+        logger,
+        onAnswer: (status, bytes) => {
+          metrics?.served.inc({ status: String(status) });
+          if (bytes > 0) metrics?.servedBytes.inc(bytes);
+        },
+      });
+    },
+    async close() {
+      await server?.close();
+      await view.close();
+      await client.close();
+    },
+  };
+}
