@@ -50,6 +50,8 @@ export interface CrEmulator {
   fault: { status: number; code: string } | undefined;
   /** Lifetime of passwords issued to RAM users (sessions get their own expiry). */
   tempPasswordSeconds: number;
+  /** Called with every password issued (a test origin's token server can learn it from here). */
+  onTempLogin: ((login: TempLogin) => void) | undefined;
   /** True when the login is a password this emulator issued for `instanceId` and it has not expired. */
   checkTempLogin(instanceId: string, username: string, password: string): boolean;
   close(): Promise<void>;
@@ -66,7 +68,7 @@ class CrFault extends Error {
 }
 
 export function internetDomain(i: AcrInstance): string {
-  return `${i.name}-registry.${i.region}.cr.aliyuncs.com`;
+  return i.internetDomainOverride ?? `${i.name}-registry.${i.region}.cr.aliyuncs.com`;
 }
 
 export function vpcDomain(i: AcrInstance): string {
@@ -82,9 +84,14 @@ export async function startCrEmulator(
   const calls: CrCall[] = [];
   const tempLogins: TempLogin[] = [];
   const nonces = new NonceLedger();
-  const state = {
-    fault: undefined as { status: number; code: string } | undefined,
+  const state: {
+    fault: { status: number; code: string } | undefined;
+    tempPasswordSeconds: number;
+    onTempLogin: ((login: TempLogin) => void) | undefined;
+  } = {
+    fault: undefined,
     tempPasswordSeconds: 3600,
+    onTempLogin: undefined,
   };
 
   const instanceFor = (caller: Caller, instanceId: string): AcrInstance | undefined => {
@@ -139,6 +146,7 @@ export async function startCrEmulator(
         expireAtMs,
       };
       tempLogins.push(login);
+      state.onTempLogin?.(login);
       return {
         TempUsername: login.username,
         AuthorizationToken: login.password,
@@ -216,6 +224,12 @@ export async function startCrEmulator(
     },
     set tempPasswordSeconds(s: number) {
       state.tempPasswordSeconds = s;
+    },
+    get onTempLogin() {
+      return state.onTempLogin;
+    },
+    set onTempLogin(f) {
+      state.onTempLogin = f;
     },
     checkTempLogin(instanceId, username, password) {
       return tempLogins.some(

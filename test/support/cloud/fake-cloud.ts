@@ -59,6 +59,8 @@ export interface AcrInstance {
   readonly name: string;
   readonly linkedVpcIds: string[];
   internetEnabled: boolean;
+  /** The internet endpoint's domain, when a test points it at a real registry (e.g. 127.0.0.1:PORT). */
+  internetDomainOverride?: string;
 }
 
 /** Who signed a request: a RAM user or a role session. */
