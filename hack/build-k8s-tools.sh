@@ -39,7 +39,8 @@ mkdir -p "$cache/bin"
 exec 9>"$cache/bin/.build.lock"
 flock 9
 
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
+# GOTOOLCHAIN=auto: an older Go (>= 1.21) fetches the go 1.25 toolchain the modules ask for.
+export CGO_ENABLED=0 GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS="-mod=readonly -buildvcs=false"
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # build DIR MODULE_DIR LDFLAGS PKG... : builds into DIR.tmp, then renames, so a killed build leaves

@@ -15,6 +15,7 @@ import {
   type V1ResourceAttributes,
 } from "@kubernetes/client-node";
 import {
+  CHART_DIR,
   CHART_NAMESPACE,
   CONTROLLER_SA,
   JOB_SA,
@@ -176,7 +177,14 @@ describe("cluster: chart installed on the API server", function () {
     const before = await readCaBundles(install.cluster.kubeConfig);
     expect(before).to.have.length(2);
     for (const pem of before) expect(pem).to.include("BEGIN CERTIFICATE");
-    await installChart(install.cluster, install.valuesFile);
+    const upgrade = install.valuesFile
+      ? await installChart(install.cluster, install.valuesFile)
+      : await helm(
+          install.cluster,
+          ["upgrade", RELEASE, CHART_DIR, "-n", CHART_NAMESPACE, "--reuse-values", "--wait"],
+          300_000,
+        );
+    if (upgrade && upgrade.code !== 0) throw new Error(`helm upgrade failed:\n${upgrade.stderr}`);
     const history = await helm(install.cluster, ["history", RELEASE, "-n", CHART_NAMESPACE, "-o", "json"]);
     expect(JSON.parse(history.stdout).length).to.be.greaterThan(1);
     expect(await readCaBundles(install.cluster.kubeConfig)).to.deep.equal(before);

@@ -35,6 +35,7 @@ import {
   sharedWebhook,
   startWebhookProcess,
   stopWebhookProcess,
+  needsLocalWebhook,
   webhookActive,
   type WebhookRig,
 } from "../support/cluster-webhook.ts";
@@ -70,7 +71,7 @@ describe("cluster: injection through the API server", function () {
     const ns = await newNamespace("inj", P2P);
     const pod = await create(ns, appPod("web"));
     const sidecar = pod.spec?.initContainers?.[0];
-    expect(sidecar?.image, "first init container").to.equal(SIDECAR_IMAGE);
+    expect(sidecar?.image, "first init container").to.equal(rig.sidecarImage);
     expect(sidecar?.restartPolicy).to.equal("Always");
     expect(sidecar?.imagePullPolicy).to.equal("IfNotPresent");
     const probePort = sidecar?.startupProbe?.httpGet?.port;
@@ -100,7 +101,7 @@ describe("cluster: injection through the API server", function () {
       "web",
     ]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.include(P2P_CONFIG).and.include(REWRITTEN_APP_IMAGE).and.include(SIDECAR_IMAGE);
+    expect(r.stdout).to.include(P2P_CONFIG).and.include(REWRITTEN_APP_IMAGE).and.include(rig.sidecarImage);
     expect(r.stdout).to.match(/ACR_P2P_PORT:\s+65001/);
   });
 
@@ -197,7 +198,7 @@ describe("cluster: injection through the API server", function () {
         resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
       }),
     );
-    const sidecar = sidecarOf(created);
+    const sidecar = sidecarOf(created, rig.sidecarImage);
     expect(sidecar, "injected").to.not.equal(undefined);
     // The quota counts limits.cpu and limits.memory: every container, the sidecar too, must state them.
     expect(sidecar?.resources?.limits).to.have.keys("cpu", "memory");
@@ -221,7 +222,7 @@ describe("cluster: injection through the API server", function () {
       ns,
       appPod("web", { resources: { limits: { cpu: "200m", memory: "128Mi" } } }),
     );
-    const sidecar = sidecarOf(created);
+    const sidecar = sidecarOf(created, rig.sidecarImage);
     if (sidecar) expect(sidecar.resources?.limits).to.have.keys("cpu", "memory");
   });
 
@@ -306,7 +307,12 @@ describe("cluster: injection through the API server", function () {
     let hung: Server | undefined;
     const sockets = new Set<Socket>();
 
+    before(function () {
+      needsLocalWebhook(this, rig);
+    });
+
     after(async function () {
+      if (rig.cluster.external) return;
       for (const s of sockets) s.destroy();
       if (hung) await new Promise((r) => hung!.close(r));
       await startWebhookProcess(rig);

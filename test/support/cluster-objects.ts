@@ -91,11 +91,22 @@ export async function serviceAccountKubeconfig(
   return path;
 }
 
-/** Writes a quota's status as the quota controller would (hard = spec, used = 0), so admission enforces it. */
+/**
+ * Writes a quota's status as the quota controller would (hard = spec, used = 0), so admission enforces
+ * it. Where a quota controller runs (kind) and has already done so, nothing is written.
+ */
 export async function setQuotaStatus(kc: KubeConfig, namespace: string, name: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
-  const quota: V1ResourceQuota = await core.readNamespacedResourceQuota({ name, namespace });
-  const hard = quota.spec?.hard ?? {};
-  quota.status = { hard, used: Object.fromEntries(Object.keys(hard).map((k) => [k, "0"])) };
-  await core.replaceNamespacedResourceQuotaStatus({ name, namespace, body: quota });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const quota: V1ResourceQuota = await core.readNamespacedResourceQuota({ name, namespace });
+    if (Object.keys(quota.status?.hard ?? {}).length > 0) return;
+    const hard = quota.spec?.hard ?? {};
+    quota.status = { hard, used: Object.fromEntries(Object.keys(hard).map((k) => [k, "0"])) };
+    try {
+      await core.replaceNamespacedResourceQuotaStatus({ name, namespace, body: quota });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
 }

@@ -55,12 +55,14 @@ export function appPod(name: string, opts: AppPodOptions = {}): V1Pod {
   };
 }
 
-export function sidecarOf(pod: V1Pod) {
-  return pod.spec?.initContainers?.find((c) => c.image === SIDECAR_IMAGE);
+/** The injected sidecar: the init container running the sidecar image (the chart's, by default). */
+export function sidecarOf(pod: V1Pod, sidecarImage = SIDECAR_IMAGE) {
+  return pod.spec?.initContainers?.find((c) => c.image === sidecarImage);
 }
 
 export function isInjected(pod: V1Pod): boolean {
-  return sidecarOf(pod) !== undefined || pod.metadata?.annotations?.[P2P_CONFIG] !== undefined;
+  const restartable = pod.spec?.initContainers?.some((c) => c.restartPolicy === "Always") ?? false;
+  return restartable || pod.metadata?.annotations?.[P2P_CONFIG] !== undefined;
 }
 
 /** Everything a pod that was left alone must still look like. */

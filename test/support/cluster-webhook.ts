@@ -53,6 +53,7 @@ export interface WebhookRig {
   /** A namespace labelled for P2P, for probes. */
   readonly probeNamespace: string;
   ca: TestCa;
+  readonly sidecarImage: string;
   process: ManagedProcess | undefined;
 }
 
@@ -103,6 +104,7 @@ async function localMounts(kc: KubeConfig, namespace: string, spec: V1PodSpec, c
 }
 
 export async function startWebhookProcess(rig: WebhookRig): Promise<void> {
+  if (rig.cluster.external) throw new Error("the webhook runs in the cluster, not as a local process");
   const kc = rig.cluster.kubeConfig;
   const deployment = await kc
     .makeApiClient(AppsV1Api)
@@ -169,33 +171,58 @@ export async function stopWebhookProcess(rig: WebhookRig): Promise<void> {
 
 export interface ChartInstall {
   readonly cluster: TestCluster;
-  /** Where the webhook is registered: https://127.0.0.1:<port>/mutate. */
+  /** Where the webhook is registered: https://127.0.0.1:<port>/mutate (0 when it runs in the cluster). */
   readonly port: number;
   readonly dir: string;
-  readonly valuesFile: string;
+  /** The values the chart was installed with; undefined when installed by someone else (kind-e2e). */
+  readonly valuesFile: string | undefined;
   /** The CA of the serving certificate in the TLS Secret and the caBundle. */
   readonly ca: TestCa;
+  /** The sidecar image the controller injects (ACR_P2P_SIDECAR_IMAGE of the chart's ConfigMap). */
+  readonly sidecarImage: string;
+}
+
+async function sidecarImageOf(kc: KubeConfig): Promise<string> {
+  const cm = await kc
+    .makeApiClient(CoreV1Api)
+    .readNamespacedConfigMap({ name: `${RELEASE}-config`, namespace: CHART_NAMESPACE });
+  const image = cm.data?.ACR_P2P_SIDECAR_IMAGE;
+  if (!image) throw new Error("the chart's ConfigMap has no ACR_P2P_SIDECAR_IMAGE");
+  return image;
 }
 
 /**
  * The chart installed with the test values, plus what the certgen hook would have done (TLS Secret,
  * caBundle), done here with a test CA so that tests of the chart and of injection do not depend on
- * certgen (certgen.test.ts covers it).
+ * certgen (certgen.test.ts covers it). On an external cluster (hack/kind-e2e.sh) the chart was
+ * installed with hooks and its Deployment runs the webhook: it is only read.
  */
 async function install(): Promise<ChartInstall> {
   const cluster = await testCluster();
   const kc = cluster.kubeConfig;
-  const port = await freePort();
   const dir = makeTempDir("webhook");
+  // Pods are created in these namespaces by the tests; the ServiceAccount plugin needs "default".
+  const ensureDefaults = async () => {
+    await ensureServiceAccount(kc, CHART_NAMESPACE, "default");
+    await ensureServiceAccount(kc, "kube-system", "default");
+  };
+  if (cluster.external) {
+    await ensureDefaults();
+    const secret = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ name: TLS_SECRET, namespace: CHART_NAMESPACE });
+    const get = (k: string) => Buffer.from(secret.data?.[k] ?? "", "base64").toString("utf8");
+    const ca = { caPem: get("ca.crt"), certPem: get("tls.crt"), keyPem: get("tls.key") };
+    return { cluster, port: 0, dir, valuesFile: undefined, ca, sidecarImage: await sidecarImageOf(kc) };
+  }
+  const port = await freePort();
   const valuesFile = writeValuesFile(dir, testValues(`https://127.0.0.1:${port}/mutate`));
   await installChart(cluster, valuesFile);
-  // Pods are created in these namespaces by the tests; the ServiceAccount plugin needs "default".
-  await ensureServiceAccount(kc, CHART_NAMESPACE, "default");
-  await ensureServiceAccount(kc, "kube-system", "default");
+  await ensureDefaults();
   const ca = createTestCa();
   await writeServingSecret(kc, CHART_NAMESPACE, TLS_SECRET, ca);
   await patchCaBundle(kc, ca.caPem);
-  return { cluster, port, dir, valuesFile, ca };
+  return { cluster, port, dir, valuesFile, ca, sidecarImage: await sidecarImageOf(kc) };
 }
 
 let installed: Promise<ChartInstall> | undefined;
@@ -206,13 +233,13 @@ export function chartInstall(): Promise<ChartInstall> {
 }
 
 async function setUp(): Promise<WebhookRig> {
-  const { cluster, port, dir, ca } = await chartInstall();
+  const { cluster, port, dir, ca, sidecarImage } = await chartInstall();
   const probeNamespace = await createTestNamespace(cluster.kubeConfig, "probe", { [MODE_LABEL]: "p2p" });
-  const rig: WebhookRig = { cluster, port, dir, probeNamespace, ca, process: undefined };
-  await startWebhookProcess(rig);
+  const rig: WebhookRig = { cluster, port, dir, probeNamespace, ca, sidecarImage, process: undefined };
+  if (!cluster.external) await startWebhookProcess(rig);
   await waitUntil(
     () => webhookActive(rig),
-    20_000,
+    cluster.external ? 120_000 : 20_000,
     () => `the API server does not inject pods through the webhook:\n${rig.process?.logTail() ?? ""}`,
     200,
   );
@@ -221,8 +248,16 @@ async function setUp(): Promise<WebhookRig> {
 
 let shared: Promise<WebhookRig> | undefined;
 
-/** The chart installed and the controller running as a local process, registered and active. */
+/**
+ * The chart installed and the controller running (a local process, or the Deployment on an external
+ * cluster), registered and active.
+ */
 export function sharedWebhook(): Promise<WebhookRig> {
   shared ??= setUp();
   return shared;
+}
+
+/** Skips a test that must start, stop or replace the local controller process (not on kind). */
+export function needsLocalWebhook(ctx: Mocha.Context, rig: { cluster: TestCluster }): void {
+  if (rig.cluster.external) ctx.skip();
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything CI needs that npm does not: Debian packages (the registry rig's, via
+# hack/registry-deps.sh, plus what hack/cluster uses), a Go toolchain when there is none, and the
+# Go-built test binaries (hack/build-k8s-tools.sh: kube-apiserver, kubectl, etcd, helm; cached by
+# version under ~/.cache/acr-p2p, ~6 min cold on 2 cores, nothing to do when cached).
+# Usage: bash hack/ci-deps.sh            (needs root, or sudo without a password, for apt)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${ACR_P2P_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/acr-p2p}
+log() { echo "[ci-deps $(date +%H:%M:%S)] $*" >&2; }
+
+# Debian packages: docker-registry containerd skopeo iproute2 util-linux (registry rig) ...
+bash "$root/hack/registry-deps.sh"
+# ... and hack/cluster's: openssl (PKI), curl (readiness), ss (iproute2), setsid/flock (util-linux).
+need=()
+for pair in openssl:/usr/bin/openssl curl:/usr/bin/curl ca-certificates:/etc/ssl/certs/ca-certificates.crt \
+  unzip:/usr/bin/unzip; do
+  [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  log "installing: ${need[*]}"
+  $sudo flock /tmp/apt.lock apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# Go: any Go >= 1.21 fetches the toolchain the tool modules ask for (go 1.25) by itself
+# (GOTOOLCHAIN=auto). Debian 12's Go is 1.19, too old for that, so with no usable Go the toolchain
+# module is taken from the Go module proxy, where the go command itself would fetch it.
+go_ok() { command -v go >/dev/null && go version | grep -qE 'go1\.(2[1-9]|[3-9][0-9])'; }
+if ! go_ok; then
+  toolchain=${GO_TOOLCHAIN_VERSION:-go1.25.14}
+  dir="$cache/go/$toolchain"
+  if [ ! -x "$dir/bin/go" ]; then
+    log "no Go >= 1.21: fetching the $toolchain toolchain module from the Go module proxy"
+    tmp=$(mktemp -d)
+    curl -fsSL -o "$tmp/go.zip" \
+      "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-$toolchain.linux-amd64.zip"
+    unzip -q "$tmp/go.zip" -d "$tmp"
+    mkdir -p "$(dirname "$dir")"
+    rm -rf "$dir"
+    mv "$tmp/golang.org/toolchain@v0.0.1-$toolchain.linux-amd64" "$dir"
+    # Module zips carry no file modes.
+    chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
+    rm -rf "$tmp"
+  fi
+  export PATH="$dir/bin:$PATH"
+fi
+log "$(go version)"
+
+"$root/hack/build-k8s-tools.sh" > /dev/null
+"$root/hack/build-k8s-tools.sh" --env
