@@ -9,20 +9,24 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../lib/logger.ts";
-import { BlockEngine } from "./blocks/block-engine.ts";
+import { BlockEngine, openBlockStore, type BlockStore } from "./blocks/index.ts";
 import type { SidecarConfig } from "./config/sidecar-config.ts";
 import { createHealthServer, type ReadinessCheck } from "./health/health-server.ts";
 import { SidecarMetrics } from "./metrics.ts";
 import { createRegistryServer } from "./registry/registry-server.ts";
-import type { BlockStore } from "./stores/block-store.ts";
-import { openBlockStore } from "./stores/open-store.ts";
 import { HostAllowlist, TargetPolicy, type Resolver } from "./upstream/address-policy.ts";
 import { HttpTransport } from "./upstream/http-transport.ts";
 import { OriginBlockSource } from "./upstream/origin-block-source.ts";
+import { OriginSegments } from "./upstream/origin-segments.ts";
 import { RegistryClient } from "./upstream/registry-client.ts";
 import { RepoAuthorizer } from "./upstream/repo-authorizer.ts";
 import { TokenProvider } from "./upstream/token-provider.ts";
 import { UpstreamRegistry } from "./upstream/upstream-registry.ts";
+
+/** Origin reads of streamed blobs go in segments of this size (see origin-segments.ts). */
+const ORIGIN_SEGMENT_BYTES = 4 * 1024 * 1024;
+/** Blocks read ahead of any request, waiting to be asked for: part of the memory margin. */
+const ORIGIN_LEFTOVER_BYTES = 32 * 1024 * 1024;
 
 export interface SidecarDeps {
   readonly logger: Logger;
@@ -88,12 +92,17 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     return { bytes: s.bytes, capacityBytes: s.capacityBytes, blocks: s.entries };
   });
 
+  const segments = new OriginSegments({
+    blockSizeBytes: config.blockSizeBytes,
+    segmentBytes: ORIGIN_SEGMENT_BYTES,
+    leftoverBytes: ORIGIN_LEFTOVER_BYTES,
+  });
   const registry = createRegistryServer({
     servedHosts: new Set(config.upstreamHosts),
     upstream,
     engine,
-    sourcesFor: (target) => {
-      const origin = new OriginBlockSource(upstream, target);
+    sourcesFor: (target, sequential) => {
+      const origin = new OriginBlockSource(upstream, target, sequential ? segments : undefined);
       return { list: [origin], origin };
     },
     metrics,

@@ -3,7 +3,7 @@
  * two sidecars in one test process do not share counters). Served on the health port at /metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { BlockMetrics } from "./blocks/block-metrics.ts";
+import type { BlockMetrics } from "./blocks/index.ts";
 
 export interface CacheStats {
   readonly bytes: number;

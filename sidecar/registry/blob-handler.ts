@@ -7,9 +7,12 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlockEngine } from "../blocks/block-engine.ts";
-import type { BlockSource, SourceList } from "../blocks/block-source.ts";
-import { BlobNotVerifiedError } from "../blocks/errors.ts";
+import {
+  BlobNotVerifiedError,
+  type BlockEngine,
+  type BlockSource,
+  type SourceList,
+} from "../blocks/index.ts";
 import type { ClientCredential } from "../upstream/client-credential.ts";
 import type { BlobTarget, UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";
@@ -28,8 +31,8 @@ export interface ClientSources {
 export interface BlobDeps {
   readonly upstream: UpstreamRegistry;
   readonly engine: Pick<BlockEngine, "streamBlob" | "readRange">;
-  /** The sources for one authorized client. */
-  readonly sourcesFor: (target: Omit<BlobTarget, "digest">) => ClientSources;
+  /** The sources for one authorized client; `sequential` for whole-blob streams (not Range reads). */
+  readonly sourcesFor: (target: Omit<BlobTarget, "digest">, sequential: boolean) => ClientSources;
 }
 
 /** Serves one blob request; resolves with the body bytes written. */
@@ -53,7 +56,7 @@ export async function serveBlob(
     res.end();
     return 0;
   }
-  const sources = deps.sourcesFor(target);
+  const sources = deps.sourcesFor(target, path.range === undefined);
   if (path.range !== undefined) {
     return serveRange(deps, target, size, sources, resolveRange(path.range, size), res, signal);
   }

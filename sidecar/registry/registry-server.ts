@@ -23,9 +23,12 @@ export interface RegistryFrontDeps extends BlobDeps {
 }
 
 export function createRegistryServer(deps: RegistryFrontDeps): Server {
-  const server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
-    void handle(deps, req, res);
-  });
+  const server = createServer(
+    { keepAlive: true, requestTimeout: 0, highWaterMark: 1024 * 1024 },
+    (req, res) => {
+      void handle(deps, req, res);
+    },
+  );
   // Streams of large blobs run long: only idle keep-alive sockets time out.
   server.headersTimeout = 60_000;
   return server;

@@ -2,7 +2,7 @@
  * Maps every error the front can meet to the OCI error the client sees. Upstream and block-engine
  * errors are classified by their stable codes; anything unknown becomes a 500 (the caller logs it).
  */
-import { BlockError, BlockUnavailableError } from "../blocks/errors.ts";
+import { BlockError, BlockUnavailableError } from "../blocks/index.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";
 import { internalError, OciError, unauthorized } from "./oci-error.ts";
 

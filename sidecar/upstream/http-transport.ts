@@ -95,8 +95,9 @@ export class HttpTransport {
     }
   }
 
+  /** Closes every connection, aborting requests in flight (shutdown does not wait for transfers). */
   async close(): Promise<void> {
-    await Promise.all([this.#trusted.close(), this.#guarded.close()]);
+    await Promise.all([this.#trusted.destroy(), this.#guarded.destroy()]);
   }
 
   async #backoff(

@@ -4,8 +4,8 @@
  * for the blob. Bytes land in one buffer of the block's size as they arrive (no second copy), and each
  * chunk reports progress so a slow but moving transfer is not mistaken for a stall.
  */
-import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-source.ts";
-import { BlockFetchError } from "../blocks/errors.ts";
+import { BlockFetchError, type BlockRequest, type BlockSource, type FetchContext } from "../blocks/index.ts";
+import type { OriginSegments } from "./origin-segments.ts";
 import type { BlobTarget, UpstreamRegistry } from "./upstream-registry.ts";
 import { UpstreamError } from "./upstream-error.ts";
 
@@ -14,14 +14,24 @@ export class OriginBlockSource implements BlockSource {
   readonly id: string;
   readonly #upstream: UpstreamRegistry;
   readonly #target: Omit<BlobTarget, "digest">;
+  readonly #segments: OriginSegments | undefined;
 
-  constructor(upstream: UpstreamRegistry, target: Omit<BlobTarget, "digest">) {
+  /** With `segments`, blocks are read in segments (sequential streams); without, one GET per block. */
+  constructor(upstream: UpstreamRegistry, target: Omit<BlobTarget, "digest">, segments?: OriginSegments) {
     this.#upstream = upstream;
     this.#target = target;
+    this.#segments = segments;
     this.id = `origin ${target.host}`;
   }
 
   async fetchBlock(request: BlockRequest, signal: AbortSignal, context?: FetchContext): Promise<Uint8Array> {
+    if (this.#segments) {
+      try {
+        return await this.#segments.fetchBlock(this.#upstream, this.#target, request, signal, context);
+      } catch (err) {
+        throw toFetchError(err, signal);
+      }
+    }
     const end = request.offset + request.length - 1;
     try {
       const res = await this.#upstream.rangeGet(

@@ -1,0 +1,232 @@
+/**
+ * Sidecar benchmark: one multi-layer image (256 MiB by default) pulled from a throttled origin
+ * (the rig's counting proxy capped at 100 MB/s, standing in for scarce registry egress):
+ *
+ * - direct: a small client GETs the manifest and every blob from the origin (token flow), discarding;
+ * - cold:   the same client through a fresh sidecar process (cache empty);
+ * - warm:   again through that sidecar (every block cached; the origin sees only the manifest).
+ *
+ * Layers are pulled concurrently, as containerd does. Wall time, the bench process's CPU (client,
+ * plus the throttle proxy, which runs in this process) and the sidecar process's CPU are reported.
+ * Targets: cold <= 1.1 x direct; warm >= 1 GB/s.
+ *
+ * Run: `npm exec -- node bench/sidecar.ts [sidecar flags]` (prints a table, writes
+ * bench/results/sidecar.json), or call benchSidecar() from the bench runner. BENCH_IMAGE_MIB sets the
+ * image size; BENCH_PROF=1 writes a CPU profile of the sidecar to /tmp/prof.
+ *
+ * Wall time shares two cores with the client, the proxy and the registry (and with whatever else
+ * runs): sidecarMBPerCpuSecond is the sidecar's own cost, independent of that.
+ */
+import { readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Writable } from "node:stream";
+import { Agent, request, stream } from "undici";
+import { splitLayers } from "../test/support/images/layers.ts";
+import { pushImage, type PushedImage } from "../test/support/images/push.ts";
+import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
+import { startChildSidecar, type ChildSidecar } from "../test/integration/sidecar/child-sidecar.ts";
+
+const MiB = 1024 * 1024;
+
+export interface SidecarBenchOptions {
+  readonly imageBytes?: number;
+  readonly layers?: number;
+  readonly originBytesPerSec?: number;
+  readonly warmRuns?: number;
+  /** Extra sidecar flags (e.g. `--blocksize 1024`). */
+  readonly sidecarArgs?: readonly string[];
+}
+
+export interface SidecarBenchRow {
+  readonly name: string;
+  readonly bytes: number;
+  readonly wallMs: number;
+  readonly mbPerSecond: number;
+  /** CPU of this process: the client, and the throttle proxy when the origin is involved. */
+  readonly benchCpuMs: number;
+  readonly sidecarCpuMs: number;
+  /** CPU of the docker-registry process. */
+  readonly registryCpuMs: number;
+  /** Blob bytes the origin sent during the run. */
+  readonly originBlobBytes: number;
+  /** Bytes per CPU second of the sidecar: its cost, whatever else the machine is doing. */
+  readonly sidecarMBPerCpuSecond: number | null;
+}
+
+export interface SidecarBenchResult {
+  readonly node: string;
+  readonly imageBytes: number;
+  readonly layers: number;
+  readonly originBytesPerSec: number;
+  readonly rows: readonly SidecarBenchRow[];
+  readonly coldOverDirect: number;
+  readonly warmBestMBps: number;
+  readonly targets: { readonly coldOverDirectMax: 1.1; readonly warmMinMBps: 1000 };
+  readonly pass: boolean;
+}
+
+/** GETs the manifest, then every blob at once, discarding the bytes. Returns the bytes received. */
+async function pullImage(
+  agent: Agent,
+  base: string,
+  repo: string,
+  tag: string,
+  authorization: string,
+): Promise<number> {
+  const headers = { authorization };
+  const m = await request(`${base}/${repo}/manifests/${tag}`, {
+    dispatcher: agent,
+    headers: { ...headers, accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  if (m.statusCode !== 200) throw new Error(`manifest: ${m.statusCode} ${await m.body.text()}`);
+  const manifest = (await m.body.json()) as { config: { digest: string }; layers: { digest: string }[] };
+  const digests = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+  const sizes = await Promise.all(
+    digests.map((digest) => discard(agent, `${base}/${repo}/blobs/${digest}`, headers)),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** undici's stream() into a Writable that only counts: the cheapest way for the client to consume. */
+async function discard(agent: Agent, url: string, headers: Record<string, string>): Promise<number> {
+  let length = 0;
+  let status = 0;
+  await stream(url, { dispatcher: agent, method: "GET", headers }, ({ statusCode }) => {
+    status = statusCode;
+    return new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        length += chunk.length;
+        callback();
+      },
+    });
+  });
+  if (status !== 200) throw new Error(`GET ${url}: ${status}`);
+  return length;
+}
+
+async function bearerFor(origin: Origin, repo: string): Promise<string> {
+  const ts = origin.tokenServer!;
+  const url = new URL(ts.realm);
+  url.searchParams.set("service", ts.service);
+  url.searchParams.set("scope", `repository:${repo}:pull`);
+  const res = await fetch(url, { headers: { authorization: basicAuth("alice", "alice-pw") } });
+  const body = (await res.json()) as { token: string };
+  return `Bearer ${body.token}`;
+}
+
+function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+}
+
+async function timed(
+  name: string,
+  origin: Origin,
+  sidecar: ChildSidecar | undefined,
+  run: () => Promise<number>,
+): Promise<SidecarBenchRow> {
+  origin.proxy.reset();
+  const cpu0 = process.cpuUsage();
+  const side0 = sidecar?.cpuSeconds() ?? 0;
+  const reg0 = processCpuSeconds(origin.registry.process.child.pid!);
+  const t0 = performance.now();
+  const bytes = await run();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const sidecarCpuMs = sidecar ? (sidecar.cpuSeconds() - side0) * 1000 : 0;
+  return {
+    name,
+    bytes,
+    wallMs: round(wallMs),
+    mbPerSecond: round(bytes / 1e6 / (wallMs / 1000)),
+    benchCpuMs: round((cpu.user + cpu.system) / 1000),
+    sidecarCpuMs: round(sidecarCpuMs),
+    registryCpuMs: round((processCpuSeconds(origin.registry.process.child.pid!) - reg0) * 1000),
+    originBlobBytes: origin.proxy.blobBytes(),
+    sidecarMBPerCpuSecond: sidecar && sidecarCpuMs > 0 ? round(bytes / 1e6 / (sidecarCpuMs / 1000)) : null,
+  };
+}
+
+export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<SidecarBenchResult> {
+  const imageBytes = opts.imageBytes ?? 256 * MiB;
+  const layerCount = opts.layers ?? 4;
+  const originBytesPerSec = opts.originBytesPerSec ?? 100e6;
+  const origin = await startOrigin({ bytesPerSec: originBytesPerSec });
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
+  let sidecar: ChildSidecar | undefined;
+  try {
+    const image: PushedImage = await pushImage(origin.pushClient(), {
+      repo: "team-a/bench",
+      tag: "v1",
+      layers: splitLayers(imageBytes, layerCount, "bench-sidecar"),
+    });
+    const rows: SidecarBenchRow[] = [];
+    const bearer = await bearerFor(origin, image.repo);
+    rows.push(
+      await timed("direct (origin)", origin, undefined, () =>
+        pullImage(agent, `${origin.proxy.url}/v2`, image.repo, "v1", bearer),
+      ),
+    );
+    sidecar = await startChildSidecar(
+      origin,
+      opts.sidecarArgs ?? [],
+      process.env.BENCH_PROF
+        ? { ...process.env, NODE_OPTIONS: "--cpu-prof --cpu-prof-dir=/tmp/prof" }
+        : process.env,
+    );
+    const s = sidecar;
+    const viaSidecar = () =>
+      pullImage(agent, `${s.url}${s.apiPrefix}`, image.repo, "v1", basicAuth("alice", "alice-pw"));
+    rows.push(await timed("cold sidecar", origin, s, viaSidecar));
+    for (let i = 1; i <= (opts.warmRuns ?? 5); i++)
+      rows.push(await timed(`warm sidecar #${i}`, origin, s, viaSidecar));
+
+    const direct = rows[0]!;
+    const cold = rows[1]!;
+    const warmBestMBps = Math.max(...rows.slice(2).map((r) => r.mbPerSecond));
+    const coldOverDirect = round(cold.wallMs / direct.wallMs, 100);
+    return {
+      node: process.version,
+      imageBytes: image.totalBytes,
+      layers: layerCount,
+      originBytesPerSec,
+      rows,
+      coldOverDirect,
+      warmBestMBps,
+      targets: { coldOverDirectMax: 1.1, warmMinMBps: 1000 },
+      pass: coldOverDirect <= 1.1 && warmBestMBps >= 1000,
+    };
+  } finally {
+    await sidecar?.stop();
+    await agent.close();
+    await origin.stop();
+  }
+}
+
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function round(n: number, factor = 10): number {
+  return Math.round(n * factor) / factor;
+}
+
+async function main(): Promise<void> {
+  const result = await benchSidecar({
+    sidecarArgs: process.argv.slice(2),
+    ...(process.env.BENCH_IMAGE_MIB ? { imageBytes: Number(process.env.BENCH_IMAGE_MIB) * MiB } : {}),
+  });
+  console.table(result.rows);
+  console.log(
+    `cold/direct = ${result.coldOverDirect} (target <= 1.1); warm best = ${result.warmBestMBps} MB/s (target >= 1000): ${result.pass ? "PASS" : "MISS"}`,
+  );
+  const out = join(dirname(fileURLToPath(import.meta.url)), "results", "sidecar.json");
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, JSON.stringify(result, null, 2) + "\n");
+  console.log(`wrote ${out}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
