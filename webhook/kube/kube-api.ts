@@ -40,7 +40,14 @@ export interface KubeApi {
 }
 
 export type KubeApiErrorCode =
-  "NOT_FOUND" | "ALREADY_EXISTS" | "FORBIDDEN" | "INVALID" | "UNAVAILABLE" | "TIMEOUT" | "API_ERROR";
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "CONFLICT"
+  | "FORBIDDEN"
+  | "INVALID"
+  | "UNAVAILABLE"
+  | "TIMEOUT"
+  | "API_ERROR";
 
 export class KubeApiError extends Error {
   readonly code: KubeApiErrorCode;

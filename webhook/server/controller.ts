@@ -19,6 +19,8 @@ export interface ControllerParts {
   readonly resolver?: RegistryResolver;
   readonly tls?: TlsMaterial;
   readonly defaultMetrics?: boolean;
+  /** How often certificate files are checked for a renewal (certgen rotates the mounted Secret). */
+  readonly tlsReloadMs?: number;
 }
 
 export interface RunningController extends RunningServer {
@@ -59,6 +61,9 @@ export async function startController(
     metrics,
     readiness,
   });
+  const stopReload = config.tlsFiles
+    ? watchTlsFiles(config, server, tls, parts.tlsReloadMs ?? 30_000, logger)
+    : () => {};
   // Warm the version cache so the first admission does not wait for it.
   void facts.serverVersion().then(
     (v) => logger.info({ kubernetes: v.gitVersion }, "server version"),
@@ -73,5 +78,44 @@ export async function startController(
     },
     "webhook listening",
   );
-  return { ...server, tls, metrics, facts };
+  return {
+    ...server,
+    close: async () => {
+      stopReload();
+      await server.close();
+    },
+    tls,
+    metrics,
+    facts,
+  };
+}
+
+/**
+ * The kubelet updates a mounted Secret's files in place when certgen renews it; the server picks the
+ * new pair up without a restart (new connections get it, open ones keep theirs).
+ */
+function watchTlsFiles(
+  config: WebhookConfig,
+  server: RunningServer,
+  initial: TlsMaterial,
+  everyMs: number,
+  logger: Logger,
+): () => void {
+  let current = `${initial.certPem}\0${initial.keyPem}`;
+  const check = async () => {
+    try {
+      const next = await loadTlsMaterial(config);
+      const seen = `${next.certPem}\0${next.keyPem}`;
+      if (seen === current) return;
+      // Throws on a key that does not match its certificate: the loaded pair stays.
+      server.server.setSecureContext({ cert: next.certPem, key: next.keyPem });
+      current = seen;
+      logger.info("serving certificate reloaded");
+    } catch (err) {
+      logger.warn({ err }, "serving certificate files not usable; keeping the loaded pair");
+    }
+  };
+  const timer = setInterval(() => void check(), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

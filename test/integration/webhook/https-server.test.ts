@@ -3,7 +3,7 @@
  * that the client verifies, a real AdmissionReview answered with a patch that applies, the health,
  * readiness and metrics endpoints, and the 4xx answers of the HTTP layer.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ import { expect } from "chai";
 import jsonpatch from "fast-json-patch";
 import { Agent, request } from "undici";
 import { silentLogger } from "../../../lib/logger.ts";
-import { generateCertificateAuthority } from "../../../lib/tls-certs.ts";
+import { generateCertificateAuthority, issueServingCertificate } from "../../../lib/tls-certs.ts";
 import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
 import { startController, type RunningController } from "../../../webhook/server/controller.ts";
 import { pod, review, testConfig } from "../../unit/webhook/webhook-fixtures.ts";
@@ -176,5 +176,54 @@ describe("webhook HTTPS server", function () {
     expect(text).to.match(
       /acr_p2p_webhook_admission_duration_seconds_bucket\{le="\+Inf",result="injected"\} [1-9]/,
     );
+  });
+});
+
+describe("webhook HTTPS server with certificate files", function () {
+  this.timeout(30_000);
+
+  it("reloads a renewed certificate from its files without a restart", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "acr-p2p-tls-"));
+    const certFile = join(dir, "tls.crt");
+    const keyFile = join(dir, "tls.key");
+    const issue = (name: string) => {
+      const ca = generateCertificateAuthority(name);
+      const cert = issueServingCertificate(ca, { hosts: ["127.0.0.1"] });
+      writeFileSync(certFile, cert.certPem);
+      writeFileSync(keyFile, cert.keyPem);
+      return ca.certPem;
+    };
+    const firstCa = issue("first");
+    const config = testConfig(["--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile]);
+    const controller = await startController(config, {
+      logger: silentLogger(),
+      kube: new MemoryKubeApi(),
+      tlsReloadMs: 50,
+    });
+    const status = async (ca: string) => {
+      const agent = new Agent({ connect: { ca } });
+      try {
+        return (await request(`${controller.url}/healthz`, { dispatcher: agent })).statusCode;
+      } catch {
+        return 0;
+      } finally {
+        await agent.close();
+      }
+    };
+    try {
+      expect(controller.tls.caPem).to.equal(undefined);
+      expect(await status(firstCa)).to.equal(200);
+      const secondCa = issue("second");
+      let ok = 0;
+      for (let i = 0; i < 100 && ok !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        ok = await status(secondCa);
+      }
+      expect(ok).to.equal(200);
+      expect(await status(firstCa)).to.equal(0);
+    } finally {
+      await controller.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
