@@ -3,7 +3,7 @@
  * store and engine, registry front on listenHost:port, health/metrics server on podIP:healthPort.
  * Nothing here reads the environment; the CLI passes the frozen config in.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -69,6 +69,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
   );
   const upstream = new UpstreamRegistry(client, new RepoAuthorizer());
 
+  let ownDiskDir: string | undefined;
   const store: BlockStore = await openBlockStore(
     config.cacheMode === "memory"
       ? { mode: "memory", capacityBytes: config.memoryCacheBytes, blockSizeBytes: config.blockSizeBytes }
@@ -76,7 +77,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
           mode: "disk",
           capacityBytes: config.capacityBytes,
           blockSizeBytes: config.blockSizeBytes,
-          dir: deps.diskCacheDir ?? mkdtempSync(join(tmpdir(), "acr-p2p-blocks-")),
+          dir: deps.diskCacheDir ?? (ownDiskDir = mkdtempSync(join(tmpdir(), "acr-p2p-blocks-"))),
         },
   );
   const engine = new BlockEngine({
@@ -115,15 +116,19 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
   const health = createHealthServer(metrics, checks);
 
   const closers: (() => Promise<void>)[] = [];
+  const shutdown = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c();
+    await transport.close();
+    await store.close();
+    if (ownDiskDir) rmSync(ownDiskDir, { recursive: true, force: true });
+  };
   try {
     await listen(registry, config.port, config.listenHost);
     closers.push(() => closeServer(registry));
     await listen(health, config.healthPort, config.podIP);
     closers.push(() => closeServer(health));
   } catch (err) {
-    for (const c of closers.reverse()) await c();
-    await transport.close();
-    await store.close();
+    await shutdown();
     throw err;
   }
   let closed: Promise<void> | undefined;
@@ -134,11 +139,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     engine,
     upstream,
     close() {
-      closed ??= (async () => {
-        for (const c of closers.reverse()) await c();
-        await transport.close();
-        await store.close();
-      })();
+      closed ??= shutdown();
       return closed;
     },
   };

@@ -61,7 +61,7 @@ async function handle(deps: RegistryFrontDeps, req: IncomingMessage, res: Server
       if (oci.code === "INTERNAL_ERROR") deps.logger.error({ err, method, url: req.url }, "internal error");
       else
         deps.logger.warn(
-          { code: oci.code, msg: oci.message, cause: describeCause(err), method, url: req.url },
+          { code: oci.code, error: oci.message, cause: describeCause(err), method, url: req.url },
           "request failed",
         );
       renderOciError(res, oci, method);
@@ -104,8 +104,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
+/** The underlying reason, for the log only (the client sees the OCI error). */
 function describeCause(err: unknown): string | undefined {
-  if (err instanceof OciError) return undefined;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  const cause = err instanceof OciError ? err.cause : err;
+  if (cause === undefined) return undefined;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
 }

@@ -78,6 +78,37 @@ describe("sidecar against a misbehaving origin", function () {
     });
   }
 
+  it("retries a 503 and a 429 from the origin (idempotent requests, with backoff)", async () => {
+    const removers = [
+      origin.proxy.faults.add({
+        pathIncludes: "/manifests/v1",
+        methods: ["GET"],
+        times: 1,
+        fault: { kind: "status", status: 503 },
+      }),
+      origin.proxy.faults.add({
+        pathIncludes: "/blobs/",
+        methods: ["HEAD"],
+        times: 1,
+        fault: { kind: "status", status: 429 },
+      }),
+    ];
+    try {
+      const manifest = await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/v1`, {
+        authorization: ALICE,
+      });
+      expect(manifest.status).to.equal(200);
+      expect(manifest.body.equals(image.manifest.bytes)).to.equal(true);
+      // A fresh credential, so the blob HEAD (the authorization proof) really goes upstream.
+      const pusher = basic("pusher", "pusher-pw");
+      const head = await get(blobUrl(image.config.digest), { method: "HEAD", authorization: pusher });
+      expect(head.status).to.equal(200);
+      expect(origin.proxy.records.filter((r) => r.status === 503 || r.status === 429)).to.have.length(2);
+    } finally {
+      for (const r of removers) r();
+    }
+  });
+
   it("fails a pull that stalls mid-blob within transferTimeout, then serves the next pull intact", async () => {
     const layer = image.layers[2]!;
     const remove = origin.proxy.faults.add({

@@ -65,6 +65,26 @@ describe("sidecar registry front (rig origin with token auth)", function () {
     expect(`sha256:${createHash("sha256").update(res.body).digest("hex")}`).to.equal(layer.digest);
   });
 
+  it("serves /healthz, /readyz and its own /metrics on the health port", async () => {
+    const health = `http://${side.sidecar.healthAddress}`;
+    expect((await get(`${health}/healthz`)).status).to.equal(200);
+    expect((await get(`${health}/readyz`)).status).to.equal(200);
+    const metrics = (await get(`${health}/metrics`)).body.toString("utf8");
+    for (const name of [
+      "acr_p2p_block_bytes_total",
+      "acr_p2p_cache_hits_total",
+      "acr_p2p_cache_misses_total",
+      "acr_p2p_cache_evictions_total",
+      "acr_p2p_requests_in_flight",
+      "acr_p2p_errors_total",
+      "acr_p2p_request_duration_seconds",
+    ]) {
+      expect(metrics, name).to.contain(name);
+    }
+    expect(metrics).to.match(/acr_p2p_block_bytes_total\{source="origin"\} [1-9]/);
+    expect(metrics).to.match(/acr_p2p_errors_total\{code="UNAUTHORIZED"\} [1-9]/);
+  });
+
   it("answers an unknown manifest with MANIFEST_UNKNOWN", async () => {
     const res = await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/nope`, { authorization: ALICE });
     expect(res.status).to.equal(404);

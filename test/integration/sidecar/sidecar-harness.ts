@@ -3,7 +3,7 @@
  * counting proxy is the one upstream host (plain http), the token server's host is allowlisted
  * explicitly, ports are ephemeral. Also small HTTP helpers for the tests.
  */
-import { silentLogger } from "../../../lib/logger.ts";
+import { silentLogger, type Logger } from "../../../lib/logger.ts";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { startSidecar, type Sidecar } from "../../../sidecar/app.ts";
 import { loadSidecarConfig, type SidecarConfig } from "../../../sidecar/config/sidecar-config.ts";
@@ -32,12 +32,12 @@ export function sidecarArgs(origin: Origin, extra: readonly string[] = []): stri
 
 export async function startTestSidecar(
   origin: Origin,
-  opts: { args?: readonly string[]; resolver?: Resolver } = {},
+  opts: { args?: readonly string[]; resolver?: Resolver; logger?: Logger } = {},
 ): Promise<TestSidecar> {
   const parsed = loadSidecarConfig(sidecarArgs(origin, opts.args), {});
   const config: SidecarConfig = Object.freeze({ ...parsed, port: 0, healthPort: 0 });
   const sidecar = await startSidecar(config, {
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
     processMetrics: false,
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
   });

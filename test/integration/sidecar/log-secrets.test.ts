@@ -1,0 +1,54 @@
+import { expect } from "chai";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { pushImage, type PushedImage } from "../../support/images/push.ts";
+import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
+import { basic, get, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
+
+describe("sidecar logs", function () {
+  this.timeout(120_000);
+  let origin: Origin;
+  let side: TestSidecar;
+  let image: PushedImage;
+  const lines: string[] = [];
+
+  before(async () => {
+    origin = await startOrigin();
+    image = await pushImage(origin.pushClient(), {
+      repo: "team-a/app",
+      tag: "v1",
+      layers: [{ seed: "log-1", size: 5000 }],
+    });
+    // Everything the sidecar logs, at debug level, without any redaction: the code itself must not log secrets.
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString("utf8"));
+        cb();
+      },
+    });
+    side = await startTestSidecar(origin, { logger: pino({ level: "debug" }, sink) });
+  });
+  after(async () => {
+    await side?.close();
+    await origin?.stop();
+  });
+
+  it("never contain credentials or tokens, whatever fails", async () => {
+    const good = basic("alice", "alice-pw");
+    const wrong = basic("alice", "hunter2-wrong");
+    await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/v1`, { authorization: good });
+    await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/v1`, { authorization: wrong });
+    await get(`${side.url}${side.apiPrefix}/team-a/app/blobs/${image.layers[0]!.digest}`, {
+      authorization: wrong,
+    });
+    await get(`${side.url}${side.apiPrefix}/team-b/app/blobs/${image.layers[0]!.digest}`, {
+      authorization: good,
+    });
+    await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/nope`, { authorization: good });
+    const text = lines.join("");
+    expect(lines.length).to.be.greaterThan(0);
+    for (const secret of ["alice-pw", "hunter2-wrong", good.slice(6), wrong.slice(6), "Bearer ", "eyJ"]) {
+      expect(text, secret).not.to.contain(secret);
+    }
+  });
+});
