@@ -1,0 +1,261 @@
+/**
+ * P2P benchmark: N = 1, 2, 4, 8, 16 sidecars (real processes on 127.0.0.2...) pull the same multi-layer
+ * image at once from an origin throttled to a fixed total bandwidth (the rig's counting proxy), each
+ * sidecar capped at 128 MiB of cache; then, in the same run, N clients pull it directly from that origin.
+ * The origin, not the 2 CPU cores, is meant to be the scarce resource: CPU time is reported beside wall
+ * time so a CPU-bound run shows as one.
+ *
+ * Targets (issue 5): origin bytes <= 1.05 x the image size at every N; P2P p99 at N=16 <= 2 x the N=1
+ * time (direct pulls grow about N-fold).
+ *
+ *   npm run bench -- p2p [--json] [--ns 1,2,4,8,16] [--image-mib 256] [--layers 4] [--rate-mbps 20]
+ *                        [--cache-mib 128] [--no-direct]
+ *
+ * Prints a table (or, with --json, one JSON object per N), writes bench/results/p2p.json and
+ * bench/results/p2p.svg.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { Agent, request, stream } from "undici";
+import { splitLayers } from "../test/support/images/layers.ts";
+import { pushImage } from "../test/support/images/push.ts";
+import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
+import { cpuSecondsOf, startP2PGroup } from "../test/support/peer/p2p-group.ts";
+import { renderChart } from "./p2p-chart.ts";
+
+const MiB = 1024 * 1024;
+
+interface Options {
+  json: boolean;
+  ns: number[];
+  imageMiB: number;
+  layers: number;
+  rateMBps: number;
+  cacheMiB: number;
+  direct: boolean;
+}
+
+export interface P2PRow {
+  readonly n: number;
+  readonly imageBytes: number;
+  readonly originBytes: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly directP50Ms: number;
+  readonly directP99Ms: number;
+  readonly directOriginBytes: number;
+  /** CPU seconds during the P2P run: all sidecars, this process (clients + throttle proxy), the registry. */
+  readonly cpu: { readonly sidecarsS: number; readonly benchS: number; readonly registryS: number };
+  readonly wallS: number;
+  /** Bytes every sidecar sent to its peers, min and max (each should upload about what it downloads). */
+  readonly peerUploadMiB: { readonly min: number; readonly max: number };
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string, fallback: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+  };
+  return {
+    json: argv.includes("--json"),
+    ns: value("--ns", "1,2,4,8,16").split(",").map(Number),
+    imageMiB: Number(value("--image-mib", "256")),
+    layers: Number(value("--layers", "4")),
+    rateMBps: Number(value("--rate-mbps", "20")),
+    cacheMiB: Number(value("--cache-mib", "128")),
+    direct: !argv.includes("--no-direct"),
+  };
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function discard(agent: Agent, url: string, authorization: string): Promise<number> {
+  let length = 0;
+  let status = 0;
+  await stream(url, { dispatcher: agent, method: "GET", headers: { authorization } }, ({ statusCode }) => {
+    status = statusCode;
+    return new Writable({
+      write(chunk: Buffer, _e, done) {
+        length += chunk.length;
+        done();
+      },
+    });
+  });
+  if (status !== 200) throw new Error(`GET ${url}: ${status}`);
+  return length;
+}
+
+/** Manifest, then every blob at once (as containerd does with its default concurrency). Returns ms. */
+async function pull(agent: Agent, base: string, repo: string, authorization: string): Promise<number> {
+  const t0 = performance.now();
+  const m = await request(`${base}/${repo}/manifests/v1`, {
+    dispatcher: agent,
+    headers: { authorization, accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  if (m.statusCode !== 200) throw new Error(`manifest: ${m.statusCode} ${await m.body.text()}`);
+  const manifest = (await m.body.json()) as { config: { digest: string }; layers: { digest: string }[] };
+  const digests = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+  await Promise.all(digests.map((d) => discard(agent, `${base}/${repo}/blobs/${d}`, authorization)));
+  return performance.now() - t0;
+}
+
+async function bearer(origin: Origin, repo: string): Promise<string> {
+  const ts = origin.tokenServer!;
+  const url = new URL(ts.realm);
+  url.searchParams.set("service", ts.service);
+  url.searchParams.set("scope", `repository:${repo}:pull`);
+  const res = await fetch(url, { headers: { authorization: basic() } });
+  return `Bearer ${((await res.json()) as { token: string }).token}`;
+}
+
+function basic(): string {
+  return `Basic ${Buffer.from("alice:alice-pw").toString("base64")}`;
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+const round = (x: number, f = 10) => Math.round(x * f) / f;
+
+async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
+  const cache = String(opts.cacheMiB * MiB);
+  const group = await startP2PGroup(origin, { size: n, args: ["--option-block-size", cache] });
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  try {
+    origin.proxy.reset();
+    const cpu0 = group.sidecars.map((s) => s.cpuSeconds());
+    const bench0 = process.cpuUsage();
+    const reg0 = cpuSecondsOf(origin.registry.process.child.pid!);
+    const t0 = performance.now();
+    const times = await Promise.all(
+      group.sidecars.map((s) => pull(agent, `${s.frontUrl}${group.apiPrefix}`, repo, basic())),
+    );
+    const wallS = (performance.now() - t0) / 1000;
+    const sidecarsS = group.sidecars.reduce((a, s, i) => a + s.cpuSeconds() - cpu0[i]!, 0);
+    const bench = process.cpuUsage(bench0);
+    const uploads = await Promise.all(
+      group.sidecars.map(async (s) => metric(await s.metrics(), "acr_p2p_peer_served_bytes_total") / MiB),
+    );
+    return {
+      times,
+      originBytes: origin.proxy.bodyBytes(),
+      wallS,
+      cpu: {
+        sidecarsS: round(sidecarsS),
+        benchS: round((bench.user + bench.system) / 1e6),
+        registryS: round(cpuSecondsOf(origin.registry.process.child.pid!) - reg0),
+      },
+      peerUploadMiB: { min: round(Math.min(...uploads)), max: round(Math.max(...uploads)) },
+    };
+  } finally {
+    await agent.close();
+    await group.stop();
+  }
+}
+
+async function runDirect(origin: Origin, n: number, repo: string) {
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  try {
+    origin.proxy.reset();
+    const auth = await bearer(origin, repo);
+    const times = await Promise.all(
+      Array.from({ length: n }, () => pull(agent, `${origin.proxy.url}/v2`, repo, auth)),
+    );
+    return { times, originBytes: origin.proxy.bodyBytes() };
+  } finally {
+    await agent.close();
+  }
+}
+
+export async function benchP2P(opts: Options): Promise<P2PRow[]> {
+  const origin = await startOrigin({ bytesPerSec: opts.rateMBps * 1e6 });
+  try {
+    const image = await pushImage(origin.pushClient(), {
+      repo: "team-a/p2p-bench",
+      tag: "v1",
+      layers: splitLayers(opts.imageMiB * MiB, opts.layers, "bench-p2p"),
+    });
+    const rows: P2PRow[] = [];
+    for (const n of opts.ns) {
+      const p2p = await runP2P(origin, opts, n, image.repo);
+      const direct = opts.direct
+        ? await runDirect(origin, n, image.repo)
+        : { times: [NaN], originBytes: NaN };
+      const row: P2PRow = {
+        n,
+        imageBytes: image.totalBytes,
+        originBytes: p2p.originBytes,
+        p50Ms: Math.round(percentile(p2p.times, 50)),
+        p99Ms: Math.round(percentile(p2p.times, 99)),
+        directP50Ms: Math.round(percentile(direct.times, 50)),
+        directP99Ms: Math.round(percentile(direct.times, 99)),
+        directOriginBytes: direct.originBytes,
+        cpu: p2p.cpu,
+        wallS: round(p2p.wallS),
+        peerUploadMiB: p2p.peerUploadMiB,
+      };
+      rows.push(row);
+      if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
+      else process.stderr.write(`N=${n}: p2p p99 ${row.p99Ms} ms, direct p99 ${row.directP99Ms} ms\n`);
+    }
+    return rows;
+  } finally {
+    await origin.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const rows = await benchP2P(opts);
+  const first = rows.find((r) => r.n === 1);
+  const last = rows[rows.length - 1]!;
+  const originOk = rows.every((r) => r.originBytes <= 1.05 * r.imageBytes);
+  const scaleOk = first !== undefined && last.p99Ms <= 2 * first.p99Ms;
+  const summary = {
+    node: process.version,
+    cores: (await import("node:os")).availableParallelism(),
+    imageMiB: opts.imageMiB,
+    layers: opts.layers,
+    originMBps: opts.rateMBps,
+    cacheMiB: opts.cacheMiB,
+    targets: { originBytesOverImageMax: 1.05, p99AtMaxNOverN1Max: 2 },
+    originOk,
+    scaleOk,
+    p99AtMaxNOverN1: first ? round(last.p99Ms / first.p99Ms, 100) : null,
+    rows,
+  };
+  if (!opts.json) {
+    console.table(
+      rows.map((r) => ({
+        N: r.n,
+        "origin/image": round(r.originBytes / r.imageBytes, 1000),
+        "p50 s": r.p50Ms / 1000,
+        "p99 s": r.p99Ms / 1000,
+        "direct p50 s": r.directP50Ms / 1000,
+        "direct p99 s": r.directP99Ms / 1000,
+        "direct origin/image": round(r.directOriginBytes / r.imageBytes, 100),
+        "sidecars CPU s": r.cpu.sidecarsS,
+        "bench CPU s": r.cpu.benchS,
+      })),
+    );
+    console.log(
+      `origin <= 1.05 x image at every N: ${originOk ? "PASS" : "MISS"}; p99(N=${last.n}) / p99(N=1) = ${summary.p99AtMaxNOverN1} (target <= 2): ${scaleOk ? "PASS" : "MISS"}`,
+    );
+  }
+  const dir = join(dirname(fileURLToPath(import.meta.url)), "results");
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "p2p.json"), JSON.stringify(summary, null, 2) + "\n");
+  const subtitle = `${opts.imageMiB} MiB image, ${opts.layers} layers, origin capped at ${opts.rateMBps} MB/s, ${opts.cacheMiB} MiB cache per sidecar, ${summary.cores} cores`;
+  await writeFile(join(dir, "p2p.svg"), renderChart(rows, subtitle));
+  if (!opts.json) console.log(`wrote ${join(dir, "p2p.json")} and p2p.svg`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -1,0 +1,194 @@
+/**
+ * The owner side and the whole peer network in one process: real block engines, real peer servers
+ * on 127.0.0.x, in-memory origins standing in for the registry (each "sidecar" has its own, as each
+ * has its own credential).
+ */
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Writable } from "node:stream";
+import { silentLogger } from "../../../lib/logger.ts";
+import { generateTicketKey, ticketKeyToPem } from "../../../lib/peer-ticket.ts";
+import { BlockEngine, DigestMismatchError, MemoryBlockSource } from "../../../sidecar/blocks/index.ts";
+import type { BlobDescriptor, BlockSource } from "../../../sidecar/blocks/index.ts";
+import { MemoryBlockStore } from "../../../sidecar/stores/memory-store.ts";
+import { ANONYMOUS } from "../../../sidecar/upstream/client-credential.ts";
+import { EngineOwnerBlocks } from "../../../sidecar/peer/engine-owner-blocks.ts";
+import { OwnerCredentials } from "../../../sidecar/peer/owner-credentials.ts";
+import { createPeerNetwork, type PeerNetwork } from "../../../sidecar/peer/peer-network.ts";
+import { startFaultyPeer } from "../../support/peer/faulty-peer.ts";
+
+const BS = 64 * 1024;
+
+function engineWith(network?: PeerNetwork): BlockEngine {
+  return new BlockEngine({
+    store: new MemoryBlockStore({ capacityBytes: 64 * 1024 * 1024 }),
+    blockSizeBytes: BS,
+    proxyFsParallels: 32,
+    transferTimeoutMs: 2000,
+    connectTimeoutMs: 500,
+    ...(network ? { isOwned: network.isOwned, onBadBlock: network.onBadBlock } : {}),
+  });
+}
+
+async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await pipeline(stream, new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) }));
+  return Buffer.concat(chunks);
+}
+
+describe("owner credentials", () => {
+  it("remembers the latest proven credential per repository and wakes waiters", async () => {
+    const creds = new OwnerCredentials();
+    expect(creds.credentialFor("r.io", "a/b")).to.equal(undefined);
+    const waiting = creds.waitForCredential("r.io", "a/b", 2000, new AbortController().signal);
+    setTimeout(() => creds.record(ANONYMOUS, "r.io", "a/b", Date.now() + 60_000), 30);
+    expect(await waiting).to.equal(ANONYMOUS);
+    expect(creds.isProven(ANONYMOUS, "r.io", "a/b")).to.equal(true);
+    expect(await creds.waitForCredential("r.io", "other", 50, new AbortController().signal)).to.equal(
+      undefined,
+    );
+    creds.revoke(ANONYMOUS, "r.io", "a/b");
+    expect(creds.credentialFor("r.io", "a/b")).to.equal(undefined);
+  });
+});
+
+describe("engine-backed owner blocks", () => {
+  const origin = new MemoryBlockSource({ kind: "origin", delayMs: 50 });
+  const blob = origin.add(randomBytes(BS * 4 + 10));
+  const req = (index: number, blockSize = BS) => ({
+    host: "r.io",
+    repo: "a/b",
+    digest: blob.digest,
+    blobSize: blob.size,
+    blockSize,
+    index,
+  });
+
+  it("three peers asking for one block cause one origin fetch", async () => {
+    const owner = new EngineOwnerBlocks(engineWith(), async () => origin, {
+      credentialWaitMs: 0,
+      noCredentialTtlMs: 1000,
+    });
+    const before = origin.fetches;
+    const signal = new AbortController().signal;
+    const got = await Promise.all([
+      owner.get(req(1), signal),
+      owner.get(req(1), signal),
+      owner.get(req(1), signal),
+    ]);
+    expect(origin.fetches - before).to.equal(1);
+    for (const g of got) expect(g?.byteLength).to.equal(BS);
+  });
+
+  it("without a credential: unavailable after the wait, then at once for a while; other geometry: unavailable", async () => {
+    let asked = 0;
+    const lookup = async (_h: string, _r: string, waitMs: number): Promise<BlockSource | undefined> => {
+      asked++;
+      await new Promise((r) => setTimeout(r, waitMs));
+      return undefined;
+    };
+    const owner = new EngineOwnerBlocks(engineWith(), lookup, {
+      credentialWaitMs: 200,
+      noCredentialTtlMs: 10_000,
+    });
+    const signal = new AbortController().signal;
+    let t0 = Date.now();
+    expect(await owner.get(req(0), signal)).to.equal(undefined);
+    expect(Date.now() - t0).to.be.at.least(190);
+    t0 = Date.now();
+    expect(await owner.get(req(0), signal)).to.equal(undefined);
+    expect(Date.now() - t0).to.be.below(100);
+    expect(asked).to.equal(2);
+    expect(await owner.get(req(0, BS * 2), signal)).to.equal(undefined);
+    expect(asked).to.equal(2);
+  });
+});
+
+describe("peer network (static list) with real engines", function () {
+  this.timeout(20_000);
+  const dir = mkdtempSync(join(tmpdir(), "acr-p2p-peer-"));
+  const keyFile = join(dir, "key.pem");
+  writeFileSync(keyFile, ticketKeyToPem(generateTicketKey()));
+  const content = randomBytes(BS * 40 + 123);
+
+  function settings(ip: string, peers: string[], port: number) {
+    return {
+      podIP: ip,
+      peerPort: port,
+      peers,
+      peerSharing: true,
+      group: "g",
+      directoryURL: undefined,
+      directoryCA: undefined,
+      connectTimeoutMs: 500,
+      transferTimeoutMs: 1000,
+      blockSizeBytes: BS,
+      proxyFsParallels: 32,
+      peerTicketKeyFile: keyFile,
+    };
+  }
+
+  async function startNode(ip: string, peers: string[], port: number) {
+    const network = createPeerNetwork(settings(ip, peers, port), { logger: silentLogger() });
+    const engine = engineWith(network);
+    const origin = new MemoryBlockSource({ kind: "origin", id: `origin@${ip}` });
+    const blob: BlobDescriptor = origin.add(content);
+    await network.serve(engine, async () => origin);
+    return { network, engine, origin, blob };
+  }
+
+  it("each block comes from the origin once across the group; the rest flows between peers", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const ids = ["127.0.0.41", "127.0.0.42", "127.0.0.43"].map((ip) => `${ip}:${port}`);
+    const nodes = await Promise.all(
+      ["127.0.0.41", "127.0.0.42", "127.0.0.43"].map((ip) => startNode(ip, ids, port)),
+    );
+    try {
+      const outs = await Promise.all(
+        nodes.map((n) =>
+          drain(
+            n.engine.streamBlob(n.blob, n.network.sources("r.io", "a/b", n.origin), {
+              authoritative: n.origin,
+            }),
+          ),
+        ),
+      );
+      for (const out of outs) expect(out.equals(content)).to.equal(true);
+      const originFetches = nodes.reduce((a, n) => a + n.origin.fetches, 0);
+      expect(originFetches).to.be.within(41, 44);
+    } finally {
+      for (const n of nodes) await n.network.close();
+    }
+  });
+
+  it("a lying peer: the stream fails before completing, the recovery pins the lie on it, the retry verifies", async () => {
+    const liar = await startFaultyPeer("127.0.0.44", "wrong-bytes");
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const node = await startNode("127.0.0.45", [`127.0.0.45:${port}`, liar.id], port);
+    try {
+      const sources = node.network.sources("r.io", "a/b", node.origin);
+      const err = await drain(
+        node.engine.streamBlob(node.blob, sources, { authoritative: node.origin }),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(DigestMismatchError);
+      const report = await (err as DigestMismatchError).recovery;
+      expect(report.recovered).to.equal(true);
+      expect(report.badBlocks.length).to.be.above(0);
+      expect(node.network.quarantine.has(liar.id)).to.equal(true);
+      const hits = liar.hits();
+      const again = await drain(node.engine.streamBlob(node.blob, sources, { authoritative: node.origin }));
+      expect(again.equals(content)).to.equal(true);
+      expect(liar.hits()).to.equal(hits);
+    } finally {
+      await node.network.close();
+      await liar.close();
+    }
+  });
+});
