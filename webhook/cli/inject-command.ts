@@ -33,6 +33,7 @@ const MUTATION_KEYS = new Set([
   "serverless",
   "namespace",
   "sidecarCpuRequest",
+  "sidecarCpuLimit",
   "sidecarMemoryRequest",
   "sidecarMemoryMargin",
 ]);

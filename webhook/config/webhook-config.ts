@@ -34,8 +34,9 @@ export interface MutationConfig {
 }
 
 export interface SidecarResources {
-  /** CPU request as configured (a validated quantity). */
+  /** CPU request and limit as configured (validated quantities, limit >= request). */
   readonly cpuRequest: string;
+  readonly cpuLimit: string;
   readonly memoryRequestBytes: number;
   /** Memory limit = cache cap (memory mode) + this margin. */
   readonly memoryMarginBytes: number;
@@ -120,7 +121,12 @@ export function buildMutationConfig(raw: RawOptions): MutationConfig {
     ownNamespace: dnsLabel(r.spec("namespace"), r.required("namespace")),
     sidecar: buildSidecarSettings(raw),
     resources: Object.freeze({
-      cpuRequest: quantity(r.spec("sidecarCpuRequest"), r.required("sidecarCpuRequest")),
+      ...cpu(
+        r.spec("sidecarCpuRequest"),
+        r.required("sidecarCpuRequest"),
+        r.spec("sidecarCpuLimit"),
+        r.required("sidecarCpuLimit"),
+      ),
       memoryRequestBytes: bytes(r.spec("sidecarMemoryRequest"), r.required("sidecarMemoryRequest"), 16 * MiB),
       memoryMarginBytes: bytes(r.spec("sidecarMemoryMargin"), r.required("sidecarMemoryMargin"), 32 * MiB),
     }),
@@ -128,6 +134,15 @@ export function buildMutationConfig(raw: RawOptions): MutationConfig {
 }
 
 const MiB = 2 ** 20;
+
+function cpu(requestSpec: OptionSpec, request: string, limitSpec: OptionSpec, limit: string) {
+  const cpuRequest = quantity(requestSpec, request);
+  const cpuLimit = quantity(limitSpec, limit);
+  if ((parseQuantity(cpuLimit) as number) < (parseQuantity(cpuRequest) as number)) {
+    throw ConfigError.forSpec(limitSpec, `${cpuLimit} is below the CPU request ${cpuRequest}`);
+  }
+  return { cpuRequest, cpuLimit };
+}
 
 function quantity(spec: OptionSpec, text: string): string {
   const value = parseQuantity(text);

@@ -43,7 +43,15 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     flag: "--sidecar-cpu-request",
     kind: "string",
     default: "50m",
-    help: "The sidecar's CPU request (a Kubernetes quantity). No CPU limit is set: a throttled sidecar slows every pull.",
+    help: "The sidecar's CPU request (a Kubernetes quantity).",
+  }),
+  option({
+    key: "sidecarCpuLimit",
+    env: "ACR_P2P_SIDECAR_CPU_LIMIT",
+    flag: "--sidecar-cpu-limit",
+    kind: "string",
+    default: "1",
+    help: "The sidecar's CPU limit: always set, because a ResourceQuota counting limits.cpu rejects a pod with any container lacking one (LimitRange defaults are applied before webhooks run). Generous, as a throttled sidecar slows every pull.",
   }),
   option({
     key: "sidecarMemoryRequest",

@@ -95,7 +95,7 @@ export function renderSidecar(config: MutationConfig, plan: InjectionPlan): Side
         cpu: config.resources.cpuRequest,
         memory: formatBytes(config.resources.memoryRequestBytes),
       },
-      limits: { memory: formatBytes(plan.sizing.memoryLimitBytes) },
+      limits: { cpu: config.resources.cpuLimit, memory: formatBytes(plan.sizing.memoryLimitBytes) },
     },
     securityContext: {
       runAsNonRoot: true,
