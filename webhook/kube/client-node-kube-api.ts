@@ -31,7 +31,9 @@ export class ClientNodeKubeApi implements KubeApi {
     else kc.loadFromDefault();
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#version = kc.makeApiClient(VersionApi);
-    this.#timeoutMs = options.timeoutMs ?? 3000;
+    // Short: an admission makes one to five rounds of calls (namespace and version are cached), and
+    // the chart gives the whole admission timeoutSeconds: 5 before the pod goes through unmodified.
+    this.#timeoutMs = options.timeoutMs ?? 1500;
   }
 
   async getNamespace(name: string): Promise<NamespaceObject | undefined> {

@@ -30,8 +30,11 @@ const DOWNWARD: Readonly<Record<string, string>> = {
 /** Never rendered: the front must stay on loopback, static peers are for tests, the cap goes in bytes. */
 const NOT_RENDERED: ReadonlySet<string> = new Set(["listenHost", "peers", "memoryCacheCapacityGB"]);
 
-/** A non-root UID/GID, as PodSecurity "restricted" asks, whatever USER the image declares. */
-const SIDECAR_UID = 65532;
+/**
+ * Non-root, as PodSecurity "restricted" asks: the sidecar image's own USER (hack/images), stated so the
+ * kubelet can check runAsNonRoot without trusting the image.
+ */
+const SIDECAR_UID = 1000;
 
 export function sidecarEnv(config: MutationConfig, plan: InjectionPlan): EnvVar[] {
   const s = config.sidecar;
