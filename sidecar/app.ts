@@ -26,7 +26,7 @@ import { UpstreamRegistry } from "./upstream/upstream-registry.ts";
 /** Origin reads of streamed blobs go in segments of this size (see origin-segments.ts). */
 const ORIGIN_SEGMENT_BYTES = 4 * 1024 * 1024;
 /** Blocks read ahead of any request, waiting to be asked for: part of the memory margin. */
-const ORIGIN_LEFTOVER_BYTES = 32 * 1024 * 1024;
+const ORIGIN_LEFTOVER_BYTES = 16 * 1024 * 1024;
 
 export interface SidecarDeps {
   readonly logger: Logger;

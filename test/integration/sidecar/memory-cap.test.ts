@@ -2,10 +2,12 @@
  * The cache cap holds in a real sidecar process: pulling more than the cap evicts, the cache never
  * holds more than the cap, and the process's resident memory stays under cap + MEMORY_MARGIN_BYTES.
  *
- * The margin (measured here: 140-180 MiB over the cap): Node 24 with type stripping and the sidecar's
- * modules is ~100 MiB resident before the first request; V8 frees dead Buffers (socket reads, evicted
- * blocks) only at its next GC, which external memory triggers after ~64 MiB; each blob being streamed
- * holds a readahead window (8 MiB by default).
+ * The margin (measured here: 160-180 MiB over the cap, peaks 190-215 MiB with a 32 MiB cap):
+ * - Node 24 with type stripping and the sidecar's modules: ~110 MiB resident before the first request;
+ * - V8 frees dead Buffers (socket reads, evicted blocks) only at its next GC, which external memory
+ *   triggers after ~64 MiB of growth;
+ * - origin segments read ahead of requests (at most 16 MiB, sidecar/app.ts);
+ * - each blob being streamed holds the engine's readahead window (8 MiB by default).
  */
 import { expect } from "chai";
 import { createHash } from "node:crypto";
@@ -18,7 +20,7 @@ import { basic } from "./sidecar-harness.ts";
 const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
 /** Keep in step with the chart's sidecar memory limit (cap + margin). */
-export const MEMORY_MARGIN_BYTES = 192 * MiB;
+export const MEMORY_MARGIN_BYTES = 256 * MiB;
 
 async function pullDiscarding(url: string, authorization: string): Promise<string> {
   const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(120_000) });
@@ -75,16 +77,8 @@ describe("sidecar process: the memory cache cap holds", function () {
     expect(metricValue(text, "acr_p2p_cache_capacity_bytes")).to.equal(CAP);
     expect(metricValue(text, "acr_p2p_block_bytes_total", '{source="origin"}')).to.be.at.least(128 * MiB);
     const reported = metricValue(text, "process_resident_memory_bytes");
-    for (const n of [
-      "nodejs_heap_size_used_bytes",
-      "nodejs_heap_size_total_bytes",
-      "nodejs_external_memory_bytes",
-    ]) {
-      console.log(`      ${n} ${(metricValue(text, n) / MiB).toFixed(1)} MiB`);
-    }
-    console.log(`      baseline RSS ${(baseline / MiB).toFixed(1)} MiB`);
     console.log(
-      `      peak RSS ${(peakRss / MiB).toFixed(1)} MiB, reported ${(reported / MiB).toFixed(1)} MiB, cap ${CAP / MiB} MiB`,
+      `      RSS: ${(baseline / MiB).toFixed(1)} MiB at start, peak ${(peakRss / MiB).toFixed(1)} MiB, reported ${(reported / MiB).toFixed(1)} MiB, cap ${CAP / MiB} MiB`,
     );
     expect(peakRss).to.be.lessThan(CAP + MEMORY_MARGIN_BYTES);
   });
