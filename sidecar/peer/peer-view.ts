@@ -27,7 +27,7 @@ export function peerId(host: string, port: number): PeerId {
   return `${host}:${port}`;
 }
 
-const PEER_RE = /^(\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9]([a-z0-9.-]*[a-z0-9])?):(\d{1,5})$/;
+const PEER_RE = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?):(\d{1,5})$/;
 
 /** Validates an `ip:port` entry of a static list or a directory answer. */
 export function parsePeerId(text: string): PeerId | undefined {

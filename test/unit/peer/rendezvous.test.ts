@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { parsePeerId } from "../../../sidecar/peer/peer-view.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 
 const digest = "sha256:" + "ab".repeat(32);
@@ -30,6 +31,17 @@ describe("rendezvous hashing", () => {
       const after = rankPeers(digest, b, rest);
       if (before[0] === gone) expect(after[0]).to.equal(before[1]);
       else expect(after[0]).to.equal(before[0]);
+    }
+  });
+});
+
+describe("peer ids", () => {
+  it("accepts ip:port, [v6]:port and host:port, and nothing else", () => {
+    expect(parsePeerId("10.0.0.1:65002")).to.equal("10.0.0.1:65002");
+    expect(parsePeerId("[fd00::1]:65002")).to.equal("[fd00::1]:65002");
+    expect(parsePeerId("Peer-1.local:7")).to.equal("peer-1.local:7");
+    for (const bad of ["10.0.0.1", "10.0.0.1:0", "10.0.0.1:70000", "a b:1", "http://x:1", ""]) {
+      expect(parsePeerId(bad), bad).to.equal(undefined);
     }
   });
 });
