@@ -62,6 +62,12 @@ interface Flight {
 export class BlockFetcher {
   readonly #deps: FetcherDeps;
   readonly #flights = new Map<string, Flight>();
+  /**
+   * Buffers already hashed against their verified record. The memory store hands back the very buffer
+   * it was given, so a warm block is hashed once, not on every hit; a disk store reads a new buffer each
+   * time, so what came off the disk is always checked.
+   */
+  readonly #checkedBuffers = new WeakSet<Uint8Array>();
   #seenEvictions = 0;
 
   constructor(deps: FetcherDeps) {
@@ -131,6 +137,13 @@ export class BlockFetcher {
     return flight;
   }
 
+  #checkedMatch(bytes: Uint8Array, record: VerifiedBlob, index: number): boolean {
+    if (this.#checkedBuffers.has(bytes)) return true;
+    if (!sameDigest(bytes, record, index)) return false;
+    this.#checkedBuffers.add(bytes);
+    return true;
+  }
+
   async #fromStore(key: string, request: BlockRequest): Promise<BlockResult | undefined> {
     const { store, metrics, trust, provenance } = this.#deps;
     const bytes = await store.get(key);
@@ -138,7 +151,8 @@ export class BlockFetcher {
     if (bytes === undefined) return undefined;
     const supplier = provenance.get(key);
     const record = trust.verified(request.digest, request.blobSize, this.#deps.blockSize);
-    const bad = bytes.byteLength !== request.length || (record && !sameDigest(bytes, record, request.index));
+    const bad =
+      bytes.byteLength !== request.length || (record && !this.#checkedMatch(bytes, record, request.index));
     if (bad) {
       await store.delete(key);
       provenance.delete(key);
@@ -173,7 +187,7 @@ export class BlockFetcher {
           continue;
         }
         const record = trust.verified(request.digest, request.blobSize, this.#deps.blockSize);
-        if (record && !sameDigest(bytes, record, request.index)) {
+        if (record && !this.#checkedMatch(bytes, record, request.index)) {
           const error = new BlockFetchError("BLOCK_CORRUPT", `${sourceName(source)} sent a corrupt block`);
           failures.push({ source, error });
           this.#bad(request, source);
