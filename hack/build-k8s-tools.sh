@@ -2,7 +2,7 @@
 # Builds and caches the Go-built binaries the cluster tier needs: kube-apiserver and kubectl
 # (k8s.io/kubernetes), etcd (go.etcd.io/etcd/server/v3) and helm (helm.sh/helm/v3), from the Go module
 # proxy, at the versions in hack/tools/versions.env. Each lands in ~/.cache/acr-p2p/bin/<tool>-<version>/
-# and is built only when missing, so a second run does nothing. Cold: ~20 min on 2 cores.
+# and is built only when missing, so a second run does nothing. Cold: 6-10 min on 2 cores.
 #
 #   hack/build-k8s-tools.sh            build what is missing, then print the env lines below
 #   hack/build-k8s-tools.sh --env      print KUBE_APISERVER=... ETCD=... KUBECTL=... HELM=... lines;

@@ -2,7 +2,7 @@
 # Installs everything CI needs that npm does not: Debian packages (the registry rig's, via
 # hack/registry-deps.sh, plus what hack/cluster uses), a Go toolchain when there is none, and the
 # Go-built test binaries (hack/build-k8s-tools.sh: kube-apiserver, kubectl, etcd, helm; cached by
-# version under ~/.cache/acr-p2p, ~6 min cold on 2 cores, nothing to do when cached).
+# version under ~/.cache/acr-p2p, 6-10 min cold on 2 cores, nothing to do when cached).
 # Usage: bash hack/ci-deps.sh            (needs root, or sudo without a password, for apt)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

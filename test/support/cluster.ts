@@ -6,7 +6,7 @@
  *   testCluster() -> {kubeConfig, kubeconfigPath, helm, kubectl, external, ...}   memoized
  *
  * The binaries come from hack/build-k8s-tools.sh (cached by version under ~/.cache/acr-p2p/bin); when
- * they are not built the tier fails with a message saying to run it (a cold build takes ~20 min, too
+ * they are not built the tier fails with a message saying to run it (a cold build takes 6-10 min, too
  * long to start from inside a test run).
  */
 import { spawnSync } from "node:child_process";
