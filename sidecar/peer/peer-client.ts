@@ -2,6 +2,7 @@
  * Asks one peer for one block over HTTP/1.1 keep-alive (undici). Every failure becomes a PeerError
  * whose code says whether the peer is at fault; the body must be exactly the block's length.
  */
+import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
 import type { FetchContext } from "../blocks/block-source.ts";
 import { PeerError } from "./peer-error.ts";
@@ -47,6 +48,38 @@ function classify(err: unknown, peer: PeerId, signal: AbortSignal): PeerError {
   return new PeerError("PEER_PROTOCOL", `peer ${peer} failed (${code ?? String(err)})`, peer, { cause: err });
 }
 
+/**
+ * The body into one buffer of exactly `length` bytes. Flowing 'data' events rather than async
+ * iteration: a pull moves thousands of blocks per second through here, and the iterator's per-chunk
+ * promises showed up in profiles.
+ */
+function readExactly(
+  body: Readable,
+  length: number,
+  peer: PeerId,
+  context: FetchContext | undefined,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const out = Buffer.allocUnsafeSlow(length);
+    let filled = 0;
+    body.on("data", (chunk: Buffer) => {
+      if (filled + chunk.byteLength > length) {
+        body.destroy();
+        reject(new PeerError("PEER_PROTOCOL", `peer ${peer} sent more than ${length} bytes`, peer));
+        return;
+      }
+      chunk.copy(out, filled);
+      filled += chunk.byteLength;
+      context?.progress(chunk.byteLength);
+    });
+    body.once("error", reject);
+    body.once("end", () => {
+      if (filled === length) resolve(out);
+      else reject(new PeerError("PEER_PROTOCOL", `peer ${peer} sent ${filled} of ${length} bytes`, peer));
+    });
+  });
+}
+
 export class PeerClient {
   readonly #agent: Agent;
 
@@ -78,21 +111,7 @@ export class PeerClient {
         const code = STATUS_CODES[res.statusCode] ?? "PEER_PROTOCOL";
         throw new PeerError(code, `peer ${peer} answered ${res.statusCode} ${text.slice(0, 100)}`, peer);
       }
-      const out = new Uint8Array(length);
-      let filled = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (filled + chunk.byteLength > length) {
-          res.body.destroy();
-          throw new PeerError("PEER_PROTOCOL", `peer ${peer} sent more than ${length} bytes`, peer);
-        }
-        out.set(chunk, filled);
-        filled += chunk.byteLength;
-        context?.progress(chunk.byteLength);
-      }
-      if (filled !== length) {
-        throw new PeerError("PEER_PROTOCOL", `peer ${peer} sent ${filled} of ${length} bytes`, peer);
-      }
-      return out;
+      return await readExactly(res.body, length, peer, context);
     } catch (err) {
       throw classify(err, peer, signal);
     }

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, VersionApi } from "@kubernetes/client-node";
 import type { V1Pod } from "@kubernetes/client-node";
-import { request } from "undici";
+import { Agent, request } from "undici";
+import { generateCertificateAuthority, issueServingCertificate } from "../../lib/tls-certs.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { PEER_GROUP_LABEL, PEER_LABEL, ZONE_LABEL } from "../../lib/peer-group.ts";
 import { generateTicketKey } from "../../lib/peer-ticket.ts";
@@ -45,6 +46,10 @@ describe("cluster: peer directory", function () {
   let t1: string;
   let t2: string;
   let ipCounter = 10;
+  // The directory serves HTTPS with a certificate of a private CA, as in the chart.
+  const ca = generateCertificateAuthority("directory-test-ca");
+  const serving = issueServingCertificate(ca, { hosts: ["127.0.0.1"] });
+  const agent = new Agent({ connect: { ca: ca.certPem } });
   const lists: string[] = [];
 
   async function peerPod(namespace: string, name: string, node: string, ready = true): Promise<V1Pod> {
@@ -125,7 +130,10 @@ describe("cluster: peer directory", function () {
   }
 
   async function ask(token: string): Promise<{ status: number; body: PeersAnswer & { code?: string } }> {
-    const res = await request(`${base}/v1/peers`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await request(`${base}/v1/peers`, {
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}` },
+    });
     return { status: res.statusCode, body: (await res.body.json()) as PeersAnswer & { code?: string } };
   }
 
@@ -143,18 +151,20 @@ describe("cluster: peer directory", function () {
       kubeConfig: cluster.kubeConfig,
       host: "127.0.0.1",
       port: 0,
+      tls: { key: serving.keyPem, cert: serving.certPem },
       rules: DEFAULT_PEER_RULES,
       issuer: new TicketIssuer(generateTicketKey(), 600),
       logger: silentLogger(),
       maxWaitSeconds: 5,
       onList: (resource) => lists.push(resource),
     });
-    base = `http://127.0.0.1:${directory.address.port}`;
+    base = `https://127.0.0.1:${directory.address.port}`;
     await until("directory synced", async () => directory.state.synced || undefined);
   });
 
   after(async function () {
     await directory?.close();
+    await agent.close();
     await deleteNamespaces(cluster.kubeConfig, namespaces);
     for (const name of Object.values(nodes)) await core.deleteNode({ name }).catch(() => undefined);
   });
@@ -217,6 +227,7 @@ describe("cluster: peer directory", function () {
     writeFileSync(join(dir, "token"), token);
     const client = new DirectoryPeers({
       url: base,
+      ca: ca.certPem,
       tokenFile: join(dir, "token"),
       logger: silentLogger(),
       waitSeconds: 5,

@@ -4,7 +4,7 @@
  * it on shutdown.
  */
 import { createServer as createHttpServer } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import { createServer as createHttpsServer, Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
@@ -38,6 +38,8 @@ export interface PeerDirectoryOptions {
 export interface PeerDirectory {
   readonly address: AddressInfo;
   readonly state: DirectoryState;
+  /** Serves a renewed certificate to new connections (the controller reloads it from its Secret). */
+  reloadTls(tls: { readonly key: string; readonly cert: string }): void;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,10 @@ export async function startPeerDirectory(opts: PeerDirectoryOptions): Promise<Pe
   return {
     address: server.address() as AddressInfo,
     state,
+    reloadTls(tls) {
+      if (!(server instanceof HttpsServer)) throw new Error("the directory serves plain HTTP");
+      server.setSecureContext({ key: tls.key, cert: tls.cert });
+    },
     async close() {
       await watch.stop();
       await new Promise<void>((resolve) => {
