@@ -1,7 +1,8 @@
 /**
  * One pod's admission, in the order style.md asks for: the cluster reads first (namespace labels,
- * server version, accelerated hosts), then the pure decision, then the one side effect (derived pull
- * secrets exist before the answer; not on dry run), then the pure patch.
+ * server version, accelerated hosts), then the pure decision, then the side effects (derived pull
+ * secrets, and the ACR temporary credentials secret for a pod without pull secrets, exist before the
+ * answer; not on dry run), then the pure patch.
  */
 import type { Logger } from "../../lib/logger.ts";
 import type { MutationConfig } from "../config/webhook-config.ts";
@@ -14,7 +15,20 @@ import type { Pod } from "../mutation/pod.ts";
 import { skip, type Skip } from "../mutation/skip.ts";
 import { planDerivedSecrets, type DerivedSecret } from "../pull-secrets/derived-secrets.ts";
 import { ensureDerivedSecrets, PullSecretError, readSourceSecrets } from "../pull-secrets/ensure-secrets.ts";
+import {
+  ensureTempPullSecret,
+  wantsTempPullSecret,
+  type TempPullSecrets,
+  type TempSecretOutcome,
+} from "../pull-secrets/temp-pull-secret.ts";
 import type { RegistryResolver } from "../registry/registry-resolver.ts";
+
+/**
+ * How long an admission waits for the temporary credentials secret (a first GetAuthorizationToken,
+ * then a secret write): the chart gives the whole admission 5 s, the cluster reads before this take
+ * up to 1.5 s.
+ */
+export const TEMP_PULL_SECRET_WAIT_MS = 2500;
 
 export interface AdmissionDeps {
   readonly config: MutationConfig;
@@ -22,6 +36,10 @@ export interface AdmissionDeps {
   readonly facts: ClusterFacts;
   readonly resolver: RegistryResolver;
   readonly logger: Logger;
+  /** ACR temporary credentials (opt-in); undefined when off. */
+  readonly tempPullSecrets?: TempPullSecrets;
+  /** Default TEMP_PULL_SECRET_WAIT_MS. */
+  readonly tempPullSecretWaitMs?: number;
 }
 
 export type AdmitResult =
@@ -31,6 +49,8 @@ export type AdmitResult =
       readonly pod: Pod;
       readonly plan: InjectionPlan;
       readonly derivedSecrets: readonly DerivedSecret[];
+      /** What happened with the temporary credentials secret; undefined when the pod did not need it. */
+      readonly tempPullSecret: TempSecretOutcome | undefined;
       readonly warnings: readonly string[];
     }
   | {
@@ -89,6 +109,31 @@ export async function admitPod(
     return { injected: false, skip: skip("pull-secret-failed", err.message), warnings };
   }
 
-  const result = computePatch(pod, deps.config, { plan, pullSecrets: derived.map((d) => d.name) });
-  return { injected: true, patch: result.patch, pod: result.pod, plan, derivedSecrets: derived, warnings };
+  const pullSecrets = derived.map((d) => d.name);
+  const temp = deps.tempPullSecrets;
+  let tempPullSecret: TempSecretOutcome | undefined;
+  if (temp && wantsTempPullSecret(pod, plan.images.hosts, temp.coveredHosts())) {
+    // A dry run names the secret without writing it (its name is fixed), as a real admission would.
+    tempPullSecret = dryRun
+      ? { kind: "added", name: temp.secretName }
+      : await ensureTempPullSecret(temp, namespace, deps.tempPullSecretWaitMs ?? TEMP_PULL_SECRET_WAIT_MS);
+    if (tempPullSecret.kind === "unavailable") {
+      warnings.push(
+        `ACR temporary credentials not added (${tempPullSecret.reason}): images are pulled without credentials`,
+      );
+    } else {
+      pullSecrets.push(tempPullSecret.name);
+    }
+  }
+
+  const result = computePatch(pod, deps.config, { plan, pullSecrets });
+  return {
+    injected: true,
+    patch: result.patch,
+    pod: result.pod,
+    plan,
+    derivedSecrets: derived,
+    tempPullSecret,
+    warnings,
+  };
 }

@@ -93,6 +93,7 @@ async function answerReview(
         {
           images: admitted.plan.images.rewrites.length,
           pullSecrets: admitted.derivedSecrets.length,
+          ...(admitted.tempPullSecret && { tempCredentials: admitted.tempPullSecret.kind }),
           dryRun: request.dryRun === true,
         },
         "injected",

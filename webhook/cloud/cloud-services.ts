@@ -81,6 +81,8 @@ export async function startCloudServices(
     const temp = tempCredentials;
     resolver.onChange(() => void temp.refresh());
     temp.start();
+    // The first password now, not at the first admission that needs one (which waits only briefly).
+    void temp.refresh();
   }
   return {
     placement,

@@ -1,9 +1,8 @@
 /**
- * PullSecretStore over the webhook's Kubernetes access. The webhook's KubeApi has get and create
- * only (its derived secrets never change in place); the temporary credentials must be rewritten in
- * place, because running pods keep referring to the same secret name when their containers restart,
- * so this needs one more call, `replaceSecret` (RBAC: update on secrets), which the client-node
- * implementation has to add.
+ * PullSecretStore over the webhook's Kubernetes access. Derived pull secrets never change in place;
+ * the temporary credentials must be rewritten in place, because running pods keep referring to the
+ * same secret name when their containers restart, so this uses `replaceSecret` as well (RBAC: update
+ * on secrets, which the chart can limit to the one name acr-p2p-acr-temp-credentials).
  */
 import type { KubeApi, SecretObject } from "../kube/kube-api.ts";
 import { KubeApiError } from "../kube/kube-api.ts";

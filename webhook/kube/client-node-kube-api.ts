@@ -56,15 +56,17 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   async createSecret(namespace: string, secret: SecretObject): Promise<void> {
-    const body: V1Secret = {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { ...secret.metadata, namespace } as V1Secret["metadata"],
-      ...(secret.type !== undefined && { type: secret.type }),
-      ...(secret.data && { data: { ...secret.data } }),
-    };
+    const body = secretBody(namespace, secret);
     await callKube(`create secret ${namespace}/${secret.metadata.name}`, this.#timeoutMs, () =>
       this.#core.createNamespacedSecret({ namespace, body, fieldManager: "acr-p2p" }),
+    );
+  }
+
+  async replaceSecret(namespace: string, secret: SecretObject): Promise<void> {
+    const body = secretBody(namespace, secret);
+    const name = secret.metadata.name;
+    await callKube(`replace secret ${namespace}/${name}`, this.#timeoutMs, () =>
+      this.#core.replaceNamespacedSecret({ name, namespace, body, fieldManager: "acr-p2p" }),
     );
   }
 
@@ -72,6 +74,16 @@ export class ClientNodeKubeApi implements KubeApi {
     const v = await callKube("get server version", this.#timeoutMs, () => this.#version.getCode());
     return parseServerVersion(v.major, v.minor, v.gitVersion);
   }
+}
+
+function secretBody(namespace: string, secret: SecretObject): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { ...secret.metadata, namespace } as V1Secret["metadata"],
+    ...(secret.type !== undefined && { type: secret.type }),
+    ...(secret.data && { data: { ...secret.data } }),
+  };
 }
 
 function meta(

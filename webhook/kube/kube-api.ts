@@ -1,8 +1,9 @@
 /**
  * The few Kubernetes API calls the webhook makes, behind one small interface: read a namespace's
- * labels, get and create Secrets (RBAC: get + create only, never list/watch/update), read the server
- * version. An in-memory implementation sits beside it for unit tests and `acr-p2p inject`; the
- * client-node one talks to a real apiserver.
+ * labels, get and create Secrets, replace one Secret in place, read the server version (RBAC: secrets
+ * get + create, and update only on the ACR temporary credentials secret; never list or watch). An
+ * in-memory implementation sits beside it for unit tests and `acr-p2p inject`; the client-node one
+ * talks to a real apiserver.
  */
 
 export interface ObjectMeta {
@@ -36,6 +37,12 @@ export interface KubeApi {
   getSecret(namespace: string, name: string): Promise<SecretObject | undefined>;
   /** Creates the secret; a KubeApiError with code ALREADY_EXISTS when the name is taken. */
   createSecret(namespace: string, secret: SecretObject): Promise<void>;
+  /**
+   * Overwrites an existing secret (PUT, no resourceVersion: last writer wins). Only the ACR temporary
+   * credentials secret is ever replaced, after its managed-by label was checked (cloud/
+   * pull-secret-store.ts); derived pull secrets are never modified. NOT_FOUND when it does not exist.
+   */
+  replaceSecret(namespace: string, secret: SecretObject): Promise<void>;
   serverVersion(): Promise<ServerVersion>;
 }
 

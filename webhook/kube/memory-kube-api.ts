@@ -11,7 +11,7 @@ import {
   type ServerVersion,
 } from "./kube-api.ts";
 
-type Operation = "getNamespace" | "getSecret" | "createSecret" | "serverVersion";
+type Operation = "getNamespace" | "getSecret" | "createSecret" | "replaceSecret" | "serverVersion";
 
 export class MemoryKubeApi implements KubeApi {
   readonly namespaces = new Map<string, NamespaceObject>();
@@ -23,6 +23,7 @@ export class MemoryKubeApi implements KubeApi {
     getNamespace: 0,
     getSecret: 0,
     createSecret: 0,
+    replaceSecret: 0,
     serverVersion: 0,
   };
   readonly #faults = new Map<Operation, KubeApiError>();
@@ -65,6 +66,14 @@ export class MemoryKubeApi implements KubeApi {
       throw new KubeApiError("ALREADY_EXISTS", `secrets "${secret.metadata.name}" already exists`, {
         status: 409,
       });
+    }
+    this.addSecret(namespace, structuredClone(secret));
+  }
+
+  async replaceSecret(namespace: string, secret: SecretObject): Promise<void> {
+    this.#enter("replaceSecret");
+    if (!this.secrets.has(`${namespace}/${secret.metadata.name}`)) {
+      throw new KubeApiError("NOT_FOUND", `secrets "${secret.metadata.name}" not found`, { status: 404 });
     }
     this.addSecret(namespace, structuredClone(secret));
   }

@@ -1,13 +1,15 @@
 /**
  * Puts the controller together from its configuration: TLS, the cluster access, the registry
- * resolver, metrics and the HTTPS server. The pieces that vary (kube access, resolver) can be passed
- * in: tests and the cluster tier use their own, an ACR resolver replaces the static one.
+ * resolver, metrics and the HTTPS server. The pieces that vary (kube access, resolver, metrics, ACR
+ * temporary credentials) can be passed in: tests use their own, and the entry point passes the union
+ * of the static hosts and the ACR resolver (controller-cloud.ts), whose metrics share the registry.
  */
 import type { Logger } from "../../lib/logger.ts";
 import type { WebhookConfig } from "../config/webhook-config.ts";
 import { ClientNodeKubeApi } from "../kube/client-node-kube-api.ts";
 import { ClusterFacts } from "../kube/cluster-facts.ts";
 import type { KubeApi } from "../kube/kube-api.ts";
+import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
 import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
 import { WebhookMetrics } from "./metrics.ts";
@@ -17,7 +19,10 @@ export interface ControllerParts {
   readonly logger: Logger;
   readonly kube?: KubeApi;
   readonly resolver?: RegistryResolver;
+  readonly tempPullSecrets?: TempPullSecrets;
   readonly tls?: TlsMaterial;
+  /** The metrics registry's owner; when passed, defaultMetrics is the caller's choice. */
+  readonly metrics?: WebhookMetrics;
   readonly defaultMetrics?: boolean;
   /** How often certificate files are checked for a renewal (certgen rotates the mounted Secret). */
   readonly tlsReloadMs?: number;
@@ -35,12 +40,11 @@ export async function startController(
 ): Promise<RunningController> {
   const { logger } = parts;
   const tls = parts.tls ?? (await loadTlsMaterial(config));
-  const kube =
-    parts.kube ??
-    new ClientNodeKubeApi(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
+  const kube = parts.kube ?? kubeApiFor(config);
   const facts = new ClusterFacts(kube, { namespaceTtlMs: config.namespaceCacheMs });
   const resolver = parts.resolver ?? new StaticRegistryResolver(config.registries);
-  const metrics = new WebhookMetrics({ defaultMetrics: parts.defaultMetrics ?? false });
+  const metrics = parts.metrics ?? new WebhookMetrics({ defaultMetrics: parts.defaultMetrics ?? false });
+  const temp = parts.tempPullSecrets;
 
   const readiness = async (): Promise<Readiness> => {
     const r = resolver.readiness();
@@ -48,7 +52,14 @@ export async function startController(
       (v) => ({ ok: true, text: v.gitVersion }),
       (err: unknown) => ({ ok: false, text: `unknown: ${err instanceof Error ? err.message : String(err)}` }),
     );
-    return { ready: r.ready && version.ok, detail: { registries: r.detail, kubernetes: version.text } };
+    return {
+      ready: r.ready && version.ok,
+      detail: {
+        registries: r.detail,
+        kubernetes: version.text,
+        ...(temp && { tempCredentials: temp.describe() }),
+      },
+    };
   };
 
   const server = await startWebhookServer({
@@ -57,7 +68,7 @@ export async function startController(
     certPem: tls.certPem,
     keyPem: tls.keyPem,
     maxBodyBytes: config.maxBodyBytes,
-    deps: { config: config.mutation, kube, facts, resolver, logger },
+    deps: { config: config.mutation, kube, facts, resolver, logger, ...(temp && { tempPullSecrets: temp }) },
     metrics,
     readiness,
   });
@@ -72,7 +83,7 @@ export async function startController(
   logger.info(
     {
       url: server.url,
-      registries: config.registries,
+      registries: [...resolver.acceleratedHosts()],
       generatedCert: tls.caPem !== undefined,
       hosts: tls.hosts,
     },
@@ -88,6 +99,11 @@ export async function startController(
     metrics,
     facts,
   };
+}
+
+/** The client-node access the config asks for (kubeconfig file, else in-cluster / ~/.kube/config). */
+export function kubeApiFor(config: WebhookConfig): KubeApi {
+  return new ClientNodeKubeApi(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
 }
 
 /**

@@ -12,6 +12,9 @@ import { AdmissionInputError, encodeInputError } from "../admission/admission-re
 import { handleReview } from "../admission/handle-review.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 
+/** How long close() lets requests in flight finish before cutting their connections. */
+const CLOSE_GRACE_MS = 10_000;
+
 export interface Readiness {
   readonly ready: boolean;
   readonly detail: Readonly<Record<string, string>>;
@@ -110,7 +113,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     url: `https://${dialHost.includes(":") ? `[${dialHost}]` : dialHost}:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        // Admissions in flight finish (the apiserver gives them at most timeoutSeconds); a connection
+        // still open after that is cut so shutdown stays within the pod's grace period.
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
+        server.close((err) => {
+          clearTimeout(force);
+          if (err) reject(err);
+          else resolve();
+        });
         server.closeIdleConnections();
       }),
   };

@@ -1,6 +1,6 @@
 /**
- * A loopback HTTPS stand-in for the four apiserver endpoints the webhook calls (namespace get, secret
- * get/create, /version), answering as the apiserver does: objects, Status bodies with 404/409/403, and
+ * A loopback HTTPS stand-in for the apiserver endpoints the webhook calls (namespace get, secret
+ * get/create/replace, /version), answering as the apiserver does: objects, Status bodies with 404/409/403, and
  * one namespace that never answers. Not a mock of the client: the real client-node code runs against it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -68,6 +68,9 @@ export function apiserverStandIn(seen: Seen[]): Server {
       if (url.pathname === "/api/v1/namespaces/stall") return; // never answers
       if (url.pathname === "/api/v1/namespaces/locked/secrets/s")
         return status(res, 403, "Forbidden", 'secrets "s" is forbidden: User cannot get resource');
+      if (req.method === "PUT" && url.pathname === "/api/v1/namespaces/apps/secrets/creds") {
+        return json(JSON.parse(body));
+      }
       if (url.pathname === "/api/v1/namespaces/apps/secrets/creds") {
         return json({
           kind: "Secret",

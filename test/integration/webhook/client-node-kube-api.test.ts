@@ -87,6 +87,26 @@ describe("ClientNodeKubeApi against a loopback apiserver stand-in", function () 
     });
   });
 
+  it("replaces a secret with a PUT of the full object to its name, a missing one is NOT_FOUND", async () => {
+    const secret = {
+      metadata: { name: "creds", labels: { "app.kubernetes.io/managed-by": "acr-p2p" } },
+      type: "kubernetes.io/dockerconfigjson",
+      data: { ".dockerconfigjson": "e30=" },
+    };
+    await api.replaceSecret("apps", secret);
+    const req = seen.at(-1) as Seen;
+    expect(req.method).to.equal("PUT");
+    expect(req.url).to.equal("/api/v1/namespaces/apps/secrets/creds?fieldManager=acr-p2p");
+    expect(JSON.parse(req.body)).to.deep.equal({
+      apiVersion: "v1",
+      kind: "Secret",
+      ...secret,
+      metadata: { ...secret.metadata, namespace: "apps" },
+    });
+    const missing = await failure(() => api.replaceSecret("apps", { ...secret, metadata: { name: "gone" } }));
+    expect([missing.code, missing.status]).to.deep.equal(["NOT_FOUND", 404]);
+  });
+
   it("maps 409 to ALREADY_EXISTS and 403 to FORBIDDEN, keeping the apiserver's message", async () => {
     const conflict = await failure(() => api.createSecret("apps", { metadata: { name: "taken" } }));
     expect([conflict.code, conflict.status]).to.deep.equal(["ALREADY_EXISTS", 409]);
