@@ -1,14 +1,16 @@
 /**
  * The controller as a local process against the test API server. There is no kubelet to run the
  * chart's Deployment, so this runs `node bin/acr-p2p.ts` with the Deployment's own args and env, read
- * back from the API server (envFrom ConfigMap, fieldRef, secretKeyRef), with three local stand-ins
- * for what a pod would have: the listen address on 127.0.0.1 (the chart registers the webhook by URL
- * there), the mounted Secret's files in a temp dir, and a kubeconfig acting as the controller's
- * ServiceAccount (so the chart's RBAC is what the process gets).
+ * back from the API server (envFrom ConfigMap, fieldRef, secretKeyRef) or from the chart rendered
+ * with other values, with local stand-ins for what a pod would have: the listen address on
+ * 127.0.0.1 (the chart registers the webhook by URL there), the mounted volumes' files in a temp dir
+ * (Secret keys, projected ServiceAccount tokens from TokenRequest), and a kubeconfig acting as the
+ * controller's ServiceAccount (so the chart's RBAC is what the process gets).
  *
  *   chartInstall() -> ChartInstall  chart installed (helm --no-hooks), serving cert + caBundle in place
  *   sharedWebhook() -> WebhookRig   and the controller process running and active: one per mocha run
  *   startWebhookProcess / stopWebhookProcess(rig)   for tests that take the webhook down
+ *   spawnControllerProcess(cluster, {port, dir, rendered?, extraEnv?}) + waitHealthy   any other run
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -17,8 +19,12 @@ import {
   AppsV1Api,
   CoreV1Api,
   type KubeConfig,
+  type KubernetesObject,
+  type V1ConfigMap,
   type V1Container,
+  type V1Deployment,
   type V1PodSpec,
+  type V1Secret,
 } from "@kubernetes/client-node";
 import { createTestCa, type TestCa } from "./cloud/test-ca.ts";
 import { REPO_ROOT, testCluster, type TestCluster } from "./cluster.ts";
@@ -57,85 +63,195 @@ export interface WebhookRig {
   process: ManagedProcess | undefined;
 }
 
-/** Resolves a container's env the way the kubelet would, from the live objects. */
+/**
+ * Where a controller process's objects come from: the chart's rendered output when given (`helm
+ * template` with other values than the installed release), else the live objects; Secrets the chart
+ * does not render (the TLS Secret certgen makes) are always read live.
+ */
+class ObjectSource {
+  readonly #kc: KubeConfig;
+  readonly #core: CoreV1Api;
+  readonly #namespace: string;
+  readonly #rendered: readonly KubernetesObject[];
+
+  constructor(kc: KubeConfig, namespace: string, rendered: readonly KubernetesObject[] = []) {
+    this.#kc = kc;
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#namespace = namespace;
+    this.#rendered = rendered;
+  }
+
+  #find<T>(kind: string, name: string): T | undefined {
+    return this.#rendered.find((o) => o.kind === kind && o.metadata?.name === name) as T | undefined;
+  }
+
+  async deployment(name: string): Promise<V1Deployment> {
+    return (
+      this.#find<V1Deployment>("Deployment", name) ??
+      (await this.#kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name, namespace: this.#namespace }))
+    );
+  }
+
+  async configMapData(name: string): Promise<Record<string, string>> {
+    const cm =
+      this.#find<V1ConfigMap>("ConfigMap", name) ??
+      (await this.#core.readNamespacedConfigMap({ name, namespace: this.#namespace }));
+    return cm.data ?? {};
+  }
+
+  /** Base64 values, as the API returns them. */
+  async secretData(name: string): Promise<Record<string, string>> {
+    const rendered = this.#find<V1Secret>("Secret", name);
+    if (rendered) {
+      const data = { ...rendered.data };
+      for (const [k, v] of Object.entries(rendered.stringData ?? {}))
+        data[k] = Buffer.from(v).toString("base64");
+      return data;
+    }
+    const secret = await this.#core.readNamespacedSecret({ name, namespace: this.#namespace });
+    return secret.data ?? {};
+  }
+
+  /** What the kubelet writes for a projected serviceAccountToken source: a TokenRequest's token. */
+  async serviceAccountToken(serviceAccount: string, audience: string, seconds: number): Promise<string> {
+    const answer = await this.#core.createNamespacedServiceAccountToken({
+      name: serviceAccount,
+      namespace: this.#namespace,
+      body: { spec: { audiences: [audience], expirationSeconds: seconds } },
+    });
+    const token = answer.status?.token;
+    if (!token) throw new Error(`no token for ${this.#namespace}/${serviceAccount}`);
+    return token;
+  }
+}
+
+/** Resolves a container's env the way the kubelet would. */
 async function resolveEnv(
-  kc: KubeConfig,
+  source: ObjectSource,
   namespace: string,
   c: V1Container,
 ): Promise<Record<string, string>> {
-  const core = kc.makeApiClient(CoreV1Api);
   const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
-    if (from.configMapRef?.name) {
-      const cm = await core.readNamespacedConfigMap({ name: from.configMapRef.name, namespace });
-      Object.assign(env, cm.data ?? {});
-    }
+    if (from.configMapRef?.name) Object.assign(env, await source.configMapData(from.configMapRef.name));
   }
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") env[e.name] = namespace;
     else if (e.valueFrom?.secretKeyRef) {
       const ref = e.valueFrom.secretKeyRef;
-      const secret = await core.readNamespacedSecret({ name: ref.name ?? "", namespace });
-      const value = secret.data?.[ref.key];
+      // A missing Secret fails the pod unless the reference is optional (the kubelet's rule).
+      const data = await source
+        .secretData(ref.name ?? "")
+        .catch((err: unknown) => (ref.optional ? ({} as Record<string, string>) : Promise.reject(err)));
+      const value = data[ref.key];
       if (value !== undefined) env[e.name] = Buffer.from(value, "base64").toString("utf8");
     }
   }
   return env;
 }
 
-/** Writes each mounted Secret's keys into `dir` and returns mountPath -> local dir. */
-async function localMounts(kc: KubeConfig, namespace: string, spec: V1PodSpec, c: V1Container, dir: string) {
-  const core = kc.makeApiClient(CoreV1Api);
+/**
+ * Writes each mounted volume's files into `dir` (Secret keys; projected ServiceAccount tokens, as the
+ * kubelet would) and returns mountPath -> local dir.
+ */
+async function localMounts(source: ObjectSource, spec: V1PodSpec, c: V1Container, dir: string) {
   const mounts = new Map<string, string>();
   for (const m of c.volumeMounts ?? []) {
     const volume = spec.volumes?.find((v) => v.name === m.name);
     const local = join(dir, "mounts", m.name);
     mkdirSync(local, { recursive: true });
     if (volume?.secret?.secretName) {
-      const secret = await core.readNamespacedSecret({ name: volume.secret.secretName, namespace });
-      for (const [key, value] of Object.entries(secret.data ?? {})) {
+      const data = await source.secretData(volume.secret.secretName);
+      for (const [key, value] of Object.entries(data)) {
         writeFileSync(join(local, key), Buffer.from(value, "base64"), { mode: 0o600 });
       }
+    }
+    for (const projected of volume?.projected?.sources ?? []) {
+      const sat = projected.serviceAccountToken;
+      if (!sat) continue;
+      const token = await source.serviceAccountToken(
+        spec.serviceAccountName ?? "default",
+        sat.audience ?? "",
+        sat.expirationSeconds ?? 3600,
+      );
+      writeFileSync(join(local, sat.path), token, { mode: 0o600 });
     }
     mounts.set(m.mountPath, local);
   }
   return mounts;
 }
 
-export async function startWebhookProcess(rig: WebhookRig): Promise<void> {
-  if (rig.cluster.external) throw new Error("the webhook runs in the cluster, not as a local process");
-  const kc = rig.cluster.kubeConfig;
-  const deployment = await kc
-    .makeApiClient(AppsV1Api)
-    .readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
+export interface ControllerProcessOptions {
+  /** The webhook's port on 127.0.0.1. */
+  readonly port: number;
+  readonly dir: string;
+  /** `helm template` output to run instead of the installed Deployment and ConfigMap. */
+  readonly rendered?: readonly KubernetesObject[];
+  /**
+   * Paths the code uses by default when their env variable is unset (e.g. the RRSA token file): set to
+   * that path, so that a mount at that path maps it to the local copy like any other path.
+   */
+  readonly defaultPaths?: Readonly<Record<string, string>>;
+  /** Stand-ins for what only a pod in a real cluster would have (endpoint overrides, a test CA). */
+  readonly extraEnv?: Readonly<Record<string, string>>;
+  readonly logName?: string;
+}
+
+/**
+ * Runs the chart's controller container as a local process: its args and env (envFrom ConfigMap,
+ * fieldRef, secretKeyRef), its mounted files in `dir`, listening on 127.0.0.1:`port`, with a
+ * kubeconfig acting as the Deployment's ServiceAccount (so the chart's RBAC is what it gets).
+ */
+export async function spawnControllerProcess(
+  cluster: TestCluster,
+  options: ControllerProcessOptions,
+): Promise<ManagedProcess> {
+  if (cluster.external) throw new Error("the webhook runs in the cluster, not as a local process");
+  const source = new ObjectSource(cluster.kubeConfig, CHART_NAMESPACE, options.rendered);
+  const deployment = await source.deployment(RELEASE);
   const spec = deployment.spec?.template.spec;
   const container = spec?.containers[0];
   if (!spec || !container) throw new Error("the chart's Deployment has no container");
-  const env = await resolveEnv(kc, CHART_NAMESPACE, container);
-  const mounts = await localMounts(kc, CHART_NAMESPACE, spec, container, rig.dir);
+  const env = await resolveEnv(source, CHART_NAMESPACE, container);
+  for (const [key, path] of Object.entries(options.defaultPaths ?? {})) env[key] ??= path;
+  const mounts = await localMounts(source, spec, container, options.dir);
   for (const [key, value] of Object.entries(env)) {
     for (const [mountPath, local] of mounts) {
       if (value.startsWith(`${mountPath}/`)) env[key] = local + value.slice(mountPath.length);
     }
   }
-  env.ACR_P2P_LISTEN = `127.0.0.1:${rig.port}`;
-  env.KUBECONFIG = await serviceAccountKubeconfig(rig.cluster, CHART_NAMESPACE, CONTROLLER_SA, rig.dir);
+  env.ACR_P2P_LISTEN = `127.0.0.1:${options.port}`;
+  env.KUBECONFIG = await serviceAccountKubeconfig(
+    cluster,
+    CHART_NAMESPACE,
+    spec.serviceAccountName ?? CONTROLLER_SA,
+    options.dir,
+  );
+  Object.assign(env, options.extraEnv);
   const args = [join(REPO_ROOT, "bin/acr-p2p.ts"), ...(container.command ?? []), ...(container.args ?? [])];
-  rig.process = spawnManaged(process.execPath, args, {
-    logPath: join(rig.dir, "webhook.log"),
+  return spawnManaged(process.execPath, args, {
+    logPath: join(options.dir, options.logName ?? "webhook.log"),
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env },
   });
-  const proc = rig.process;
+}
+
+/** Waits until the process answers /healthz over TLS trusted by `caPem`; throws with its log if it exits. */
+export async function waitHealthy(proc: ManagedProcess, port: number, caPem: string): Promise<void> {
   await waitUntil(
     async () => {
       if (!proc.running) throw new Error(`webhook exited (${proc.exitCode}):\n${proc.logTail()}`);
-      return (await healthStatus(rig.port, rig.ca.caPem)) === 200;
+      return (await healthStatus(port, caPem)) === 200;
     },
     30_000,
-    () => `webhook not healthy on 127.0.0.1:${rig.port}:\n${proc.logTail()}`,
+    () => `webhook not healthy on 127.0.0.1:${port}:\n${proc.logTail()}`,
     100,
   );
+}
+
+export async function startWebhookProcess(rig: WebhookRig): Promise<void> {
+  rig.process = await spawnControllerProcess(rig.cluster, { port: rig.port, dir: rig.dir });
+  await waitHealthy(rig.process, rig.port, rig.ca.caPem);
 }
 
 export function healthStatus(port: number, caPem: string): Promise<number> {
