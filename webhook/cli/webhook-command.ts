@@ -12,7 +12,7 @@ import { parseCloudConfig, type CloudConfig } from "../cloud/cloud-config.ts";
 import { CloudConfigError } from "../cloud/cloud-errors.ts";
 import { CLOUD_OPTIONS } from "../cloud/cloud-options.ts";
 import { renderOptionsHelp } from "../config/help.ts";
-import { ALL_WEBHOOK_OPTIONS, parseWebhookArgs } from "../config/webhook-config.ts";
+import { ALL_WEBHOOK_OPTIONS, parseWebhookArgs, type WebhookConfig } from "../config/webhook-config.ts";
 import { isCloudSetupError, startControllerCloud, type ControllerCloud } from "../server/controller-cloud.ts";
 import { kubeApiFor, startController } from "../server/controller.ts";
 import { WebhookMetrics } from "../server/metrics.ts";
@@ -35,10 +35,15 @@ function cloudHelp(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let config: WebhookConfig;
   let cloudConfig: CloudConfig;
   try {
-    parsed = parseWebhookArgs(argv, process.env);
+    const parsed = parseWebhookArgs(argv, process.env);
+    if (parsed.help || !parsed.config) {
+      process.stdout.write(renderOptionsHelp(HEADER, ALL_WEBHOOK_OPTIONS) + cloudHelp());
+      return 0;
+    }
+    config = parsed.config;
     cloudConfig = parseCloudConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof CloudConfigError) {
@@ -47,11 +52,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (parsed.help || !parsed.config) {
-    process.stdout.write(renderOptionsHelp(HEADER, ALL_WEBHOOK_OPTIONS) + cloudHelp());
-    return 0;
-  }
-  const config = parsed.config;
   const logger = createLogger("acr-p2p-webhook", config.logLevel);
   // Listening from the start: a signal during the cloud start-up still ends in a clean shutdown.
   const signal = new Promise<string>((resolve) => {
