@@ -53,6 +53,8 @@ export class AcrTempCredentials {
   readonly #errors = new Map<string, string>();
   /** Namespace -> the .dockerconfigjson last written there ("" before the first write). */
   readonly #namespaces = new Map<string, string>();
+  /** Namespace -> its write in flight: a burst of pods in a new namespace writes the secret once. */
+  readonly #writes = new Map<string, Promise<void>>();
   #renewing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -70,7 +72,7 @@ export class AcrTempCredentials {
     if (this.#logins.size === 0) await this.#renew();
     const content = this.#render();
     if (content === undefined) return undefined;
-    if (this.#namespaces.get(namespace) !== content) await this.#write(namespace, content);
+    await this.#writeOnce(namespace, content);
     return this.#namespaces.get(namespace) === content ? this.secretName : undefined;
   }
 
@@ -79,8 +81,7 @@ export class AcrTempCredentials {
     await this.#renew();
     const content = this.#render();
     if (content === undefined) return;
-    for (const [ns, written] of [...this.#namespaces])
-      if (written !== content) await this.#write(ns, content);
+    for (const ns of [...this.#namespaces.keys()]) await this.#writeOnce(ns, content);
   }
 
   readiness(): { ready: boolean; detail: string } {
@@ -159,6 +160,17 @@ export class AcrTempCredentials {
     }));
     if (logins.length === 0 || logins.every((l) => l.hosts.length === 0)) return undefined;
     return renderDockerConfig(logins, this.#o.rewriteAuthority);
+  }
+
+  /** Writes `content` unless it is there already, after any write in flight for the namespace. */
+  async #writeOnce(namespace: string, content: string): Promise<void> {
+    for (let inFlight = this.#writes.get(namespace); inFlight; inFlight = this.#writes.get(namespace)) {
+      await inFlight;
+    }
+    if (this.#namespaces.get(namespace) === content) return;
+    const write = this.#write(namespace, content).finally(() => this.#writes.delete(namespace));
+    this.#writes.set(namespace, write);
+    await write;
   }
 
   async #write(namespace: string, content: string): Promise<void> {

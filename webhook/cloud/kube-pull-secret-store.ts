@@ -23,6 +23,9 @@ function translate(namespace: string, err: unknown): never {
   if (err instanceof KubeApiError && err.code === "NOT_FOUND") {
     throw new PullSecretStoreError("NAMESPACE_NOT_FOUND", `namespace ${namespace} not found`, { cause: err });
   }
+  if (err instanceof KubeApiError && err.code === "ALREADY_EXISTS") {
+    throw new PullSecretStoreError("ALREADY_EXISTS", err.message, { cause: err });
+  }
   throw new PullSecretStoreError("WRITE_FAILED", err instanceof Error ? err.message : String(err), {
     cause: err,
   });

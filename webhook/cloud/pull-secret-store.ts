@@ -18,7 +18,12 @@ export interface ManagedSecret {
   readonly data: Readonly<Record<string, string>>;
 }
 
-export type PullSecretStoreErrorCode = "SECRET_NOT_MANAGED" | "NAMESPACE_NOT_FOUND" | "WRITE_FAILED";
+export type PullSecretStoreErrorCode =
+  | "SECRET_NOT_MANAGED"
+  | "NAMESPACE_NOT_FOUND"
+  /** create: a secret of that name exists (another controller replica wrote it a moment ago). */
+  | "ALREADY_EXISTS"
+  | "WRITE_FAILED";
 
 export class PullSecretStoreError extends Error {
   readonly code: PullSecretStoreErrorCode;
@@ -32,19 +37,35 @@ export class PullSecretStoreError extends Error {
 
 export interface PullSecretStore {
   get(namespace: string, name: string): Promise<ManagedSecret | undefined>;
-  /** Throws PullSecretStoreError NAMESPACE_NOT_FOUND when the namespace is gone. */
+  /** Throws PullSecretStoreError NAMESPACE_NOT_FOUND when the namespace is gone, ALREADY_EXISTS when taken. */
   create(namespace: string, secret: ManagedSecret): Promise<void>;
   replace(namespace: string, secret: ManagedSecret): Promise<void>;
 }
 
-/** Creates or replaces `secret`, refusing to overwrite a secret of that name we do not manage. */
+/**
+ * Creates or replaces `secret`, refusing to overwrite a secret of that name we do not manage. Two
+ * controller replicas may create it at once: the one that loses re-reads it and replaces it.
+ */
 export async function writeManagedSecret(
   store: PullSecretStore,
   namespace: string,
   secret: ManagedSecret,
 ): Promise<void> {
-  const existing = await store.get(namespace, secret.name);
-  if (existing === undefined) return store.create(namespace, secret);
+  let existing = await store.get(namespace, secret.name);
+  if (existing === undefined) {
+    try {
+      return await store.create(namespace, secret);
+    } catch (err) {
+      if (!(err instanceof PullSecretStoreError && err.code === "ALREADY_EXISTS")) throw err;
+    }
+    existing = await store.get(namespace, secret.name);
+    if (existing === undefined) {
+      throw new PullSecretStoreError(
+        "WRITE_FAILED",
+        `secret ${namespace}/${secret.name} vanished while created`,
+      );
+    }
+  }
   if (existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
     throw new PullSecretStoreError(
       "SECRET_NOT_MANAGED",
@@ -68,7 +89,7 @@ export class InMemoryPullSecretStore implements PullSecretStore {
       throw new PullSecretStoreError("NAMESPACE_NOT_FOUND", `namespace ${namespace} not found`);
     }
     if (this.secrets.has(`${namespace}/${secret.name}`)) {
-      throw new PullSecretStoreError("WRITE_FAILED", `secret ${namespace}/${secret.name} already exists`);
+      throw new PullSecretStoreError("ALREADY_EXISTS", `secret ${namespace}/${secret.name} already exists`);
     }
     this.secrets.set(`${namespace}/${secret.name}`, secret);
     this.writes++;

@@ -4,7 +4,7 @@
  * where the webhook's own reads see it), wired by the controller's own tempPullSecretsOf. The clock
  * is fixed, so passwords and expiry times are the same on every run.
  *
- *   tempDeps({args?, waitMs?}) -> {deps, kube, api, temp, hosts, tick}
+ *   tempDeps({args?, waitMs?, kube?}) -> {deps, kube, api, temp, tick}
  *   ACR_VPC_HOST, ACR_INTERNET_HOST   the instance's two hosts
  */
 import { Registry } from "prom-client";
@@ -34,7 +34,14 @@ export interface TempSetup {
   tick(ms: number): void;
 }
 
-export async function tempDeps(options: { args?: string[]; waitMs?: number } = {}): Promise<TempSetup> {
+export interface TempOptions {
+  readonly args?: string[];
+  readonly waitMs?: number;
+  /** Share a cluster with another setup (two controller replicas). */
+  readonly kube?: MemoryKubeApi;
+}
+
+export async function tempDeps(options: TempOptions = {}): Promise<TempSetup> {
   const config = testConfig(options.args ?? []);
   let now = FIXED_NOW;
   const api = new InMemoryCrApi();
@@ -53,7 +60,7 @@ export async function tempDeps(options: { args?: string[]; waitMs?: number } = {
     now: () => now,
   });
   await acr.refresh();
-  const kube = new MemoryKubeApi();
+  const kube = options.kube ?? new MemoryKubeApi();
   const temp = new AcrTempCredentials({
     instances: [ACR_INSTANCE],
     api,

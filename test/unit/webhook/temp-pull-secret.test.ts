@@ -125,6 +125,24 @@ describe("admission with ACR temporary credentials", () => {
     expect(kube.secrets.get(`apps/${TEMP_CREDENTIALS_SECRET_NAME}`)?.type).to.equal("Opaque");
   });
 
+  it("gives every pod of a burst in a new namespace the secret, written once", async () => {
+    const { deps, kube } = await tempDeps();
+    const results = await Promise.all([1, 2, 3, 4].map(() => admit(acrPod(), deps)));
+    for (const r of results)
+      expect(pullSecretNames(injected(r).pod)).to.deep.equal([TEMP_CREDENTIALS_SECRET_NAME]);
+    expect(kube.calls.createSecret + kube.calls.replaceSecret).to.equal(1);
+  });
+
+  it("two controller replicas creating the secret at once: both pods get it", async () => {
+    const one = await tempDeps();
+    const other = await tempDeps({ kube: one.kube });
+    const [a, b] = await Promise.all([admit(acrPod(), one.deps), admit(acrPod(), other.deps)]);
+    expect(pullSecretNames(injected(a).pod)).to.deep.equal([TEMP_CREDENTIALS_SECRET_NAME]);
+    expect(pullSecretNames(injected(b).pod)).to.deep.equal([TEMP_CREDENTIALS_SECRET_NAME]);
+    expect(injected(a).warnings.concat(injected(b).warnings)).to.deep.equal([]);
+    expect(one.kube.calls.createSecret).to.equal(2);
+  });
+
   it("answers within its bound when the write is slow, naming the secret being written", async () => {
     const { deps } = await tempDeps({ waitMs: 50 });
     let finish: (name: string) => void = () => {};
