@@ -33,8 +33,9 @@ function panel(
   unit: string,
 ): string {
   const max = Math.max(...series.flatMap((s) => s.values)) * 1.1 || 1;
-  const px = (i: number) => x0 + PAD.left + (i / Math.max(1, ns.length - 1)) * (W - PAD.left - PAD.right);
-  const py = (v: number) => PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom);
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  const px = (i: number) => r1(x0 + PAD.left + (i / Math.max(1, ns.length - 1)) * (W - PAD.left - PAD.right));
+  const py = (v: number) => r1(PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom));
   const out: string[] = [
     `<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-weight="bold">${title}</text>`,
   ];
