@@ -205,6 +205,8 @@ describe("cluster: RRSA with a TokenRequest token verified against the API serve
     });
     expect(other.spec?.initContainers ?? []).to.deep.equal([]);
     expect(other.spec?.containers[0]?.image).to.equal("docker.io/library/busybox:1.36");
+    // Listing the injected pods (namespaces needing the secret) works under the chart's RBAC.
+    expect(controller!.logTail(100_000)).not.to.contain("listing injected pods");
   });
 
   it("a token for another audience is refused by STS", async () => {

@@ -76,6 +76,15 @@ export class AcrTempCredentials {
     return this.#namespaces.get(namespace) === content ? this.secretName : undefined;
   }
 
+  /**
+   * Namespaces found to need the secret by other means than an admission (the controller lists the
+   * injected pods that name it: after a restart, or pods admitted by another replica). Written at the
+   * next refresh unless already known.
+   */
+  adoptNamespaces(namespaces: Iterable<string>): void {
+    for (const ns of namespaces) if (!this.#namespaces.has(ns)) this.#namespaces.set(ns, "");
+  }
+
   /** Renews due passwords, then rewrites every namespace whose secret is not current. */
   async refresh(): Promise<void> {
     await this.#renew();

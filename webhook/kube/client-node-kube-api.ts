@@ -10,6 +10,7 @@ import {
   type KubeApi,
   type NamespaceObject,
   type ObjectMeta,
+  type PodSummary,
   type SecretObject,
   type ServerVersion,
 } from "./kube-api.ts";
@@ -68,6 +69,26 @@ export class ClientNodeKubeApi implements KubeApi {
     await callKube(`replace secret ${namespace}/${name}`, this.#timeoutMs, () =>
       this.#core.replaceNamespacedSecret({ name, namespace, body, fieldManager: "acr-p2p" }),
     );
+  }
+
+  /** Paged (500 a page); each page bounded by a longer timeout: this runs in the background. */
+  async listPods(labelSelector: string): Promise<PodSummary[]> {
+    const out: PodSummary[] = [];
+    let next: string | undefined;
+    do {
+      const page = await callKube(`list pods ${labelSelector}`, Math.max(this.#timeoutMs, 10_000), () =>
+        this.#core.listPodForAllNamespaces({ labelSelector, limit: 500, ...(next && { _continue: next }) }),
+      );
+      for (const p of page.items) {
+        out.push({
+          namespace: p.metadata?.namespace ?? "",
+          name: p.metadata?.name ?? "",
+          imagePullSecrets: (p.spec?.imagePullSecrets ?? []).map((r) => r.name ?? ""),
+        });
+      }
+      next = page.metadata?._continue || undefined;
+    } while (next);
+    return out;
   }
 
   async serverVersion(): Promise<ServerVersion> {

@@ -1,7 +1,8 @@
 /**
  * The few Kubernetes API calls the webhook makes, behind one small interface: read a namespace's
- * labels, get and create Secrets, replace one Secret in place, read the server version (RBAC: secrets
- * get + create, and update only on the ACR temporary credentials secret; never list or watch). An
+ * labels, get and create Secrets, replace one Secret in place, list injected pods, read the server
+ * version (RBAC: secrets get + create, and update only on the ACR temporary credentials secret, never
+ * list or watch; pods list, which the peer directory has anyway). An
  * in-memory implementation sits beside it for unit tests and `acr-p2p inject`; the client-node one
  * talks to a real apiserver.
  */
@@ -24,6 +25,13 @@ export interface NamespaceObject {
   readonly metadata: ObjectMeta;
 }
 
+/** What the controller reads of a listed pod. */
+export interface PodSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly imagePullSecrets: readonly string[];
+}
+
 export interface ServerVersion {
   readonly major: number;
   readonly minor: number;
@@ -43,6 +51,8 @@ export interface KubeApi {
    * pull-secret-store.ts); derived pull secrets are never modified. NOT_FOUND when it does not exist.
    */
   replaceSecret(namespace: string, secret: SecretObject): Promise<void>;
+  /** Pods of every namespace matching `labelSelector` (e.g. `acr-p2p/peer=true`), all pages. */
+  listPods(labelSelector: string): Promise<PodSummary[]>;
   serverVersion(): Promise<ServerVersion>;
 }
 

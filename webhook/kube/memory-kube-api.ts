@@ -7,16 +7,20 @@ import {
   KubeApiError,
   type KubeApi,
   type NamespaceObject,
+  type PodSummary,
   type SecretObject,
   type ServerVersion,
 } from "./kube-api.ts";
 
-type Operation = "getNamespace" | "getSecret" | "createSecret" | "replaceSecret" | "serverVersion";
+type Operation =
+  "getNamespace" | "getSecret" | "createSecret" | "replaceSecret" | "listPods" | "serverVersion";
 
 export class MemoryKubeApi implements KubeApi {
   readonly namespaces = new Map<string, NamespaceObject>();
   /** Key: `namespace/name`. */
   readonly secrets = new Map<string, SecretObject>();
+  /** Pods with their labels, for listPods. */
+  readonly pods: (PodSummary & { readonly labels: Readonly<Record<string, string>> })[] = [];
   version: ServerVersion;
   /** Number of calls per operation (tests check what was read and written). */
   readonly calls: Record<Operation, number> = {
@@ -24,6 +28,7 @@ export class MemoryKubeApi implements KubeApi {
     getSecret: 0,
     createSecret: 0,
     replaceSecret: 0,
+    listPods: 0,
     serverVersion: 0,
   };
   readonly #faults = new Map<Operation, KubeApiError>();
@@ -76,6 +81,18 @@ export class MemoryKubeApi implements KubeApi {
       throw new KubeApiError("NOT_FOUND", `secrets "${secret.metadata.name}" not found`, { status: 404 });
     }
     this.addSecret(namespace, structuredClone(secret));
+  }
+
+  /** Equality selectors only (`k=v,k2=v2`): what the controller uses. */
+  async listPods(labelSelector: string): Promise<PodSummary[]> {
+    this.#enter("listPods");
+    const wanted = labelSelector
+      .split(",")
+      .filter((t) => t !== "")
+      .map((t) => t.split("=") as [string, string]);
+    return this.pods
+      .filter((p) => wanted.every(([k, v]) => p.labels[k] === v))
+      .map(({ namespace, name, imagePullSecrets }) => ({ namespace, name, imagePullSecrets }));
   }
 
   async serverVersion(): Promise<ServerVersion> {

@@ -3,7 +3,10 @@
  * hosts are the configured static ones plus the instances' (one UnionRegistryResolver, whose readiness
  * detail /readyz shows), the cloud metrics go to the controller's registry, and ACR temporary
  * credentials (when on) are written through the controller's own Kubernetes access, keyed by the
- * prefix the webhook rewrites images to (`127.0.0.1:<p2p.port>`).
+ * prefix the webhook rewrites images to (`127.0.0.1:<p2p.port>`). The namespaces whose secret is kept
+ * fresh are those this process admitted pods into, plus those where injected pods name the secret
+ * (listed at start and every few minutes): a restarted controller, or the other replica, keeps
+ * refreshing secrets that running pods need when their containers restart.
  *
  * Without acrInstances nothing cloud-related starts and no credentials are needed.
  */
@@ -19,6 +22,7 @@ import { UnionRegistryResolver } from "../cloud/union-resolver.ts";
 import type { WebhookConfig } from "../config/webhook-config.ts";
 import type { KubeApi } from "../kube/kube-api.ts";
 import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
+import { PEER_LABEL } from "../mutation/names.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 
@@ -36,7 +40,11 @@ export interface ControllerCloudDeps {
   readonly kube: KubeApi;
   /** The ECS metadata client (default: the real address); for region / VPC lookups. */
   readonly metadata?: EcsMetadataClient;
+  /** How often injected pods are listed for namespaces needing the temporary credentials (10 min). */
+  readonly discoveryIntervalMs?: number;
 }
+
+const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Starts the cloud layer for the controller: waits for the first resolution of the instances (a
@@ -58,11 +66,51 @@ export async function startControllerCloud(
   });
   if (!services) return { resolver: fixed, tempPullSecrets: undefined, services, stop: () => {} };
   const temp = services.tempCredentials;
+  const stopDiscovery = temp
+    ? discoverTempNamespaces(temp, deps.kube, deps.discoveryIntervalMs ?? DISCOVERY_INTERVAL_MS, deps.logger)
+    : () => {};
   return {
     resolver: new UnionRegistryResolver([fixed, services.resolver]),
     tempPullSecrets: temp ? tempPullSecretsOf(temp, services.resolver) : undefined,
     services,
-    stop: () => services.stop(),
+    stop: () => {
+      stopDiscovery();
+      services.stop();
+    },
+  };
+}
+
+/**
+ * Lists injected pods (label acr-p2p/peer=true; RBAC pods list, which the peer directory has) now
+ * and every `everyMs`, and hands AcrTempCredentials the namespaces where one names the secret.
+ */
+function discoverTempNamespaces(
+  temp: AcrTempCredentials,
+  kube: KubeApi,
+  everyMs: number,
+  logger: Logger,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const run = async (): Promise<void> => {
+    try {
+      const pods = await kube.listPods(`${PEER_LABEL}=true`);
+      const namespaces = new Set(
+        pods.filter((p) => p.imagePullSecrets.includes(temp.secretName)).map((p) => p.namespace),
+      );
+      temp.adoptNamespaces(namespaces);
+      await temp.refresh();
+    } catch (err) {
+      logger.warn({ err }, "listing injected pods for the temporary credentials failed; retrying later");
+    }
+    if (stopped) return;
+    timer = setTimeout(() => void run(), everyMs);
+    timer.unref();
+  };
+  void run();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * A loopback HTTPS stand-in for the apiserver endpoints the webhook calls (namespace get, secret
- * get/create/replace, /version), answering as the apiserver does: objects, Status bodies with 404/409/403, and
+ * get/create/replace, pods list in two pages, /version), answering as the apiserver does: objects, Status bodies with 404/409/403, and
  * one namespace that never answers. Not a mock of the client: the real client-node code runs against it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -66,6 +66,21 @@ export function apiserverStandIn(seen: Seen[]): Server {
         });
       }
       if (url.pathname === "/api/v1/namespaces/stall") return; // never answers
+      if (url.pathname === "/api/v1/pods") {
+        // Two pages: an injected pod of namespace "running" naming the temporary credentials secret,
+        // then one of "apps" naming none.
+        const second = url.searchParams.get("continue") === "page-2";
+        const pod = (namespace: string, name: string, secrets: string[]) => ({
+          metadata: { namespace, name, labels: { "acr-p2p/peer": "true" } },
+          spec: { containers: [], imagePullSecrets: secrets.map((n) => ({ name: n })) },
+        });
+        return json({
+          kind: "PodList",
+          apiVersion: "v1",
+          metadata: second ? {} : { continue: "page-2" },
+          items: second ? [pod("apps", "b", [])] : [pod("running", "a", ["acr-p2p-acr-temp-credentials"])],
+        });
+      }
       if (url.pathname === "/api/v1/namespaces/locked/secrets/s")
         return status(res, 403, "Forbidden", 'secrets "s" is forbidden: User cannot get resource');
       if (req.method === "PUT" && url.pathname === "/api/v1/namespaces/apps/secrets/creds") {
@@ -79,6 +94,10 @@ export function apiserverStandIn(seen: Seen[]): Server {
           type: "kubernetes.io/dockerconfigjson",
           data: { ".dockerconfigjson": "e30=" },
         });
+      }
+      if (req.method === "POST" && url.pathname === "/api/v1/namespaces/running/secrets") {
+        res.writeHead(201, { "content-type": "application/json" });
+        return res.end(body);
       }
       if (req.method === "POST" && url.pathname === "/api/v1/namespaces/apps/secrets") {
         const name = (JSON.parse(body) as { metadata: { name: string } }).metadata.name;

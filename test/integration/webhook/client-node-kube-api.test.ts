@@ -107,6 +107,19 @@ describe("ClientNodeKubeApi against a loopback apiserver stand-in", function () 
     expect([missing.code, missing.status]).to.deep.equal(["NOT_FOUND", 404]);
   });
 
+  it("lists the pods of every namespace by label, following the continue token", async () => {
+    const pods = await api.listPods("acr-p2p/peer=true");
+    expect(pods).to.deep.equal([
+      { namespace: "running", name: "a", imagePullSecrets: ["acr-p2p-acr-temp-credentials"] },
+      { namespace: "apps", name: "b", imagePullSecrets: [] },
+    ]);
+    const lists = seen.filter((s) => s.url.startsWith("/api/v1/pods")).map((s) => s.url);
+    expect(lists).to.deep.equal([
+      "/api/v1/pods?labelSelector=acr-p2p%2Fpeer%3Dtrue&limit=500",
+      "/api/v1/pods?continue=page-2&labelSelector=acr-p2p%2Fpeer%3Dtrue&limit=500",
+    ]);
+  });
+
   it("maps 409 to ALREADY_EXISTS and 403 to FORBIDDEN, keeping the apiserver's message", async () => {
     const conflict = await failure(() => api.createSecret("apps", { metadata: { name: "taken" } }));
     expect([conflict.code, conflict.status]).to.deep.equal(["ALREADY_EXISTS", 409]);

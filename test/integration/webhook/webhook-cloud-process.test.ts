@@ -7,6 +7,7 @@
  * - A pod naming no pull secret that uses the instance's VPC host gets the temporary credentials
  *   secret: created in its namespace through the API before the answer, keyed by the rewritten
  *   prefix, holding a password the CR emulator issued.
+ * - Namespaces where running injected pods name that secret (listed through the API) get it too.
  * - CR API failing at start: not ready, /readyz says why; ready once the API answers.
  * - Cloud settings the user must fix stop the process with exit code 2, naming the parameter.
  */
@@ -101,7 +102,9 @@ describe("acr-p2p webhook (process) with ACR instances", function () {
         ),
       );
       expect(body.detail["tempCredentials"]).to.match(
-        new RegExp(`^temporary credentials ${rig.local.id}: password expires in \\d+s; 0 namespace\\(s\\)$`),
+        new RegExp(
+          `^temporary credentials ${rig.local.id}: password expires in \\d+s; \\d+ namespace\\(s\\)$`,
+        ),
       );
       const metrics = (await webhook.get("/metrics")).text;
       expect(metrics).to.contain(`acr_p2p_acr_resolved_hosts{instance="${rig.local.id}"} 2`);
@@ -150,6 +153,22 @@ describe("acr-p2p webhook (process) with ACR instances", function () {
       expect(login.username).to.equal("cr_temp_user");
       expect(rig.cr.checkTempLogin(rig.local.id, login.username, login.password)).to.equal(true);
       expect(JSON.stringify(webhook.logs)).not.to.contain(login.password);
+    });
+
+    it("writes the secret where a running injected pod names it (listed at start, no admission)", async () => {
+      // The stand-in lists pod running/a, which names the secret: as after a controller restart.
+      const posted = () =>
+        seen.find((s) => s.method === "POST" && s.url.startsWith("/api/v1/namespaces/running/secrets"));
+      await waitUntil(
+        async () => posted() !== undefined,
+        10_000,
+        () => "no secret written in running",
+        100,
+      );
+      expect(JSON.parse(posted()!.body).metadata.name).to.equal(TEMP_SECRET);
+      expect(seen.some((s) => s.url.startsWith("/api/v1/pods?labelSelector=acr-p2p%2Fpeer%3Dtrue"))).to.equal(
+        true,
+      );
     });
 
     it("leaves a pod of a static registry without the secret", async () => {
