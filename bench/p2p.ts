@@ -9,7 +9,7 @@
  * time (direct pulls grow about N-fold).
  *
  *   npm run bench -- p2p [--json] [--ns 1,2,4,8,16] [--image-mib 256] [--layers 4] [--rate-mbps 20]
- *                        [--cache-mib 128] [--no-direct]
+ *                        [--cache-mib 128] [--blocksize-kib 256] [--no-direct]
  *
  * Prints a table (or, with --json, one JSON object per N), writes bench/results/p2p.json and
  * bench/results/p2p.svg.
@@ -34,6 +34,8 @@ interface Options {
   layers: number;
   rateMBps: number;
   cacheMiB: number;
+  /** Sidecar block size (the seed's blocksize, KiB); default the sidecar's own default. */
+  blocksizeKiB: number | undefined;
   direct: boolean;
 }
 
@@ -65,6 +67,7 @@ function parseOptions(argv: string[]): Options {
     layers: Number(value("--layers", "4")),
     rateMBps: Number(value("--rate-mbps", "20")),
     cacheMiB: Number(value("--cache-mib", "128")),
+    blocksizeKiB: argv.includes("--blocksize-kib") ? Number(value("--blocksize-kib", "")) : undefined,
     direct: !argv.includes("--no-direct"),
   };
 }
@@ -127,7 +130,9 @@ const round = (x: number, f = 10) => Math.round(x * f) / f;
 
 async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
   const cache = String(opts.cacheMiB * MiB);
-  const group = await startP2PGroup(origin, { size: n, args: ["--option-block-size", cache] });
+  const args = ["--option-block-size", cache];
+  if (opts.blocksizeKiB !== undefined) args.push("--blocksize", String(opts.blocksizeKiB));
+  const group = await startP2PGroup(origin, { size: n, args });
   const agent = new Agent({ keepAliveTimeout: 10_000 });
   try {
     origin.proxy.reset();
@@ -226,6 +231,7 @@ async function main(): Promise<void> {
     layers: opts.layers,
     originMBps: opts.rateMBps,
     cacheMiB: opts.cacheMiB,
+    blocksizeKiB: opts.blocksizeKiB ?? 256,
     targets: { originBytesOverImageMax: 1.05, p99AtMaxNOverN1Max: 2 },
     originOk,
     scaleOk,
