@@ -71,6 +71,12 @@ export interface PeerNetwork {
   readonly isOwned: (request: BlockRequest) => boolean;
   /** The engine found a bad block: quarantine the peer that served it. */
   readonly onBadBlock: (event: BadBlockEvent) => void;
+  /**
+   * Whether blocks may come from peers right now (a ticket and another peer listed). While they may,
+   * this sidecar asks the registry only for the blocks it owns (about 1/N of each blob, scattered), so
+   * reading the registry in long sequential segments would fetch the rest of each segment for nothing.
+   */
+  hasPeers(): boolean;
   /** Sources for one blob of (host, repo): per block, its owner and next candidate, then `origin`. */
   sources(host: string, repo: string, origin: BlockSource): SourceList;
   /** Starts the peer server on podIP:peerPort (no-op when off). */
@@ -145,6 +151,7 @@ export function createPeerNetwork(
       self,
       isOwned: () => false,
       onBadBlock: () => {},
+      hasPeers: () => false,
       sources: (_h, _r, origin) => [origin],
       serve: async () => {},
       view: undefined,
@@ -184,6 +191,10 @@ export function createPeerNetwork(
     view,
     quarantine,
     isOwned: (request) => rankPeers(request.digest, request.index, view.current().peers)[0] === self,
+    hasPeers() {
+      const current = view.current();
+      return current.ticket !== undefined && current.peers.some((p) => p !== self);
+    },
     onBadBlock: (event) => {
       if (!(event.source instanceof PeerBlockSource)) return;
       quarantine.add(event.source.peer, "DIGEST_MISMATCH", 4);
