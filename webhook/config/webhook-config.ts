@@ -42,6 +42,17 @@ export interface SidecarResources {
   readonly memoryMarginBytes: number;
 }
 
+/**
+ * The mounted cert Secret's files. They may not exist yet at start (the chart's volume is optional
+ * until certgen runs) and change on rotation: webhook/server/serving-certificate.ts watches them.
+ */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The CA bundle (ca.crt); undefined when not configured. */
+  readonly caFile: string | undefined;
+}
+
 export interface WebhookConfig {
   readonly mutation: MutationConfig;
   /** Canonical `host[:port]` of the configured accelerated registries. */
@@ -49,7 +60,7 @@ export interface WebhookConfig {
   readonly listenHost: string;
   readonly listenPort: number;
   /** Serving certificate files; undefined means "generate a CA and certificate at start". */
-  readonly tlsFiles: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tlsFiles: TlsFiles | undefined;
   readonly serviceName: string;
   readonly tlsSans: readonly string[];
   readonly caOut: string | undefined;
@@ -92,13 +103,19 @@ export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
       "set both --tls-cert and --tls-key, or neither",
     );
   }
+  const caFile = r.text("tlsCa");
+  if (caFile !== undefined && certFile === undefined) {
+    throw ConfigError.forSpec(r.spec("tlsCa"), "needs --tls-cert and --tls-key (the pair it verifies)");
+  }
   const config: WebhookConfig = {
     mutation: Object.freeze(buildMutationConfig(raw)),
     registries: parseRegistries(r.spec("registries"), r.list("registries")),
     listenHost,
     listenPort,
     tlsFiles:
-      certFile !== undefined && keyFile !== undefined ? Object.freeze({ certFile, keyFile }) : undefined,
+      certFile !== undefined && keyFile !== undefined
+        ? Object.freeze({ certFile, keyFile, caFile })
+        : undefined,
     serviceName: dnsLabel(r.spec("serviceName"), r.required("serviceName")),
     tlsSans: Object.freeze([...r.list("tlsSans")]),
     caOut: r.text("caOut"),

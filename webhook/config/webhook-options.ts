@@ -66,8 +66,8 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     env: "ACR_P2P_SIDECAR_MEMORY_MARGIN",
     flag: "--sidecar-memory-margin",
     kind: "string",
-    default: "128Mi",
-    help: "Added to the memory cache cap to give the sidecar's memory limit: Node's heap and runtime (~50Mi) plus blocks in flight (proxyFsParallels x blocksize, 32Mi by default).",
+    default: "256Mi",
+    help: "Added to the memory cache cap to give the sidecar's memory limit: the Node runtime (~110Mi resident), Buffers awaiting V8's next GC (~64Mi), origin read-ahead (16Mi) and each streamed blob's readahead window (8Mi). Measured peak: cap + ~215Mi.",
   }),
   option({
     key: "namespace",
@@ -98,6 +98,13 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     flag: "--tls-key",
     kind: "string",
     help: "PEM file of the serving certificate's private key.",
+  }),
+  option({
+    key: "tlsCa",
+    env: "ACR_P2P_TLS_CA_FILE",
+    flag: "--tls-ca",
+    kind: "string",
+    help: "PEM file of the CA bundle that verifies the serving certificate (the cert Secret's ca.crt, with --tls-cert). Re-read with the pair, so a rotation is seen without a restart.",
   }),
   option({
     key: "serviceName",

@@ -13,50 +13,64 @@ import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
 import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
 import { WebhookMetrics } from "./metrics.ts";
-import { loadTlsMaterial, type TlsMaterial } from "./tls-material.ts";
+import { ServingCertificate, SERVING_CERTIFICATE_CHECK } from "./serving-certificate.ts";
+import type { TlsMaterial } from "./tls-material.ts";
 
 export interface ControllerParts {
   readonly logger: Logger;
   readonly kube?: KubeApi;
   readonly resolver?: RegistryResolver;
   readonly tempPullSecrets?: TempPullSecrets;
-  readonly tls?: TlsMaterial;
   /** The metrics registry's owner; when passed, defaultMetrics is the caller's choice. */
   readonly metrics?: WebhookMetrics;
   readonly defaultMetrics?: boolean;
-  /** How often certificate files are checked for a renewal (certgen rotates the mounted Secret). */
+  /** How often certificate files are read (they appear after certgen, and change on rotation). */
   readonly tlsReloadMs?: number;
 }
 
 export interface RunningController extends RunningServer {
+  /** The pair served at start (a generated or temporary one has its CA in caPem). */
   readonly tls: TlsMaterial;
+  /** The pair served now, the CA bundle file and their readiness. */
+  readonly servingCertificate: ServingCertificate;
   readonly metrics: WebhookMetrics;
   readonly facts: ClusterFacts;
 }
+
+/** Reading three small files every few seconds costs nothing; the kubelet's own delay dominates. */
+const TLS_RELOAD_MS = 5_000;
 
 export async function startController(
   config: WebhookConfig,
   parts: ControllerParts,
 ): Promise<RunningController> {
   const { logger } = parts;
-  const tls = parts.tls ?? (await loadTlsMaterial(config));
+  const serving = await ServingCertificate.create(config, logger);
+  const tls = serving.served;
   const kube = parts.kube ?? kubeApiFor(config);
   const facts = new ClusterFacts(kube, { namespaceTtlMs: config.namespaceCacheMs });
   const resolver = parts.resolver ?? new StaticRegistryResolver(config.registries);
   const metrics = parts.metrics ?? new WebhookMetrics({ defaultMetrics: parts.defaultMetrics ?? false });
   const temp = parts.tempPullSecrets;
 
-  const readiness = async (): Promise<Readiness> => {
+  const readiness = async (exclude: ReadonlySet<string>): Promise<Readiness> => {
     const r = resolver.readiness();
     const version = await facts.serverVersion().then(
       (v) => ({ ok: true, text: v.gitVersion }),
       (err: unknown) => ({ ok: false, text: `unknown: ${err instanceof Error ? err.message : String(err)}` }),
     );
+    const cert = serving.readiness();
+    const checks: [string, boolean][] = [
+      ["registries", r.ready],
+      ["kubernetes", version.ok],
+      [SERVING_CERTIFICATE_CHECK, cert.ready],
+    ];
     return {
-      ready: r.ready && version.ok,
+      ready: checks.every(([name, ok]) => ok || exclude.has(name)),
       detail: {
         registries: r.detail,
         kubernetes: version.text,
+        [SERVING_CERTIFICATE_CHECK]: cert.detail,
         ...(temp && { tempCredentials: temp.describe() }),
       },
     };
@@ -72,9 +86,7 @@ export async function startController(
     metrics,
     readiness,
   });
-  const stopReload = config.tlsFiles
-    ? watchTlsFiles(config, server, tls, parts.tlsReloadMs ?? 30_000, logger)
-    : () => {};
+  serving.watch(server.server, parts.tlsReloadMs ?? TLS_RELOAD_MS);
   // Warm the version cache so the first admission does not wait for it.
   void facts.serverVersion().then(
     (v) => logger.info({ kubernetes: v.gitVersion }, "server version"),
@@ -84,7 +96,7 @@ export async function startController(
     {
       url: server.url,
       registries: [...resolver.acceleratedHosts()],
-      generatedCert: tls.caPem !== undefined,
+      certificate: serving.state,
       hosts: tls.hosts,
     },
     "webhook listening",
@@ -92,10 +104,11 @@ export async function startController(
   return {
     ...server,
     close: async () => {
-      stopReload();
+      serving.stop();
       await server.close();
     },
     tls,
+    servingCertificate: serving,
     metrics,
     facts,
   };
@@ -104,34 +117,4 @@ export async function startController(
 /** The client-node access the config asks for (kubeconfig file, else in-cluster / ~/.kube/config). */
 export function kubeApiFor(config: WebhookConfig): KubeApi {
   return new ClientNodeKubeApi(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
-}
-
-/**
- * The kubelet updates a mounted Secret's files in place when certgen renews it; the server picks the
- * new pair up without a restart (new connections get it, open ones keep theirs).
- */
-function watchTlsFiles(
-  config: WebhookConfig,
-  server: RunningServer,
-  initial: TlsMaterial,
-  everyMs: number,
-  logger: Logger,
-): () => void {
-  let current = `${initial.certPem}\0${initial.keyPem}`;
-  const check = async () => {
-    try {
-      const next = await loadTlsMaterial(config);
-      const seen = `${next.certPem}\0${next.keyPem}`;
-      if (seen === current) return;
-      // Throws on a key that does not match its certificate: the loaded pair stays.
-      server.server.setSecureContext({ cert: next.certPem, key: next.keyPem });
-      current = seen;
-      logger.info("serving certificate reloaded");
-    } catch (err) {
-      logger.warn({ err }, "serving certificate files not usable; keeping the loaded pair");
-    }
-  };
-  const timer = setInterval(() => void check(), everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

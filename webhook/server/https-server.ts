@@ -28,7 +28,8 @@ export interface WebhookServerOptions {
   readonly maxBodyBytes: number;
   readonly deps: AdmissionDeps;
   readonly metrics: WebhookMetrics;
-  readonly readiness: () => Promise<Readiness>;
+  /** `exclude`: checks named in `/readyz?exclude=NAME[,NAME]` that must not make the answer 503. */
+  readonly readiness: (exclude: ReadonlySet<string>) => Promise<Readiness>;
 }
 
 export interface RunningServer {
@@ -70,8 +71,8 @@ export function createWebhookApp(options: WebhookServerOptions): express.Express
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok\n");
   });
-  app.get("/readyz", async (_req, res) => {
-    const r = await options.readiness();
+  app.get("/readyz", async (req, res) => {
+    const r = await options.readiness(excludedChecks(req.query["exclude"]));
     res.status(r.ready ? 200 : 503).json(r);
   });
   app.get("/metrics", async (_req, res) => {
@@ -125,6 +126,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         server.closeIdleConnections();
       }),
   };
+}
+
+/** `?exclude=a,b` or `?exclude=a&exclude=b` (as kube-apiserver's /readyz takes it). */
+function excludedChecks(value: unknown): ReadonlySet<string> {
+  const values = Array.isArray(value) ? value : [value];
+  return new Set(values.flatMap((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : [])));
 }
 
 function toInputError(err: unknown, limit: number): AdmissionInputError | undefined {

@@ -161,7 +161,11 @@ describe("webhook HTTPS server", function () {
     expect(res.status).to.equal(200);
     expect(res.json()).to.deep.equal({
       ready: true,
-      detail: { registries: "3 configured registry host(s)", kubernetes: "v1.34.0" },
+      detail: {
+        registries: "3 configured registry host(s)",
+        kubernetes: "v1.34.0",
+        servingCertificate: "generated at start (no certificate files)",
+      },
     });
   });
 

@@ -57,6 +57,7 @@ describe("acr-p2p webhook (process)", function () {
     expect(body.detail).to.deep.equal({
       registries: "1 configured registry host(s)",
       kubernetes: "v1.30.4-test",
+      servingCertificate: "generated at start (no certificate files)",
     });
   });
 
