@@ -1,10 +1,13 @@
 /**
  * The chart installed on the real API server (helm, hooks off: nothing runs Jobs here): its objects
  * are accepted, its RBAC is least privilege (checked by the API server's own authorizer through
- * SubjectAccessReview), its pods pass PodSecurity "restricted", and `helm upgrade` keeps the caBundle
- * certgen wrote.
+ * SubjectAccessReview, with acrTempCredentials off and on), its pods pass PodSecurity "restricted",
+ * and `helm upgrade` keeps the caBundle certgen wrote.
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "chai";
+import { parse, stringify } from "yaml";
 import {
   AppsV1Api,
   AuthorizationV1Api,
@@ -25,9 +28,11 @@ import {
   helm,
   installChart,
 } from "../support/cluster-chart.ts";
+import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
 import { createTestNamespace, deleteNamespaces, ensureServiceAccount } from "../support/cluster-objects.ts";
 import { readCaBundles } from "../support/cluster-tls.ts";
 import { chartInstall, type ChartInstall } from "../support/cluster-webhook.ts";
+import { waitUntil } from "../support/origin/child-process.ts";
 
 describe("cluster: chart installed on the API server", function () {
   this.timeout(120_000);
@@ -53,7 +58,7 @@ describe("cluster: chart installed on the API server", function () {
     expect(deployment.spec?.replicas).to.equal(2);
     const c = deployment.spec?.template.spec?.containers[0];
     expect(c?.args).to.deep.equal(["webhook"]);
-    expect(c?.readinessProbe?.httpGet?.path).to.equal("/readyz");
+    expect(c?.readinessProbe?.httpGet?.path).to.equal("/readyz?exclude=servingCertificate");
     expect(c?.livenessProbe?.httpGet?.path).to.equal("/healthz");
     expect(c?.resources?.requests).to.have.keys("cpu", "memory");
     const pdb = await kc
@@ -166,6 +171,45 @@ describe("cluster: chart installed on the API server", function () {
     for (const a of CONTROLLER_MAY) expect(await allowed(CONTROLLER_SA, a), describeAttrs(a)).to.equal(true);
     for (const a of CONTROLLER_MAY_NOT)
       expect(await allowed(CONTROLLER_SA, a), describeAttrs(a)).to.equal(false);
+  });
+
+  it("lets the controller update the temporary credentials secret only, only with acrTempCredentials", async function () {
+    // On an external cluster an upgrade would roll the real controller with values it cannot run.
+    if (!install.valuesFile) this.skip();
+    const update = (name?: string, namespace = "any-ns"): V1ResourceAttributes => ({
+      verb: "update",
+      resource: "secrets",
+      namespace,
+      ...(name !== undefined && { name }),
+    });
+    const mayUpdate = () => allowed(CONTROLLER_SA, update(TEMP_CREDENTIALS_SECRET_NAME));
+    expect(await mayUpdate(), "update with acrTempCredentials off").to.equal(false);
+    const values = parse(readFileSync(install.valuesFile, "utf8")) as Record<string, unknown>;
+    const onFile = join(install.dir, "values-temp-credentials.yaml");
+    writeFileSync(onFile, stringify({ ...values, acrInstances: "cri-test", acrTempCredentials: true }));
+    try {
+      await installChart(install.cluster, onFile);
+      // The authorizer sees RBAC changes through its informers: a moment after the write.
+      await waitUntil(mayUpdate, 10_000, () => "update of the temporary credentials secret still denied");
+      expect(await allowed(CONTROLLER_SA, update(TEMP_CREDENTIALS_SECRET_NAME, "other-ns"))).to.equal(true);
+      const denied: V1ResourceAttributes[] = [
+        update("another-secret"),
+        update(TLS_SECRET, CHART_NAMESPACE),
+        update(),
+        { verb: "patch", resource: "secrets", namespace: "any-ns", name: TEMP_CREDENTIALS_SECRET_NAME },
+        { verb: "delete", resource: "secrets", namespace: "any-ns", name: TEMP_CREDENTIALS_SECRET_NAME },
+        { verb: "list", resource: "secrets", namespace: "any-ns" },
+        { verb: "watch", resource: "secrets", namespace: "any-ns" },
+      ];
+      for (const a of denied) expect(await allowed(CONTROLLER_SA, a), describeAttrs(a)).to.equal(false);
+    } finally {
+      await installChart(install.cluster, install.valuesFile);
+    }
+    await waitUntil(
+      async () => !(await mayUpdate()),
+      10_000,
+      () => "update still allowed with the value off",
+    );
   });
 
   it("lets the certgen Job touch only its Secret and this webhook configuration", async function () {

@@ -1,15 +1,36 @@
 /**
  * The Helm chart (manifests/ack-acr-acceleration-p2p), rendered by the real helm binary: lint, the
  * webhook's admission settings, every seed parameter documented and mapped to the controller's env,
- * bad values refused naming the parameter, the kubeVersion floor.
+ * every env variable the chart sets known to the code's option tables (and the other way round), the
+ * controller's conditional RBAC, bad values refused naming the parameter, the kubeVersion floor.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import type { V1ConfigMap, V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1ClusterRole,
+  V1ConfigMap,
+  V1Container,
+  V1Deployment,
+  V1Job,
+  V1MutatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import { isMap, isPair, isScalar, parseDocument } from "yaml";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
-import { CHART_DIR, CHART_NAMESPACE, findObject, helm, renderChart } from "../support/cluster-chart.ts";
+import { CERTGEN_OPTIONS } from "../../webhook/certgen/certgen-config.ts";
+import { CLOUD_OPTIONS } from "../../webhook/cloud/cloud-options.ts";
+import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
+import { ALL_WEBHOOK_OPTIONS } from "../../webhook/config/webhook-config.ts";
+import { SERVING_CERTIFICATE_CHECK } from "../../webhook/server/serving-certificate.ts";
+import {
+  CHART_DIR,
+  CHART_NAMESPACE,
+  CONTROLLER_SA,
+  findObject,
+  helm,
+  renderChart,
+} from "../support/cluster-chart.ts";
 
 /** Seed parameters (design.md) and the env variable the controller gets each one as. */
 const SEED_PARAMETERS: ReadonlyArray<[string, string | undefined]> = [
@@ -34,6 +55,46 @@ const SEED_PARAMETERS: ReadonlyArray<[string, string | undefined]> = [
   ["connectTimeout", "ACR_P2P_CONNECT_TIMEOUT"],
   ["transferTimeout", "ACR_P2P_TRANSFER_TIMEOUT"],
 ];
+
+/** This chart's own values documented next to the seed parameters (env variable in the comment). */
+const OWN_VALUES: ReadonlyArray<[string, string]> = [
+  ["stsEndpoint", "ACR_P2P_STS_ENDPOINT"],
+  ["crEndpoint", "ACR_P2P_CR_ENDPOINT"],
+  ["acrRefreshInterval", "ACR_P2P_ACR_REFRESH_INTERVAL"],
+  ["acrTempCredentials", "ACR_P2P_ACR_TEMP_CREDENTIALS"],
+];
+
+/**
+ * Env the chart sets that no option table knows yet: the peer directory is still being built. When
+ * its options join a table (webhook-options.ts or its own), they leave this list.
+ */
+const SET_FOR_THE_DIRECTORY = new Set(["ACR_P2P_DIRECTORY_PORT"]);
+
+/** Options the controller reads that the chart leaves at the code's default, and why. */
+const CONTROLLER_DEFAULTS_KEPT: Readonly<Record<string, string>> = {
+  ACR_P2P_TLS_SANS: "names of a generated certificate; the chart mounts certgen's (certgen gets the SANs)",
+  ACR_P2P_CA_OUT: "development: writes out a generated certificate's CA",
+  KUBECONFIG: "in-cluster config",
+  ACR_P2P_MAX_BODY_BYTES: "the default is the API server's own request limit (3 MiB)",
+  ACR_P2P_NAMESPACE_CACHE_SECONDS: "tuning; 5 s",
+  ACR_P2P_PEER_PORT: "fixed port of the injected sidecar (65002)",
+  ACR_P2P_HEALTH_PORT: "fixed port of the injected sidecar (65003)",
+  ACR_P2P_PLAIN_HTTP_UPSTREAMS: "test and lab registries only",
+  ACR_P2P_ALLOWED_HOSTS: "test and lab registries only",
+  ACR_P2P_PEER_SHARING: "on by default; pods opt out by annotation",
+  ALIBABA_CLOUD_OIDC_TOKEN_FILE: "the code's default is where the chart mounts the RRSA token",
+};
+
+/** Names of the env a container gets: its envFrom ConfigMaps' keys and its env entries. */
+function containerEnv(container: V1Container, objects: KubernetesObject[]): string[] {
+  const names: string[] = [];
+  for (const from of container.envFrom ?? []) {
+    const cm = findObject<V1ConfigMap>(objects, "ConfigMap", from.configMapRef?.name);
+    names.push(...Object.keys(cm.data ?? {}));
+  }
+  for (const e of container.env ?? []) names.push(e.name);
+  return names;
+}
 
 /**
  * The comment above a key of values.yaml, or undefined when the key is missing. The yaml library hangs
@@ -113,6 +174,124 @@ describe("cluster: Helm chart", function () {
     }
   });
 
+  it("documents this chart's cloud endpoints and refresh interval, naming the env", function () {
+    for (const [path, env] of OWN_VALUES) {
+      const comment = commentAbove(path);
+      expect(comment, `values.yaml has no ${path}`).to.not.equal(undefined);
+      expect(comment, `${path}'s comment names ${env}`).to.include(env);
+    }
+  });
+
+  it("passes the cloud endpoints and refresh interval to the controller's env", async function () {
+    const defaults = await renderChart(cluster);
+    expect(defaults.result.code, defaults.result.stderr).to.equal(0);
+    // Empty means the region's VPC endpoint to the code, as unset does.
+    expect(findObject<V1ConfigMap>(defaults.objects, "ConfigMap").data).to.include({
+      ACR_P2P_STS_ENDPOINT: "",
+      ACR_P2P_CR_ENDPOINT: "",
+      ACR_P2P_ACR_REFRESH_INTERVAL: "300",
+      ACR_P2P_SIDECAR_MEMORY_MARGIN: "256Mi",
+    });
+    const { result, objects } = await renderChart(cluster, [
+      "--set",
+      "stsEndpoint=sts.cn-hangzhou.aliyuncs.com,crEndpoint=cr.cn-hangzhou.aliyuncs.com:443,acrRefreshInterval=60",
+    ]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(findObject<V1ConfigMap>(objects, "ConfigMap").data).to.include({
+      ACR_P2P_STS_ENDPOINT: "sts.cn-hangzhou.aliyuncs.com",
+      ACR_P2P_CR_ENDPOINT: "cr.cn-hangzhou.aliyuncs.com:443",
+      ACR_P2P_ACR_REFRESH_INTERVAL: "60",
+    });
+  });
+
+  it("sets only env the code reads, and every option the code reads or a listed default", async function () {
+    // Every conditional env on: AccessKey Secret, RRSA, temporary credentials, webhook by URL.
+    const { result, objects } = await renderChart(cluster, [
+      "--set",
+      "acrInstances=cri-aaa,acrTempCredentials=true,accessKey=AKID,accessKeySecret=AKSECRET",
+      "--set",
+      "webhook.url=https://127.0.0.1:8443/mutate,optionBlockSize=268435456,memoryCacheCapacityGB=0.25",
+    ]);
+    expect(result.code, result.stderr).to.equal(0);
+    const rrsa = await renderChart(cluster, [
+      "--set",
+      "rrsa.enable=true,rrsa.rrsaRoleARN=acs:ram::1:role/a,rrsa.rrsaOIDCProviderRoleARN=acs:ram::1:oidc-provider/b",
+    ]);
+    expect(rrsa.result.code, rrsa.result.stderr).to.equal(0);
+
+    const controllerOf = (objs: KubernetesObject[]) => {
+      const deployment = findObject<V1Deployment>(objs, "Deployment");
+      return containerEnv(deployment.spec!.template.spec!.containers[0]!, objs);
+    };
+    const controllerSet = new Set([...controllerOf(objects), ...controllerOf(rrsa.objects)]);
+    const controllerKnown = new Set([
+      ...ALL_WEBHOOK_OPTIONS.map((o) => o.env),
+      ...CLOUD_OPTIONS.map((o) => o.env),
+    ]);
+    const unknown = [...controllerSet].filter(
+      (e) => !controllerKnown.has(e) && !SET_FOR_THE_DIRECTORY.has(e),
+    );
+    expect(unknown, "the controller's env that no option table reads").to.deep.equal([]);
+    for (const env of SET_FOR_THE_DIRECTORY) expect(controllerSet, env).to.include(env);
+    const unset = [...controllerKnown].filter(
+      (e) => !controllerSet.has(e) && !(e in CONTROLLER_DEFAULTS_KEPT),
+    );
+    expect(unset, "options the code reads that the chart never sets").to.deep.equal([]);
+    const stale = Object.keys(CONTROLLER_DEFAULTS_KEPT).filter(
+      (e) => controllerSet.has(e) || !controllerKnown.has(e),
+    );
+    expect(stale, "CONTROLLER_DEFAULTS_KEPT entries to remove").to.deep.equal([]);
+
+    const job = findObject<V1Job>(objects, "Job");
+    const certgenSet = new Set(containerEnv(job.spec!.template.spec!.containers[0]!, objects));
+    const certgenKnown = new Set(CERTGEN_OPTIONS.map((o) => o.env));
+    expect(
+      [...certgenSet].filter((e) => !certgenKnown.has(e)),
+      "certgen env not read",
+    ).to.deep.equal([]);
+    expect([...certgenKnown].filter((e) => !certgenSet.has(e))).to.deep.equal(["KUBECONFIG"]);
+  });
+
+  it("probes readiness without the serving certificate check, which helm install --wait would deadlock on", async function () {
+    const { result, objects } = await renderChart(cluster);
+    expect(result.code, result.stderr).to.equal(0);
+    const c = findObject<V1Deployment>(objects, "Deployment").spec!.template.spec!.containers[0]!;
+    expect(c.readinessProbe?.httpGet?.path).to.equal(`/readyz?exclude=${SERVING_CERTIFICATE_CHECK}`);
+    expect(c.livenessProbe?.httpGet?.path).to.equal("/healthz");
+    const tls = findObject<V1Deployment>(objects, "Deployment").spec!.template.spec!.volumes?.find(
+      (v) => v.name === "tls",
+    );
+    expect(tls?.secret?.optional).to.equal(true);
+    expect(findObject<V1ConfigMap>(objects, "ConfigMap").data).to.include({
+      ACR_P2P_TLS_CERT_FILE: "/etc/acr-p2p/tls/tls.crt",
+      ACR_P2P_TLS_KEY_FILE: "/etc/acr-p2p/tls/tls.key",
+      ACR_P2P_TLS_CA_FILE: "/etc/acr-p2p/tls/ca.crt",
+    });
+  });
+
+  it("lets the controller update secrets only by the temporary credentials' name, only with acrTempCredentials", async function () {
+    const secretRules = (objs: KubernetesObject[]) =>
+      (findObject<V1ClusterRole>(objs, "ClusterRole", CONTROLLER_SA).rules ?? []).filter((r) =>
+        r.resources?.includes("secrets"),
+      );
+    const off = await renderChart(cluster);
+    expect(off.result.code, off.result.stderr).to.equal(0);
+    expect(secretRules(off.objects)).to.deep.equal([
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create"] },
+    ]);
+    const on = await renderChart(cluster, ["--set", "acrInstances=cri-aaa,acrTempCredentials=true"]);
+    expect(on.result.code, on.result.stderr).to.equal(0);
+    expect(secretRules(on.objects)).to.deep.equal([
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create"] },
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: [TEMP_CREDENTIALS_SECRET_NAME],
+        verbs: ["update"],
+      },
+    ]);
+  });
+
   it("passes every seed parameter to the controller's env", async function () {
     const set = [
       "acrInstances=cri-aaa\\,cri-bbb",
@@ -188,6 +367,11 @@ describe("cluster: Helm chart", function () {
     ["rrsa.enable=true", /rrsaRoleARN/],
     ["accessKey=AKID", /accessKey/],
     ["registries={not a host}", /registries/],
+    ["stsEndpoint=https://sts.aliyuncs.com", /stsEndpoint/],
+    ["crEndpoint=CR.example.com", /crEndpoint/],
+    ["acrRefreshInterval=5", /acrRefreshInterval/],
+    ["acrRefreshInterval=100000", /acrRefreshInterval/],
+    ["acrTempCredentials=true", /acrTempCredentials.*acrInstances/],
   ];
   for (const [set, names] of BAD_VALUES) {
     it(`refuses ${set}, naming the parameter`, async function () {

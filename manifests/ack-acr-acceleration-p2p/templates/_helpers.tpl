@@ -60,6 +60,9 @@ app.kubernetes.io/component: controller
 {{- if ge (int $v.certgen.renewBeforeDays) (int $v.certgen.validityDays) -}}
 {{- fail "certgen.renewBeforeDays must be less than certgen.validityDays" -}}
 {{- end -}}
+{{- if and $v.acrTempCredentials (not $v.acrInstances) -}}
+{{- fail "acrTempCredentials: needs acrInstances (temporary credentials are issued per ACR instance)" -}}
+{{- end -}}
 {{- if eq (int $v.controller.webhookPort) (int $v.controller.directoryPort) -}}
 {{- fail "controller.directoryPort must differ from controller.webhookPort" -}}
 {{- end -}}
