@@ -1,26 +1,73 @@
 /**
- * certgen as the chart's Job runs it (the pod template's args and env, the job ServiceAccount's RBAC):
- * from no Secret it creates the CA and serving certificate and patches caBundle, after which the API
- * server calls the webhook successfully; a second run changes nothing; a certificate due for renewal
- * is re-issued and caBundle still verifies it.
+ * certgen as the chart's Job runs it (the pod template's args and env, the job ServiceAccount's RBAC),
+ * in the order of a first `helm install --wait`: the controller starts from the chart's Deployment
+ * before the cert Secret exists (optional volume: a temporary certificate, /readyz 503 waiting for
+ * it, yet ready by the chart's probe path), certgen creates the CA and serving certificate and patches
+ * caBundle, the volume fills in (written the way the kubelet writes it) and the API server then calls
+ * the running webhook successfully, with no restart. A second run changes nothing; a certificate due
+ * for renewal is re-issued, caBundle still verifies it, and the running webhook serves it once the
+ * volume is updated.
  */
 import { X509Certificate } from "node:crypto";
+import { request } from "node:https";
+import { connect } from "node:tls";
 import { expect } from "chai";
-import { BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { REPO_ROOT } from "../support/cluster.ts";
 import { CHART_NAMESPACE, JOB_SA, RELEASE, TLS_SECRET } from "../support/cluster-chart.ts";
 import { serviceAccountKubeconfig } from "../support/cluster-objects.ts";
 import type { TestCa } from "../support/cloud/test-ca.ts";
 import { patchCaBundle, readCaBundles, writeServingSecret } from "../support/cluster-tls.ts";
-import { runCommand, waitUntil, type CommandResult } from "../support/origin/child-process.ts";
+import { makeTempDir, runCommand, waitUntil, type CommandResult } from "../support/origin/child-process.ts";
 import {
+  localMountDir,
   sharedWebhook,
+  spawnControllerProcess,
   startWebhookProcess,
   stopWebhookProcess,
   needsLocalWebhook,
   webhookActive,
   type WebhookRig,
 } from "../support/cluster-webhook.ts";
+import { writeSecretVolume } from "../support/secret-volume.ts";
+
+/** GET over TLS without verifying the server (as the kubelet's HTTPS probes do). */
+function probe(port: number, path: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: "127.0.0.1", port, path, rejectUnauthorized: false, timeout: 2000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // /healthz answers text.
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("error", () => resolve({ status: 0, body: undefined }));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+/** SHA-256 fingerprint of the certificate the server presents to a new connection. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      socket.destroy();
+      resolve(fingerprint);
+    });
+    socket.once("error", reject);
+  });
+}
 
 interface ServingSecret {
   cert: string;
@@ -71,6 +118,15 @@ describe("cluster: certgen", function () {
     return cas.some((pem) => cert.verify(new X509Certificate(pem).publicKey));
   }
 
+  /** What the kubelet does with the controller's optional cert volume once the Secret exists or changes. */
+  function syncVolume(dir: string, secret: ServingSecret): void {
+    writeSecretVolume(localMountDir(dir, "tls"), {
+      "tls.crt": secret.cert,
+      "tls.key": secret.key,
+      "ca.crt": secret.ca,
+    });
+  }
+
   async function restartWebhook(secret: ServingSecret): Promise<void> {
     await stopWebhookProcess(rig);
     rig.ca = { caPem: secret.ca, certPem: secret.cert, keyPem: secret.key };
@@ -105,8 +161,41 @@ describe("cluster: certgen", function () {
     await restartWebhook({ cert: original.certPem, key: original.keyPem, ca: original.caPem });
   });
 
-  it("creates the Secret and patches caBundle; the API server then calls the webhook", async function () {
+  let controllerDir: string;
+
+  it("a controller started before the Secret waits on a temporary certificate, ready by the chart's probe", async function () {
+    await stopWebhookProcess(rig);
     await core.deleteNamespacedSecret({ name: TLS_SECRET, namespace: CHART_NAMESPACE });
+    controllerDir = makeTempDir("before-certgen");
+    rig.process = await spawnControllerProcess(rig.cluster, {
+      port: rig.port,
+      dir: controllerDir,
+      logName: "before-certgen.log",
+    });
+    const logs = () => rig.process?.logTail() ?? "";
+    await waitUntil(
+      async () => (await probe(rig.port, "/healthz")).status === 200,
+      30_000,
+      () => `controller not serving without its Secret:\n${logs()}`,
+      100,
+    );
+    const ready = await probe(rig.port, "/readyz");
+    expect(ready.status, JSON.stringify(ready.body)).to.equal(503);
+    expect(ready.body.detail.servingCertificate).to.match(
+      /^waiting for serving certificate \(.*tls\.crt is missing\)$/,
+    );
+    const deployment = await rig.cluster.kubeConfig
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
+    const probePath = deployment.spec?.template.spec?.containers[0]?.readinessProbe?.httpGet?.path ?? "";
+    const byProbe = await probe(rig.port, probePath);
+    expect(byProbe.status, `${probePath}: ${JSON.stringify(byProbe.body)}`).to.equal(200);
+    // The API server cannot verify the temporary certificate: pods are admitted unmodified.
+    expect(await webhookActive(rig)).to.equal(false);
+  });
+
+  it("creates the Secret and patches caBundle; the running webhook serves it once the volume fills in", async function () {
+    expect(rig.process?.running, "the controller of the previous test runs").to.equal(true);
     const r = await runCertgen();
     expect(r.code, `certgen failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
     const secret = await readSecret();
@@ -120,7 +209,20 @@ describe("cluster: certgen", function () {
     expect(bundles).to.have.length(2);
     for (const bundle of bundles)
       expect(verifiedBy(bundle, secret.cert), "caBundle verifies tls.crt").to.equal(true);
-    await restartWebhook(secret);
+    syncVolume(controllerDir, secret);
+    rig.ca = { caPem: secret.ca, certPem: secret.cert, keyPem: secret.key };
+    await waitUntil(
+      () => webhookActive(rig),
+      20_000,
+      () => `the API server does not call the webhook with certgen's certificate:\n${rig.process?.logTail()}`,
+      200,
+    );
+    expect(await servedFingerprint(rig.port)).to.equal(new X509Certificate(secret.cert).fingerprint256);
+    const ready = await probe(rig.port, "/readyz");
+    expect(ready.status, JSON.stringify(ready.body)).to.equal(200);
+    expect(ready.body.detail.servingCertificate).to.include(
+      `serial ${new X509Certificate(secret.cert).serialNumber}`,
+    );
   });
 
   it("changes nothing when run again with a valid certificate", async function () {
@@ -142,6 +244,16 @@ describe("cluster: certgen", function () {
     for (const bundle of await readCaBundles(rig.cluster.kubeConfig)) {
       expect(verifiedBy(bundle, after.cert), "caBundle verifies the new tls.crt").to.equal(true);
     }
-    await restartWebhook(after);
+    // The kubelet swaps the volume; the running controller serves the new pair without a restart.
+    syncVolume(controllerDir, after);
+    rig.ca = { caPem: after.ca, certPem: after.cert, keyPem: after.key };
+    const fingerprint = new X509Certificate(after.cert).fingerprint256;
+    await waitUntil(
+      async () => (await servedFingerprint(rig.port)) === fingerprint,
+      20_000,
+      () => `the renewed certificate is not served:\n${rig.process?.logTail()}`,
+      200,
+    );
+    expect(await webhookActive(rig)).to.equal(true);
   });
 });

@@ -151,18 +151,31 @@ async function resolveEnv(
   return env;
 }
 
+/** Where a controller process started in `dir` has the files of its volume `volume`. */
+export function localMountDir(dir: string, volume: string): string {
+  return join(dir, "mounts", volume);
+}
+
 /**
  * Writes each mounted volume's files into `dir` (Secret keys; projected ServiceAccount tokens, as the
- * kubelet would) and returns mountPath -> local dir.
+ * kubelet would) and returns mountPath -> local dir. An optional Secret that does not exist leaves
+ * its volume empty (the kubelet's rule); test/support/secret-volume.ts fills it in later.
  */
 async function localMounts(source: ObjectSource, spec: V1PodSpec, c: V1Container, dir: string) {
   const mounts = new Map<string, string>();
   for (const m of c.volumeMounts ?? []) {
     const volume = spec.volumes?.find((v) => v.name === m.name);
-    const local = join(dir, "mounts", m.name);
+    const local = localMountDir(dir, m.name);
     mkdirSync(local, { recursive: true });
     if (volume?.secret?.secretName) {
-      const data = await source.secretData(volume.secret.secretName);
+      const optional = volume.secret.optional === true;
+      const data = await source
+        .secretData(volume.secret.secretName)
+        .catch((err: unknown) =>
+          optional && (err as { code?: number }).code === 404
+            ? ({} as Record<string, string>)
+            : Promise.reject(err),
+        );
       for (const [key, value] of Object.entries(data)) {
         writeFileSync(join(local, key), Buffer.from(value, "base64"), { mode: 0o600 });
       }
