@@ -114,6 +114,13 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
     help: "Block size in KiB; a power of two from 64 (64 KiB) to 65536 (64 MiB).",
   }),
   option({
+    key: "cacheDir",
+    env: "ACR_P2P_CACHE_DIR",
+    flag: "--cache-dir",
+    kind: "string",
+    help: "Disk mode: the directory blocks are kept in (the webhook mounts an emptyDir here). Everything in it is deleted at start. Default: a new temporary directory.",
+  }),
+  option({
     key: "capacityBytes",
     seedName: "capacity",
     env: "ACR_P2P_CAPACITY",
@@ -235,6 +242,21 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
     flag: "--directory-url",
     kind: "string",
     help: "URL of the controller's peer directory.",
+  }),
+  option({
+    key: "directoryTokenFile",
+    env: "ACR_P2P_DIRECTORY_TOKEN_FILE",
+    flag: "--directory-token-file",
+    kind: "string",
+    default: "/var/run/secrets/acr-p2p/token",
+    help: "The pod's projected ServiceAccount token (audience acr-p2p) that the peer directory checks with a TokenReview.",
+  }),
+  option({
+    key: "peerTicketKeyFile",
+    env: "ACR_P2P_PEER_TICKET_KEY_FILE",
+    flag: "--peer-ticket-key-file",
+    kind: "string",
+    help: "With a static peer list (no directory): file with the Ed25519 private key (PKCS#8 PEM) all the peers share to sign and verify peer tickets.",
   }),
   option({
     key: "directoryCA",

@@ -19,9 +19,10 @@ import { HttpTransport } from "./upstream/http-transport.ts";
 import { OriginBlockSource } from "./upstream/origin-block-source.ts";
 import { OriginSegments } from "./upstream/origin-segments.ts";
 import { RegistryClient } from "./upstream/registry-client.ts";
-import { RepoAuthorizer } from "./upstream/repo-authorizer.ts";
 import { TokenProvider } from "./upstream/token-provider.ts";
 import { UpstreamRegistry } from "./upstream/upstream-registry.ts";
+import { OwnerCredentials, originLookup } from "./peer/owner-credentials.ts";
+import { createPeerNetwork } from "./peer/peer-network.ts";
 
 /** Origin reads of streamed blobs go in segments of this size (see origin-segments.ts). */
 const ORIGIN_SEGMENT_BYTES = 4 * 1024 * 1024;
@@ -32,8 +33,6 @@ export interface SidecarDeps {
   readonly logger: Logger;
   /** Name resolution for the address policy (tests point names at chosen addresses). */
   readonly resolver?: Resolver;
-  /** Directory of the disk cache (disk mode); default a fresh temp dir. */
-  readonly diskCacheDir?: string;
   /** Process metrics (RSS, CPU) in /metrics; default true. */
   readonly processMetrics?: boolean;
 }
@@ -67,7 +66,11 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     new TokenProvider(transport, policy),
     config.plainHttpHosts,
   );
-  const upstream = new UpstreamRegistry(client, new RepoAuthorizer());
+  // OwnerCredentials is the RepoAuthorizer plus the latest proven credential per repository: what this
+  // sidecar uses, as a block owner, to fetch blocks its peers ask for.
+  const authorizer = new OwnerCredentials();
+  const upstream = new UpstreamRegistry(client, authorizer);
+  const peers = createPeerNetwork(config, { logger, registry: metrics.registry });
 
   let ownDiskDir: string | undefined;
   const store: BlockStore = await openBlockStore(
@@ -77,7 +80,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
           mode: "disk",
           capacityBytes: config.capacityBytes,
           blockSizeBytes: config.blockSizeBytes,
-          dir: deps.diskCacheDir ?? (ownDiskDir = mkdtempSync(join(tmpdir(), "acr-p2p-blocks-"))),
+          dir: config.cacheDir ?? (ownDiskDir = mkdtempSync(join(tmpdir(), "acr-p2p-blocks-"))),
         },
   );
   const engine = new BlockEngine({
@@ -87,6 +90,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     transferTimeoutMs: config.transferTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     metrics: metrics.blockMetrics(),
+    isOwned: peers.isOwned,
+    onBadBlock: peers.onBadBlock,
   });
   metrics.observeCache(() => {
     const s = store.stats();
@@ -103,8 +108,10 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     upstream,
     engine,
     sourcesFor: (target, sequential) => {
-      const origin = new OriginBlockSource(upstream, target, sequential ? segments : undefined);
-      return { list: [origin], origin };
+      // With peers this sidecar asks the registry only for the blocks it owns (scattered): no segments.
+      const useSegments = sequential && !peers.hasPeers();
+      const origin = new OriginBlockSource(upstream, target, useSegments ? segments : undefined);
+      return { list: peers.sources(target.host, target.repo, origin), origin };
     },
     metrics,
     logger,
@@ -127,6 +134,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     closers.push(() => closeServer(registry));
     await listen(health, config.healthPort, config.podIP);
     closers.push(() => closeServer(health));
+    await peers.serve(engine, originLookup(upstream, authorizer, new Set(config.upstreamHosts)));
+    closers.push(() => peers.close());
   } catch (err) {
     await shutdown();
     throw err;

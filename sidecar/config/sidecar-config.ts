@@ -39,6 +39,9 @@ export interface SidecarConfig {
   readonly group: string | undefined;
   readonly directoryURL: string | undefined;
   readonly directoryCA: string | undefined;
+  readonly directoryTokenFile: string | undefined;
+  readonly peerTicketKeyFile: string | undefined;
+  readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
   /** Derived: block size in bytes. */
   readonly blockSizeBytes: number;
@@ -162,6 +165,9 @@ function buildSidecarConfig(raw: RawOptions): SidecarConfig {
     group: text("group") ?? text("podNamespace"),
     directoryURL,
     directoryCA: text("directoryCA"),
+    directoryTokenFile: text("directoryTokenFile"),
+    peerTicketKeyFile: text("peerTicketKeyFile"),
+    cacheDir: text("cacheDir"),
     logLevel: parseChoice<LogLevel>(
       sidecarOption("logLevel"),
       required(sidecarOption("logLevel"), text("logLevel")),
