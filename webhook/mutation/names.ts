@@ -22,6 +22,7 @@ export const PEER_PORT_NAME = "p2p-peer";
 export const HEALTH_PORT_NAME = "p2p-health";
 export const CACHE_VOLUME_NAME = "acr-p2p-cache";
 export const CACHE_MOUNT_PATH = "/var/cache/acr-p2p";
+export const DIRECTORY_TOKEN_VOLUME_NAME = "acr-p2p-directory-token";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY_VALUE = "acr-p2p";

@@ -4,12 +4,15 @@
  * front answers. It passes PodSecurity "restricted" on its own, and its env is its whole config,
  * rendered from the sidecar's option table so `kubectl describe pod` shows what it runs with.
  */
-import { SIDECAR_OPTIONS } from "../../lib/sidecar-options.ts";
+import { basename, dirname } from "node:path";
+import { DIRECTORY_TOKEN_AUDIENCE } from "../../lib/peer-group.ts";
+import { SIDECAR_OPTIONS, sidecarOption } from "../../lib/sidecar-options.ts";
 import type { MutationConfig } from "../config/webhook-config.ts";
 import type { InjectionPlan } from "./decide.ts";
 import {
   CACHE_MOUNT_PATH,
   CACHE_VOLUME_NAME,
+  DIRECTORY_TOKEN_VOLUME_NAME,
   HEALTH_PORT_NAME,
   PEER_PORT_NAME,
   SIDECAR_CONTAINER_NAME,
@@ -28,13 +31,26 @@ const DOWNWARD: Readonly<Record<string, string>> = {
 };
 
 /** Never rendered: the front must stay on loopback, static peers are for tests, the cap goes in bytes. */
-const NOT_RENDERED: ReadonlySet<string> = new Set(["listenHost", "peers", "memoryCacheCapacityGB"]);
+const NOT_RENDERED: ReadonlySet<string> = new Set([
+  "listenHost",
+  "peers",
+  "memoryCacheCapacityGB",
+  // Static-peer mode only: with the directory, tickets come from the controller.
+  "peerTicketKeyFile",
+  // The sidecar's default is where sidecarVolumes mounts the token.
+  "directoryTokenFile",
+  // Rendered with the disk-mode volume below.
+  "cacheDir",
+]);
 
 /**
  * Non-root, as PodSecurity "restricted" asks: the sidecar image's own USER (hack/images), stated so the
  * kubelet can check runAsNonRoot without trusting the image.
  */
 const SIDECAR_UID = 1000;
+
+/** The kubelet refreshes the projected token at 80% of this; the sidecar reads it afresh for each directory call. */
+const DIRECTORY_TOKEN_SECONDS = 3600;
 
 export function sidecarEnv(config: MutationConfig, plan: InjectionPlan): EnvVar[] {
   const s = config.sidecar;
@@ -47,6 +63,10 @@ export function sidecarEnv(config: MutationConfig, plan: InjectionPlan): EnvVar[
   };
   const env: EnvVar[] = [];
   for (const spec of SIDECAR_OPTIONS) {
+    if (spec.key === "cacheDir" && config.sidecar.cacheMode === "disk") {
+      env.push({ name: spec.env, value: CACHE_MOUNT_PATH });
+      continue;
+    }
     if (NOT_RENDERED.has(spec.key)) continue;
     const fieldPath = DOWNWARD[spec.key];
     if (fieldPath !== undefined) {
@@ -116,18 +136,38 @@ export function renderSidecar(config: MutationConfig, plan: InjectionPlan): Side
 }
 
 /**
- * Volumes the sidecar mounts. This is the one place to add more: the directory's projected
- * ServiceAccount token (audience `acr-p2p`, lib/peer-group.ts DIRECTORY_TOKEN_AUDIENCE) belongs here
- * once the sidecar reads it, as a `projected` volume with a `serviceAccountToken` source.
+ * Volumes the sidecar mounts: the disk cache's emptyDir (disk mode), and, when peers come from the
+ * controller's directory, the projected ServiceAccount token (audience `acr-p2p`) the directory checks
+ * with a TokenReview before it hands out peer tickets.
  */
 function sidecarVolumes(config: MutationConfig): {
   volumes: Record<string, unknown>[];
   mounts: Record<string, unknown>[];
 } {
   const s = config.sidecar;
-  if (s.cacheMode !== "disk") return { volumes: [], mounts: [] };
-  return {
-    volumes: [{ name: CACHE_VOLUME_NAME, emptyDir: { sizeLimit: formatBytes(s.capacityBytes) } }],
-    mounts: [{ name: CACHE_VOLUME_NAME, mountPath: CACHE_MOUNT_PATH }],
-  };
+  const volumes: Record<string, unknown>[] = [];
+  const mounts: Record<string, unknown>[] = [];
+  if (s.cacheMode === "disk") {
+    volumes.push({ name: CACHE_VOLUME_NAME, emptyDir: { sizeLimit: formatBytes(s.capacityBytes) } });
+    mounts.push({ name: CACHE_VOLUME_NAME, mountPath: CACHE_MOUNT_PATH });
+  }
+  if (s.copied["directoryURL"] !== undefined) {
+    const tokenFile = sidecarOption("directoryTokenFile").default ?? "";
+    volumes.push({
+      name: DIRECTORY_TOKEN_VOLUME_NAME,
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: DIRECTORY_TOKEN_AUDIENCE,
+              expirationSeconds: DIRECTORY_TOKEN_SECONDS,
+              path: basename(tokenFile),
+            },
+          },
+        ],
+      },
+    });
+    mounts.push({ name: DIRECTORY_TOKEN_VOLUME_NAME, mountPath: dirname(tokenFile), readOnly: true });
+  }
+  return { volumes, mounts };
 }
