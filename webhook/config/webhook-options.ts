@@ -90,7 +90,7 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     env: "ACR_P2P_TLS_CERT_FILE",
     flag: "--tls-cert",
     kind: "string",
-    help: "PEM file of the serving certificate (with --tls-key). When both are unset a CA and a certificate are generated at start.",
+    help: "PEM file of the serving certificate (with --tls-key), re-read every 5 s. While it is missing a temporary certificate is served and /readyz waits for it. When both are unset a CA and a certificate are generated at start.",
   }),
   option({
     key: "tlsKey",
