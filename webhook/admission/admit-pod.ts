@@ -38,6 +38,8 @@ export interface AdmissionDeps {
   readonly logger: Logger;
   /** ACR temporary credentials (opt-in); undefined when off. */
   readonly tempPullSecrets?: TempPullSecrets;
+  /** The directory's CA bundle now (it follows certificate rotation); undefined: the configured one. */
+  readonly directoryCA?: () => string | undefined;
   /** Default TEMP_PULL_SECRET_WAIT_MS. */
   readonly tempPullSecretWaitMs?: number;
 }
@@ -126,7 +128,11 @@ export async function admitPod(
     }
   }
 
-  const result = computePatch(pod, deps.config, { plan, pullSecrets });
+  const result = computePatch(pod, deps.config, {
+    plan,
+    pullSecrets,
+    directoryCA: deps.directoryCA?.(),
+  });
   return {
     injected: true,
     patch: result.patch,

@@ -10,6 +10,11 @@ export interface ServingSecretData {
   readonly "tls.crt": string;
   readonly "tls.key": string;
   readonly "ca.crt": string;
+  /**
+   * The Ed25519 key (PKCS#8 PEM) that signs peer tickets: one for all controller replicas, so a ticket
+   * any of them issued verifies everywhere. Kept across certificate renewals.
+   */
+  readonly "ticket.key": string;
 }
 
 export interface StoredSecret {

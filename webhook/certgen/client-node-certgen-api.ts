@@ -38,7 +38,7 @@ export class ClientNodeCertgenApi implements CertgenApi {
       return v === undefined ? {} : { [k]: Buffer.from(v, "base64").toString("utf8") };
     };
     return {
-      data: { ...text("tls.crt"), ...text("tls.key"), ...text("ca.crt") },
+      data: { ...text("tls.crt"), ...text("tls.key"), ...text("ca.crt"), ...text("ticket.key") },
       resourceVersion: s.metadata?.resourceVersion,
     };
   }
@@ -114,6 +114,11 @@ function secretBody(
       ...(resourceVersion !== undefined && { resourceVersion }),
     },
     type: "kubernetes.io/tls",
-    data: { "tls.crt": b64(data["tls.crt"]), "tls.key": b64(data["tls.key"]), "ca.crt": b64(data["ca.crt"]) },
+    data: {
+      "tls.crt": b64(data["tls.crt"]),
+      "tls.key": b64(data["tls.key"]),
+      "ca.crt": b64(data["ca.crt"]),
+      "ticket.key": b64(data["ticket.key"]),
+    },
   };
 }

@@ -1,12 +1,13 @@
 /**
  * certgen's one run: make the serving Secret good (create it, or re-issue it when it is missing keys,
- * no longer names the Service, or expires within renewBeforeDays), then make every webhook entry's
+ * no longer names the Service, or expires within renewBeforeDays; add the peer ticket key when it
+ * lacks one, which renewals keep), then make every webhook entry's
  * caBundle equal the Secret's ca.crt. A run with nothing to do writes nothing.
  */
 import type { Logger } from "../../lib/logger.ts";
 import type { CertgenApi, ServingSecretData } from "./certgen-api.ts";
 import type { CertgenConfig } from "./certgen-config.ts";
-import { issueServingSecret, renewalReason } from "./serving-secret.ts";
+import { issueServingSecret, renewalReason, ticketKeyOf } from "./serving-secret.ts";
 
 export interface CertgenOutcome {
   /** Why a certificate was issued; undefined when the existing one was kept. */
@@ -33,6 +34,15 @@ export async function runCertgen(
       "issued a serving certificate",
     );
     data = fresh;
+  } else if (existing && ticketKeyOf(existing.data) !== existing.data["ticket.key"]) {
+    // A Secret from before the peer directory (or with a bad key): add the key, keep the certificate.
+    const withKey = { ...(existing.data as ServingSecretData), "ticket.key": ticketKeyOf(undefined) };
+    await api.updateSecret(namespace, secretName, withKey, existing.resourceVersion);
+    logger.info(
+      { secret: `${namespace}/${secretName}` },
+      "serving certificate is valid; peer ticket key added",
+    );
+    data = withKey;
   } else {
     logger.info({ secret: `${namespace}/${secretName}` }, "serving certificate is valid; kept");
   }

@@ -5,6 +5,7 @@
  * the certificate the running webhook serves and the one it will load next.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import { generateTicketKey, ticketKeyFromPem, ticketKeyToPem } from "../../lib/peer-ticket.ts";
 import { generateCertificateAuthority, issueServingCertificate } from "../../lib/tls-certs.ts";
 import type { ServingSecretData } from "./certgen-api.ts";
 
@@ -55,7 +56,22 @@ export function issueServingSecret(
     "tls.crt": cert.certPem,
     "tls.key": cert.keyPem,
     "ca.crt": ensureNewline(ca.certPem) + (keepOld ? ensureNewline(old) : ""),
+    "ticket.key": ticketKeyOf(previous),
   };
+}
+
+/** The Secret's peer ticket key when it has a usable one, else a new one. */
+export function ticketKeyOf(data: Partial<ServingSecretData> | undefined): string {
+  const pem = data?.["ticket.key"];
+  if (pem) {
+    try {
+      ticketKeyFromPem(pem);
+      return pem;
+    } catch {
+      // Unreadable or not Ed25519: replaced below.
+    }
+  }
+  return ticketKeyToPem(generateTicketKey());
 }
 
 function firstCertificate(bundle: string): string | undefined {

@@ -14,14 +14,15 @@ import { CLOUD_OPTIONS } from "../cloud/cloud-options.ts";
 import { renderOptionsHelp } from "../config/help.ts";
 import { ALL_WEBHOOK_OPTIONS, parseWebhookArgs, type WebhookConfig } from "../config/webhook-config.ts";
 import { isCloudSetupError, startControllerCloud, type ControllerCloud } from "../server/controller-cloud.ts";
-import { kubeApiFor, startController } from "../server/controller.ts";
+import { kubeApiFor, kubeConfigFor, startController } from "../server/controller.ts";
 import { WebhookMetrics } from "../server/metrics.ts";
 
 const HEADER = [
   "usage: acr-p2p webhook [options]",
   "",
-  "Runs the mutating admission webhook over HTTPS (/mutate, /healthz, /readyz, /metrics). Every",
-  "option can be given as a flag or as its environment variable (flags win). Options named",
+  "Runs the mutating admission webhook over HTTPS (/mutate, /healthz, /readyz, /metrics) and the peer",
+  "directory (GET /v1/peers on --directory-port). Every option can be given as a flag or as its",
+  "environment variable (flags win). Options named",
   "'Sidecar: ...' are copied into every injected sidecar's env, under the same variable.",
 ];
 
@@ -74,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     logger,
     kube,
     metrics,
+    kubeConfig: kubeConfigFor(config),
     resolver: cloud.resolver,
     ...(cloud.tempPullSecrets && { tempPullSecrets: cloud.tempPullSecrets }),
   });

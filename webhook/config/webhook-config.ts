@@ -59,6 +59,10 @@ export interface WebhookConfig {
   readonly registries: readonly string[];
   readonly listenHost: string;
   readonly listenPort: number;
+  /** The peer directory's port on listenHost (0: a free port). */
+  readonly directoryPort: number;
+  /** The peer ticket signing key file; undefined: generated at start. */
+  readonly peerTicketKeyFile: string | undefined;
   /** Serving certificate files; undefined means "generate a CA and certificate at start". */
   readonly tlsFiles: TlsFiles | undefined;
   readonly serviceName: string;
@@ -95,6 +99,12 @@ export function parseWebhookArgs(
 export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
   const r = reader(raw);
   const [listenHost, listenPort] = parseListen(r.spec("listen"), r.required("listen"));
+  const directoryPort = parseInt(r.spec("directoryPort"), r.required("directoryPort"));
+  if (directoryPort !== 0 && directoryPort === listenPort)
+    throw ConfigError.forSpec(
+      r.spec("directoryPort"),
+      `${directoryPort} is the webhook's own port (--listen)`,
+    );
   const certFile = r.text("tlsCert");
   const keyFile = r.text("tlsKey");
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -112,6 +122,8 @@ export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
     registries: parseRegistries(r.spec("registries"), r.list("registries")),
     listenHost,
     listenPort,
+    directoryPort,
+    peerTicketKeyFile: r.text("peerTicketKeyFile"),
     tlsFiles:
       certFile !== undefined && keyFile !== undefined
         ? Object.freeze({ certFile, keyFile, caFile })

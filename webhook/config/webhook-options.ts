@@ -107,6 +107,23 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     help: "PEM file of the CA bundle that verifies the serving certificate (the cert Secret's ca.crt, with --tls-cert). Re-read with the pair, so a rotation is seen without a restart.",
   }),
   option({
+    key: "directoryPort",
+    env: "ACR_P2P_DIRECTORY_PORT",
+    flag: "--directory-port",
+    kind: "int",
+    default: "8444",
+    min: 0,
+    max: 65535,
+    help: "HTTPS port of the peer directory (GET /v1/peers, /healthz), on the --listen host, with the webhook's serving certificate. 0 picks a free port.",
+  }),
+  option({
+    key: "peerTicketKeyFile",
+    env: "ACR_P2P_PEER_TICKET_KEY_FILE",
+    flag: "--peer-ticket-key",
+    kind: "string",
+    help: "PEM file (PKCS#8) of the Ed25519 key that signs peer tickets; replicas must share it. Unset: a key is generated at start (peers learn its public key from the directory).",
+  }),
+  option({
     key: "serviceName",
     env: "ACR_P2P_SERVICE_NAME",
     flag: "--service-name",

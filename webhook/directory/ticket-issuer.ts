@@ -14,7 +14,9 @@ export interface IssuedTicket {
 }
 
 export class TicketIssuer {
-  readonly #key: TicketSigningKey;
+  #key: TicketSigningKey;
+  /** The key used before useKey: its tickets stay verifiable until they expire. */
+  #previous: TicketSigningKey | undefined;
   readonly #ttlSeconds: number;
 
   constructor(key: TicketSigningKey, ttlSeconds: number) {
@@ -33,7 +35,20 @@ export class TicketIssuer {
     return { ticket, expiresAt: now + this.#ttlSeconds };
   }
 
+  get kid(): string {
+    return this.#key.kid;
+  }
+
+  /** Signs with `key` from now on (e.g. the shared key once its Secret is mounted). */
+  useKey(key: TicketSigningKey): void {
+    if (key.kid === this.#key.kid) return;
+    this.#previous = this.#key;
+    this.#key = key;
+  }
+
   publicKeys(): TicketPublicKey[] {
-    return [publicKeyOf(this.#key)];
+    const keys = [publicKeyOf(this.#key)];
+    if (this.#previous) keys.push(publicKeyOf(this.#previous));
+    return keys;
   }
 }

@@ -23,6 +23,8 @@ export interface MutationDecisions {
   readonly plan: InjectionPlan;
   /** Names of the derived pull secrets to add to the pod (they exist, or this is a dry run). */
   readonly pullSecrets: readonly string[];
+  /** The CA bundle of the controller's directory at admission time (sidecar env ACR_P2P_DIRECTORY_CA). */
+  readonly directoryCA?: string | undefined;
 }
 
 export interface MutationResult {
@@ -42,7 +44,7 @@ export function computePatch(pod: Pod, config: MutationConfig, decisions: Mutati
     "imagePullSecrets",
     decisions.pullSecrets.filter((name) => !present.has(name)).map((name) => ({ name })),
   );
-  const sidecar = renderSidecar(config, plan);
+  const sidecar = renderSidecar(config, plan, decisions.directoryCA);
   editor.appendToSpecList("volumes", sidecar.volumes);
   editor.prependInitContainer(sidecar.container);
 

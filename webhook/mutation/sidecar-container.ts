@@ -52,9 +52,15 @@ const SIDECAR_UID = 1000;
 /** The kubelet refreshes the projected token at 80% of this; the sidecar reads it afresh for each directory call. */
 const DIRECTORY_TOKEN_SECONDS = 3600;
 
-export function sidecarEnv(config: MutationConfig, plan: InjectionPlan): EnvVar[] {
+/**
+ * `directoryCA`: the CA bundle the controller serves the directory with now (it changes on rotation,
+ * so it is an input of each admission rather than configuration read once at start); without it the
+ * configured ACR_P2P_DIRECTORY_CA, if any, is copied.
+ */
+export function sidecarEnv(config: MutationConfig, plan: InjectionPlan, directoryCA?: string): EnvVar[] {
   const s = config.sidecar;
   const perPod: Record<string, string> = {
+    ...(directoryCA !== undefined && s.copied["directoryURL"] !== undefined && { directoryCA }),
     upstreamHosts: plan.images.hosts.join(","),
     plainHttpHosts: s.plainHttpHosts.filter((h) => plan.images.hosts.includes(h)).join(","),
     group: plan.group,
@@ -85,7 +91,11 @@ export interface SidecarParts {
   readonly volumes: readonly Record<string, unknown>[];
 }
 
-export function renderSidecar(config: MutationConfig, plan: InjectionPlan): SidecarParts {
+export function renderSidecar(
+  config: MutationConfig,
+  plan: InjectionPlan,
+  directoryCA?: string,
+): SidecarParts {
   const s = config.sidecar;
   const { volumes, mounts } = sidecarVolumes(config);
   const container: Record<string, unknown> = {
@@ -95,7 +105,7 @@ export function renderSidecar(config: MutationConfig, plan: InjectionPlan): Side
     // The image runs the project's CLI; `sidecar` is the subcommand.
     args: ["sidecar"],
     restartPolicy: "Always",
-    env: sidecarEnv(config, plan),
+    env: sidecarEnv(config, plan, directoryCA),
     ports: [
       { name: PEER_PORT_NAME, containerPort: s.peerPort, protocol: "TCP" },
       { name: HEALTH_PORT_NAME, containerPort: s.healthPort, protocol: "TCP" },

@@ -3,7 +3,10 @@
  * resolver, metrics and the HTTPS server. The pieces that vary (kube access, resolver, metrics, ACR
  * temporary credentials) can be passed in: tests use their own, and the entry point passes the union
  * of the static hosts and the ACR resolver (controller-cloud.ts), whose metrics share the registry.
+ * The peer directory runs when a kubeconfig is passed (the entry point's; in-process tests with an
+ * in-memory KubeApi have no API server to watch).
  */
+import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/logger.ts";
 import type { WebhookConfig } from "../config/webhook-config.ts";
 import { ClientNodeKubeApi } from "../kube/client-node-kube-api.ts";
@@ -11,6 +14,7 @@ import { ClusterFacts } from "../kube/cluster-facts.ts";
 import type { KubeApi } from "../kube/kube-api.ts";
 import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
+import { startControllerDirectory, type ControllerDirectory } from "./controller-directory.ts";
 import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
 import { WebhookMetrics } from "./metrics.ts";
 import { ServingCertificate, SERVING_CERTIFICATE_CHECK } from "./serving-certificate.ts";
@@ -26,6 +30,8 @@ export interface ControllerParts {
   readonly defaultMetrics?: boolean;
   /** How often certificate files are read (they appear after certgen, and change on rotation). */
   readonly tlsReloadMs?: number;
+  /** The peer directory's cluster access; without it no directory is started. */
+  readonly kubeConfig?: KubeConfig;
 }
 
 export interface RunningController extends RunningServer {
@@ -35,6 +41,8 @@ export interface RunningController extends RunningServer {
   readonly servingCertificate: ServingCertificate;
   readonly metrics: WebhookMetrics;
   readonly facts: ClusterFacts;
+  /** The peer directory, when started. */
+  readonly directory: ControllerDirectory | undefined;
 }
 
 /** Reading three small files every few seconds costs nothing; the kubelet's own delay dominates. */
@@ -52,6 +60,9 @@ export async function startController(
   const resolver = parts.resolver ?? new StaticRegistryResolver(config.registries);
   const metrics = parts.metrics ?? new WebhookMetrics({ defaultMetrics: parts.defaultMetrics ?? false });
   const temp = parts.tempPullSecrets;
+  const directory = parts.kubeConfig
+    ? await startControllerDirectory(config, serving, parts.kubeConfig, logger)
+    : undefined;
 
   const readiness = async (exclude: ReadonlySet<string>): Promise<Readiness> => {
     const r = resolver.readiness();
@@ -72,6 +83,8 @@ export async function startController(
         kubernetes: version.text,
         [SERVING_CERTIFICATE_CHECK]: cert.detail,
         ...(temp && { tempCredentials: temp.describe() }),
+        // Detail only: a lagging directory must not take the webhook out of its Service.
+        ...(directory && { directory: directory.describe() }),
       },
     };
   };
@@ -82,7 +95,15 @@ export async function startController(
     certPem: tls.certPem,
     keyPem: tls.keyPem,
     maxBodyBytes: config.maxBodyBytes,
-    deps: { config: config.mutation, kube, facts, resolver, logger, ...(temp && { tempPullSecrets: temp }) },
+    deps: {
+      config: config.mutation,
+      kube,
+      facts,
+      resolver,
+      logger,
+      directoryCA: () => directoryCa(serving),
+      ...(temp && { tempPullSecrets: temp }),
+    },
     metrics,
     readiness,
   });
@@ -98,6 +119,7 @@ export async function startController(
       registries: [...resolver.acceleratedHosts()],
       certificate: serving.state,
       hosts: tls.hosts,
+      ...(directory && { directory: directory.url }),
     },
     "webhook listening",
   );
@@ -105,16 +127,33 @@ export async function startController(
     ...server,
     close: async () => {
       serving.stop();
-      await server.close();
+      await Promise.all([server.close(), directory?.close()]);
     },
     tls,
     servingCertificate: serving,
     metrics,
     facts,
+    directory,
   };
+}
+
+/**
+ * The CA sidecars verify the directory with: the CA bundle file's content (it follows rotation), or a
+ * generated certificate's CA; undefined while waiting for the files (the configured one is used).
+ */
+function directoryCa(serving: ServingCertificate): string | undefined {
+  return serving.caPem() ?? (serving.state === "generated" ? serving.served.caPem : undefined);
 }
 
 /** The client-node access the config asks for (kubeconfig file, else in-cluster / ~/.kube/config). */
 export function kubeApiFor(config: WebhookConfig): KubeApi {
   return new ClientNodeKubeApi(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
+}
+
+/** The same cluster access as a KubeConfig, for the peer directory's informers and TokenReviews. */
+export function kubeConfigFor(config: WebhookConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
 }
