@@ -64,12 +64,6 @@ const OWN_VALUES: ReadonlyArray<[string, string]> = [
   ["acrTempCredentials", "ACR_P2P_ACR_TEMP_CREDENTIALS"],
 ];
 
-/**
- * Env the chart sets that no option table knows yet: the peer directory is still being built. When
- * its options join a table (webhook-options.ts or its own), they leave this list.
- */
-const SET_FOR_THE_DIRECTORY = new Set(["ACR_P2P_DIRECTORY_PORT"]);
-
 /** Options the controller reads that the chart leaves at the code's default, and why. */
 const CONTROLLER_DEFAULTS_KEPT: Readonly<Record<string, string>> = {
   ACR_P2P_TLS_SANS: "names of a generated certificate; the chart mounts certgen's (certgen gets the SANs)",
@@ -82,6 +76,7 @@ const CONTROLLER_DEFAULTS_KEPT: Readonly<Record<string, string>> = {
   ACR_P2P_PLAIN_HTTP_UPSTREAMS: "test and lab registries only",
   ACR_P2P_ALLOWED_HOSTS: "test and lab registries only",
   ACR_P2P_PEER_SHARING: "on by default; pods opt out by annotation",
+  ACR_P2P_DIRECTORY_CA: "rendered at admission from the controller's current CA bundle (ACR_P2P_TLS_CA_FILE)",
   ALIBABA_CLOUD_OIDC_TOKEN_FILE: "the code's default is where the chart mounts the RRSA token",
 };
 
@@ -228,11 +223,8 @@ describe("cluster: Helm chart", function () {
       ...ALL_WEBHOOK_OPTIONS.map((o) => o.env),
       ...CLOUD_OPTIONS.map((o) => o.env),
     ]);
-    const unknown = [...controllerSet].filter(
-      (e) => !controllerKnown.has(e) && !SET_FOR_THE_DIRECTORY.has(e),
-    );
+    const unknown = [...controllerSet].filter((e) => !controllerKnown.has(e));
     expect(unknown, "the controller's env that no option table reads").to.deep.equal([]);
-    for (const env of SET_FOR_THE_DIRECTORY) expect(controllerSet, env).to.include(env);
     const unset = [...controllerKnown].filter(
       (e) => !controllerSet.has(e) && !(e in CONTROLLER_DEFAULTS_KEPT),
     );
@@ -290,6 +282,34 @@ describe("cluster: Helm chart", function () {
         verbs: ["update"],
       },
     ]);
+  });
+
+  it("lets the controller watch what the peer directory reads and gives it the shared ticket key", async function () {
+    const { result, objects } = await renderChart(cluster);
+    expect(result.code, result.stderr).to.equal(0);
+    const rules = findObject<V1ClusterRole>(objects, "ClusterRole", CONTROLLER_SA).rules ?? [];
+    const allows = (group: string, resource: string, verb: string) =>
+      rules.some(
+        (r) =>
+          r.apiGroups?.includes(group) &&
+          r.resources?.includes(resource) &&
+          r.verbs.includes(verb) &&
+          r.resourceNames === undefined,
+      );
+    for (const resource of ["pods", "nodes", "namespaces"])
+      for (const verb of ["get", "list", "watch"])
+        expect(allows("", resource, verb), `${resource} ${verb}`).to.equal(true);
+    expect(allows("authentication.k8s.io", "tokenreviews", "create")).to.equal(true);
+    const data = findObject<V1ConfigMap>(objects, "ConfigMap").data ?? {};
+    expect(data).to.include({
+      ACR_P2P_PEER_TICKET_KEY_FILE: "/etc/acr-p2p/tls/ticket.key",
+      ACR_P2P_DIRECTORY_PORT: "8444",
+    });
+    const env = findObject<V1Deployment>(objects, "Deployment").spec!.template.spec!.containers[0]!.env ?? [];
+    expect(
+      env.map((e) => e.name),
+      "the CA is rendered at admission",
+    ).to.not.include("ACR_P2P_DIRECTORY_CA");
   });
 
   it("passes every seed parameter to the controller's env", async function () {

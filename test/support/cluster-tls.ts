@@ -6,6 +6,7 @@
  *   patchCaBundle(kc, caPem)               caBundle of every webhook entry
  *   readCaBundles(kc) -> string[]          the caBundle of each entry, decoded (PEM), "" when unset
  */
+import { generateTicketKey, ticketKeyToPem } from "../../lib/peer-ticket.ts";
 import {
   AdmissionregistrationV1Api,
   CoreV1Api,
@@ -27,7 +28,13 @@ export async function writeServingSecret(
   const body: V1Secret = {
     metadata: { name, namespace },
     type: "kubernetes.io/tls",
-    data: { "tls.crt": b64(ca.certPem), "tls.key": b64(ca.keyPem), "ca.crt": b64(ca.caPem) },
+    data: {
+      "tls.crt": b64(ca.certPem),
+      "tls.key": b64(ca.keyPem),
+      "ca.crt": b64(ca.caPem),
+      // As certgen keeps it: the peer ticket key the controller replicas share.
+      "ticket.key": b64(ticketKeyToPem(generateTicketKey())),
+    },
   };
   try {
     await core.createNamespacedSecret({ namespace, body });

@@ -55,6 +55,8 @@ import {
 export interface WebhookRig {
   readonly cluster: TestCluster;
   readonly port: number;
+  /** The peer directory's port on 127.0.0.1 (the local process's; 0 on an external cluster). */
+  readonly directoryPort: number;
   readonly dir: string;
   /** A namespace labelled for P2P, for probes. */
   readonly probeNamespace: string;
@@ -198,6 +200,8 @@ async function localMounts(source: ObjectSource, spec: V1PodSpec, c: V1Container
 export interface ControllerProcessOptions {
   /** The webhook's port on 127.0.0.1. */
   readonly port: number;
+  /** The peer directory's port on 127.0.0.1; default a free port (never the chart's fixed one). */
+  readonly directoryPort?: number;
   readonly dir: string;
   /** `helm template` output to run instead of the installed Deployment and ConfigMap. */
   readonly rendered?: readonly KubernetesObject[];
@@ -235,6 +239,7 @@ export async function spawnControllerProcess(
     }
   }
   env.ACR_P2P_LISTEN = `127.0.0.1:${options.port}`;
+  env.ACR_P2P_DIRECTORY_PORT = String(options.directoryPort ?? (await freePort()));
   env.KUBECONFIG = await serviceAccountKubeconfig(
     cluster,
     CHART_NAMESPACE,
@@ -263,7 +268,11 @@ export async function waitHealthy(proc: ManagedProcess, port: number, caPem: str
 }
 
 export async function startWebhookProcess(rig: WebhookRig): Promise<void> {
-  rig.process = await spawnControllerProcess(rig.cluster, { port: rig.port, dir: rig.dir });
+  rig.process = await spawnControllerProcess(rig.cluster, {
+    port: rig.port,
+    directoryPort: rig.directoryPort,
+    dir: rig.dir,
+  });
   await waitHealthy(rig.process, rig.port, rig.ca.caPem);
 }
 
@@ -364,7 +373,17 @@ export function chartInstall(): Promise<ChartInstall> {
 async function setUp(): Promise<WebhookRig> {
   const { cluster, port, dir, ca, sidecarImage } = await chartInstall();
   const probeNamespace = await createTestNamespace(cluster.kubeConfig, "probe", { [MODE_LABEL]: "p2p" });
-  const rig: WebhookRig = { cluster, port, dir, probeNamespace, ca, sidecarImage, process: undefined };
+  const directoryPort = cluster.external ? 0 : await freePort();
+  const rig: WebhookRig = {
+    cluster,
+    port,
+    directoryPort,
+    dir,
+    probeNamespace,
+    ca,
+    sidecarImage,
+    process: undefined,
+  };
   if (!cluster.external) await startWebhookProcess(rig);
   await waitUntil(
     () => webhookActive(rig),
