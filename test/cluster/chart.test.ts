@@ -76,6 +76,7 @@ const CONTROLLER_DEFAULTS_KEPT: Readonly<Record<string, string>> = {
   ACR_P2P_PLAIN_HTTP_UPSTREAMS: "test and lab registries only",
   ACR_P2P_ALLOWED_HOSTS: "test and lab registries only",
   ACR_P2P_PEER_SHARING: "on by default; pods opt out by annotation",
+  ACR_P2P_DIRECTORY_ENABLED: "on; off only where no API server with watches is at hand",
   ACR_P2P_DIRECTORY_CA: "rendered at admission from the controller's current CA bundle (ACR_P2P_TLS_CA_FILE)",
   ALIBABA_CLOUD_OIDC_TOKEN_FILE: "the code's default is where the chart mounts the RRSA token",
 };

@@ -59,6 +59,7 @@ export interface WebhookConfig {
   readonly registries: readonly string[];
   readonly listenHost: string;
   readonly listenPort: number;
+  readonly directoryEnabled: boolean;
   /** The peer directory's port on listenHost (0: a free port). */
   readonly directoryPort: number;
   /** The peer ticket signing key file; undefined: generated at start. */
@@ -122,6 +123,7 @@ export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
     registries: parseRegistries(r.spec("registries"), r.list("registries")),
     listenHost,
     listenPort,
+    directoryEnabled: parseBool(r.spec("directoryEnabled"), r.required("directoryEnabled")),
     directoryPort,
     peerTicketKeyFile: r.text("peerTicketKeyFile"),
     tlsFiles:

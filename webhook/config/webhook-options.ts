@@ -107,6 +107,14 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     help: "PEM file of the CA bundle that verifies the serving certificate (the cert Secret's ca.crt, with --tls-cert). Re-read with the pair, so a rotation is seen without a restart.",
   }),
   option({
+    key: "directoryEnabled",
+    env: "ACR_P2P_DIRECTORY_ENABLED",
+    flag: "--directory",
+    kind: "bool",
+    default: "true",
+    help: "Run the peer directory (pods, nodes and namespaces watched through the API server). Off: only the webhook runs (sidecars then have no directory to ask and pull from the registry).",
+  }),
+  option({
     key: "directoryPort",
     env: "ACR_P2P_DIRECTORY_PORT",
     flag: "--directory-port",

@@ -4,7 +4,7 @@
  * temporary credentials) can be passed in: tests use their own, and the entry point passes the union
  * of the static hosts and the ACR resolver (controller-cloud.ts), whose metrics share the registry.
  * The peer directory runs when a kubeconfig is passed (the entry point's; in-process tests with an
- * in-memory KubeApi have no API server to watch).
+ * in-memory KubeApi have no API server to watch) and ACR_P2P_DIRECTORY_ENABLED is not false.
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/logger.ts";
@@ -60,9 +60,10 @@ export async function startController(
   const resolver = parts.resolver ?? new StaticRegistryResolver(config.registries);
   const metrics = parts.metrics ?? new WebhookMetrics({ defaultMetrics: parts.defaultMetrics ?? false });
   const temp = parts.tempPullSecrets;
-  const directory = parts.kubeConfig
-    ? await startControllerDirectory(config, serving, parts.kubeConfig, logger)
-    : undefined;
+  const directory =
+    parts.kubeConfig && config.directoryEnabled
+      ? await startControllerDirectory(config, serving, parts.kubeConfig, logger)
+      : undefined;
 
   const readiness = async (exclude: ReadonlySet<string>): Promise<Readiness> => {
     const r = resolver.readiness();

@@ -30,8 +30,14 @@ export interface WebhookChild {
 }
 
 function childEnv(env: Record<string, string>): Record<string, string> {
-  // Port 0: the peer directory must not collide with another test process on its default port.
-  return { PATH: process.env["PATH"] ?? "", ACR_P2P_LISTEN: "127.0.0.1:0", ACR_P2P_DIRECTORY_PORT: "0", ...env };
+  // The stand-in serves no watches (client-node's informer cannot take a list answered to a watch):
+  // the peer directory is tested against the real API server (test/cluster).
+  return {
+    PATH: process.env["PATH"] ?? "",
+    ACR_P2P_LISTEN: "127.0.0.1:0",
+    ACR_P2P_DIRECTORY_ENABLED: "false",
+    ...env,
+  };
 }
 
 /** `env` must set ACR_P2P_CA_OUT (where the generated CA goes) and KUBECONFIG. */
