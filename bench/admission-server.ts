@@ -5,7 +5,7 @@
  * listening, then runs until killed.
  */
 import { createLogger } from "../lib/logger.ts";
-import { collectRawOptions } from "../sidecar/config/raw-options.ts";
+import { collectRawOptions } from "../lib/config/raw-options.ts";
 import { ALL_WEBHOOK_OPTIONS, buildWebhookConfig } from "../webhook/config/webhook-config.ts";
 import { MemoryKubeApi } from "../webhook/kube/memory-kube-api.ts";
 import { startController } from "../webhook/server/controller.ts";

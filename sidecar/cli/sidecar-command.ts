@@ -6,7 +6,7 @@
 import { once } from "node:events";
 import { createLogger } from "../../lib/logger.ts";
 import { startSidecar } from "../app.ts";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../../lib/config/config-error.ts";
 import { renderSidecarHelp } from "../config/help.ts";
 import { parseSidecarArgs } from "../config/sidecar-config.ts";
 

@@ -6,9 +6,15 @@
  */
 import { isIP } from "node:net";
 import { SIDECAR_OPTIONS, sidecarOption, type OptionSpec } from "../../lib/sidecar-options.ts";
-import { ConfigError, describeOption } from "./config-error.ts";
-import { parseBool, parseChoice, parseHostPort, parseInt, parseNumber } from "./option-values.ts";
-import { collectRawOptions, type RawOptions } from "./raw-options.ts";
+import { ConfigError, describeOption } from "../../lib/config/config-error.ts";
+import {
+  parseBool,
+  parseChoice,
+  parseHostPort,
+  parseInt,
+  parseNumber,
+} from "../../lib/config/option-values.ts";
+import { collectRawOptions, type RawOptions } from "../../lib/config/raw-options.ts";
 
 export type CacheMode = "memory" | "disk";
 export type LogLevel = "debug" | "info" | "warn" | "error";

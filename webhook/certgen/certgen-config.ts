@@ -4,9 +4,9 @@
  */
 import type { OptionSpec } from "../../lib/sidecar-options.ts";
 import { serviceHostNames } from "../../lib/tls-certs.ts";
-import { ConfigError } from "../../sidecar/config/config-error.ts";
-import { parseInt } from "../../sidecar/config/option-values.ts";
-import { collectRawOptions } from "../../sidecar/config/raw-options.ts";
+import { ConfigError } from "../../lib/config/config-error.ts";
+import { parseInt } from "../../lib/config/option-values.ts";
+import { collectRawOptions } from "../../lib/config/raw-options.ts";
 import { WEBHOOK_OPTIONS } from "../config/webhook-options.ts";
 
 const shared = (key: string, override: Partial<OptionSpec> = {}): OptionSpec => {

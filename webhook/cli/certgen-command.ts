@@ -4,7 +4,7 @@
  * retries), 2 on a bad option.
  */
 import { createLogger } from "../../lib/logger.ts";
-import { ConfigError } from "../../sidecar/config/config-error.ts";
+import { ConfigError } from "../../lib/config/config-error.ts";
 import { ClientNodeCertgenApi } from "../certgen/client-node-certgen-api.ts";
 import { CERTGEN_OPTIONS, parseCertgenArgs } from "../certgen/certgen-config.ts";
 import { runCertgen } from "../certgen/run-certgen.ts";

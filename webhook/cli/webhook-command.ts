@@ -7,7 +7,7 @@
  * ACR instance, a missing RRSA token file, region / VPC not found), 1 for anything else.
  */
 import { createLogger } from "../../lib/logger.ts";
-import { ConfigError } from "../../sidecar/config/config-error.ts";
+import { ConfigError } from "../../lib/config/config-error.ts";
 import { parseCloudConfig, type CloudConfig } from "../cloud/cloud-config.ts";
 import { CloudConfigError } from "../cloud/cloud-errors.ts";
 import { CLOUD_OPTIONS } from "../cloud/cloud-options.ts";

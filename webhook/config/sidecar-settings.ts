@@ -5,7 +5,7 @@
  */
 import { SIDECAR_OPTIONS } from "../../lib/sidecar-options.ts";
 import { loadSidecarConfig, type CacheMode } from "../../sidecar/config/sidecar-config.ts";
-import type { RawOptions } from "../../sidecar/config/raw-options.ts";
+import type { RawOptions } from "../../lib/config/raw-options.ts";
 import { COPIED_SIDECAR_KEYS } from "./webhook-options.ts";
 
 export interface SidecarSettings {

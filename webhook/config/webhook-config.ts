@@ -6,15 +6,15 @@
 import { isIP } from "node:net";
 import { parseNormalizedReference, ReferenceError } from "../../lib/image-reference.ts";
 import type { OptionSpec } from "../../lib/sidecar-options.ts";
-import { ConfigError } from "../../sidecar/config/config-error.ts";
+import { ConfigError } from "../../lib/config/config-error.ts";
 import {
   parseBool,
   parseChoice,
   parseHostPort,
   parseInt,
   parseNumber,
-} from "../../sidecar/config/option-values.ts";
-import { collectRawOptions, type RawOptions } from "../../sidecar/config/raw-options.ts";
+} from "../../lib/config/option-values.ts";
+import { collectRawOptions, type RawOptions } from "../../lib/config/raw-options.ts";
 import { formatBytes, parseByteQuantity, parseQuantity } from "../mutation/quantity.ts";
 import { canonicalRegistryHost } from "../registry/registry-resolver.ts";
 import { buildSidecarSettings, type SidecarSettings } from "./sidecar-settings.ts";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { SIDECAR_OPTIONS } from "../../../lib/sidecar-options.ts";
-import { ConfigError } from "../../../sidecar/config/config-error.ts";
+import { ConfigError } from "../../../lib/config/config-error.ts";
 import { renderSidecarHelp } from "../../../sidecar/config/help.ts";
 import {
   DEFAULT_MEMORY_CACHE_BYTES,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { silentLogger } from "../../../lib/logger.ts";
 import { generateCertificateAuthority, issueServingCertificate } from "../../../lib/tls-certs.ts";
-import { ConfigError } from "../../../sidecar/config/config-error.ts";
+import { ConfigError } from "../../../lib/config/config-error.ts";
 import { ServingCertificate } from "../../../webhook/server/serving-certificate.ts";
 import { readTlsFiles, TlsFilesError } from "../../../webhook/server/tls-material.ts";
 import { testConfig } from "./webhook-fixtures.ts";

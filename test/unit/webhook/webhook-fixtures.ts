@@ -1,6 +1,6 @@
 /** Shared set-up for the webhook's unit tests: configs built the way the entry points build them. */
 import { silentLogger } from "../../../lib/logger.ts";
-import { collectRawOptions } from "../../../sidecar/config/raw-options.ts";
+import { collectRawOptions } from "../../../lib/config/raw-options.ts";
 import type { AdmissionDeps } from "../../../webhook/admission/admit-pod.ts";
 import {
   ALL_WEBHOOK_OPTIONS,

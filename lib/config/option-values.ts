@@ -1,5 +1,5 @@
 /** Turns one option's raw text into a typed value, checking the table's kind, range and choices. */
-import type { OptionSpec } from "../../lib/sidecar-options.ts";
+import type { OptionSpec } from "../sidecar-options.ts";
 import { ConfigError } from "./config-error.ts";
 
 export function parseInt(spec: OptionSpec, text: string): number {
