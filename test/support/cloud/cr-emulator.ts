@@ -15,6 +15,7 @@
  * (`checkTempLogin`).
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { ApiFault, faultAnswer, invalidVersion, unknownAction } from "./api-fault.ts";
 import {
   startEmulatorServer,
   type EmulatorRequest,
@@ -22,7 +23,7 @@ import {
   type EmulatorServer,
 } from "./emulator-server.ts";
 import { callerAccount, callerActions, type AcrInstance, type Caller, type FakeCloud } from "./fake-cloud.ts";
-import { NonceLedger, SignatureCheckError, verifyAcs3 } from "./signatures.ts";
+import { NonceLedger, verifyAcs3 } from "./signatures.ts";
 import type { TestCa } from "./test-ca.ts";
 
 export interface CrCall {
@@ -55,16 +56,6 @@ export interface CrEmulator {
   /** True when the login is a password this emulator issued for `instanceId` and it has not expired. */
   checkTempLogin(instanceId: string, username: string, password: string): boolean;
   close(): Promise<void>;
-}
-
-class CrFault extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
 }
 
 export function internetDomain(i: AcrInstance): string {
@@ -161,19 +152,18 @@ export async function startCrEmulator(
     const requestId = randomUUID().toUpperCase();
     let accessKeyId: string | undefined;
     try {
-      if (state.fault) throw new CrFault(state.fault.code, "injected fault", state.fault.status);
+      if (state.fault) throw new ApiFault(state.fault.code, "injected fault", state.fault.status);
       if (req.method !== "POST" || req.path !== "/")
-        throw new CrFault("InvalidAction.NotFound", `${req.method} ${req.path}`, 404);
-      if (req.headers["x-acs-version"] !== "2018-12-01")
-        throw new CrFault("InvalidVersion", "Specified parameter Version is not valid.");
+        throw new ApiFault("InvalidAction.NotFound", `${req.method} ${req.path}`, 404);
+      if (req.headers["x-acs-version"] !== "2018-12-01") throw invalidVersion();
       accessKeyId = verifyAcs3(req, (k) => cloud.secretOf(k), nonces);
       const token = req.headers["x-acs-security-token"];
       const caller = cloud.caller(accessKeyId, typeof token === "string" ? token : undefined);
-      if ("error" in caller) throw new CrFault(caller.error, `${accessKeyId}: ${caller.error}`, 403);
+      if ("error" in caller) throw new ApiFault(caller.error, `${accessKeyId}: ${caller.error}`, 403);
       const run = actions[action];
-      if (!run) throw new CrFault("InvalidAction.NotFound", `Specified api ${action} is not found`, 404);
+      if (!run) throw unknownAction(action);
       if (!callerActions(caller).has(`cr:${action}`)) {
-        throw new CrFault(
+        throw new ApiFault(
           "Forbidden.RAM",
           `User not authorized to operate on the specified resource (cr:${action}).`,
           403,
@@ -188,21 +178,9 @@ export async function startCrEmulator(
       calls.push({ action, ok: true, accessKeyId, instanceId });
       return { status: 200, json: { ...body, IsSuccess: true, Code: "success", RequestId: requestId } };
     } catch (err) {
-      const fault =
-        err instanceof CrFault || err instanceof SignatureCheckError
-          ? err
-          : new CrFault("InternalError", String(err), 500);
-      const code = fault instanceof CrFault ? fault.code : fault.apiCode;
+      const { code, response } = faultAnswer(err, requestId, `cr.${region}.aliyuncs.com`);
       calls.push({ action, ok: false, code, accessKeyId, instanceId });
-      return {
-        status: fault.status,
-        json: {
-          RequestId: requestId,
-          HostId: `cr.${region}.aliyuncs.com`,
-          Code: code,
-          Message: fault.message,
-        },
-      };
+      return response;
     }
   };
 

@@ -15,6 +15,7 @@
  * {RequestId, HostId, Code, Message} with a 4xx status. Every call is logged for assertions.
  */
 import { createPublicKey, createVerify, randomUUID } from "node:crypto";
+import { ApiFault, faultAnswer, invalidVersion, unknownAction } from "./api-fault.ts";
 import {
   startEmulatorServer,
   type EmulatorRequest,
@@ -30,7 +31,7 @@ import {
   type RamRole,
   type StsSession,
 } from "./fake-cloud.ts";
-import { NonceLedger, rpcParams, SignatureCheckError, verifyRpcV1 } from "./signatures.ts";
+import { NonceLedger, rpcParams, verifyRpcV1 } from "./signatures.ts";
 import type { TestCa } from "./test-ca.ts";
 
 export interface StsCall {
@@ -52,16 +53,6 @@ export interface StsEmulator {
   close(): Promise<void>;
 }
 
-class StsFault extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
 function decodeJwt(token: string): {
   header: Record<string, unknown>;
   claims: Record<string, unknown>;
@@ -69,7 +60,7 @@ function decodeJwt(token: string): {
   signature: Buffer;
 } {
   const parts = token.trim().split(".");
-  if (parts.length !== 3) throw new StsFault("InvalidParameter.OIDCToken", "the OIDC token is not a JWT");
+  if (parts.length !== 3) throw new ApiFault("InvalidParameter.OIDCToken", "the OIDC token is not a JWT");
   const [h, p, s] = parts as [string, string, string];
   try {
     return {
@@ -79,7 +70,7 @@ function decodeJwt(token: string): {
       signature: Buffer.from(s, "base64url"),
     };
   } catch {
-    throw new StsFault("InvalidParameter.OIDCToken", "the OIDC token cannot be decoded");
+    throw new ApiFault("InvalidParameter.OIDCToken", "the OIDC token cannot be decoded");
   }
 }
 
@@ -87,7 +78,7 @@ function durationOf(params: Map<string, string>, role: RamRole): number {
   const raw = params.get("DurationSeconds") ?? "3600";
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 900 || n > role.maxSessionDuration) {
-    throw new StsFault(
+    throw new ApiFault(
       "InvalidParameter.DurationSeconds",
       `DurationSeconds ${raw} must be from 900 to the role's max session duration ${role.maxSessionDuration}`,
     );
@@ -128,14 +119,14 @@ export async function startStsEmulator(
   ): Record<string, unknown> => {
     const provider = cloud.oidcProviders.get(params.get("OIDCProviderArn") ?? "");
     if (!provider)
-      throw new StsFault("EntityNotExist.OIDCProvider", "The specified OIDC provider does not exist.", 404);
+      throw new ApiFault("EntityNotExist.OIDCProvider", "The specified OIDC provider does not exist.", 404);
     const jwt = decodeJwt(params.get("OIDCToken") ?? "");
     const jwk = provider.jwks.keys.find((k) => k.kid === jwt.header.kid);
     if (jwt.header.alg !== "RS256" || !jwk)
-      throw new StsFault("AuthenticationFail.OIDCToken.InvalidKey", "no JWKS key for this token");
+      throw new ApiFault("AuthenticationFail.OIDCToken.InvalidKey", "no JWKS key for this token");
     const key = createPublicKey({ key: jwk, format: "jwk" });
     if (!createVerify("RSA-SHA256").update(jwt.input).verify(key, jwt.signature)) {
-      throw new StsFault(
+      throw new ApiFault(
         "AuthenticationFail.OIDCToken.InvalidSignature",
         "the OIDC token signature is invalid",
       );
@@ -150,26 +141,26 @@ export async function startStsEmulator(
     };
     log.subject = sub;
     if (iss !== provider.issuerUrl)
-      throw new StsFault(
+      throw new ApiFault(
         "AuthenticationFail.OIDCToken.IssuerNotMatch",
         `issuer ${iss} does not match the provider`,
       );
     const audiences = Array.isArray(aud) ? aud : [aud];
     if (!audiences.some((a) => a !== undefined && provider.clientIds.includes(a))) {
-      throw new StsFault(
+      throw new ApiFault(
         "AuthenticationFail.OIDCToken.AudienceNotMatch",
         `audience ${audiences.join(",")} is not a client ID of the provider`,
       );
     }
     const now = Date.now() / 1000;
     if (typeof exp !== "number" || exp <= now)
-      throw new StsFault("AuthenticationFail.OIDCToken.Expired", "the OIDC token has expired");
+      throw new ApiFault("AuthenticationFail.OIDCToken.Expired", "the OIDC token has expired");
     if (typeof nbf === "number" && nbf > now + 60)
-      throw new StsFault("AuthenticationFail.OIDCToken.NotYetValid", "nbf is in the future");
+      throw new ApiFault("AuthenticationFail.OIDCToken.NotYetValid", "nbf is in the future");
     const roleArn = params.get("RoleArn") ?? "";
     log.roleArn = roleArn;
     const role = cloud.role(roleArn);
-    if (!role) throw new StsFault("EntityNotExist.Role", "The specified Role not exists.", 404);
+    if (!role) throw new ApiFault("EntityNotExist.Role", "The specified Role not exists.", 404);
     const trust = role.trust.oidc;
     if (
       !trust ||
@@ -178,7 +169,7 @@ export async function startStsEmulator(
       !trust.subjects.includes(sub ?? "") ||
       !audiences.some((a) => a !== undefined && trust.audiences.includes(a))
     ) {
-      throw new StsFault(
+      throw new ApiFault(
         "NoPermission.RoleTrustPolicy",
         `role ${role.arn} does not trust ${sub} from ${provider.arn}`,
         403,
@@ -206,18 +197,18 @@ export async function startStsEmulator(
   ): Record<string, unknown> => {
     const accessKeyId = verifyRpcV1(req, params, (k) => cloud.secretOf(k), nonces);
     const caller = cloud.caller(accessKeyId, params.get("SecurityToken"));
-    if ("error" in caller) throw new StsFault(caller.error, `caller ${accessKeyId}: ${caller.error}`, 403);
+    if ("error" in caller) throw new ApiFault(caller.error, `caller ${accessKeyId}: ${caller.error}`, 403);
     log.caller = callerArn(caller);
     if (!callerActions(caller).has("sts:AssumeRole")) {
-      throw new StsFault("NoPermission", `${callerArn(caller)} is not allowed to call sts:AssumeRole`, 403);
+      throw new ApiFault("NoPermission", `${callerArn(caller)} is not allowed to call sts:AssumeRole`, 403);
     }
     const roleArn = params.get("RoleArn") ?? "";
     log.roleArn = roleArn;
     const role = cloud.role(roleArn);
-    if (!role) throw new StsFault("EntityNotExist.Role", "The specified Role not exists.", 404);
+    if (!role) throw new ApiFault("EntityNotExist.Role", "The specified Role not exists.", 404);
     const trusted = role.trust.principals ?? [];
     if (!trusted.includes(callerArn(caller)) && !trusted.includes(callerAccount(caller))) {
-      throw new StsFault(
+      throw new ApiFault(
         "NoPermission.RoleTrustPolicy",
         `role ${role.arn} does not trust ${callerArn(caller)}`,
         403,
@@ -234,25 +225,17 @@ export async function startStsEmulator(
     const log: { -readonly [K in keyof StsCall]?: StsCall[K] } = { action };
     const requestId = randomUUID().toUpperCase();
     try {
-      if (params.get("Version") !== "2015-04-01")
-        throw new StsFault("InvalidVersion", "Specified parameter Version is not valid.");
+      if (params.get("Version") !== "2015-04-01") throw invalidVersion();
       let body: Record<string, unknown>;
       if (action === "AssumeRoleWithOIDC") body = assumeRoleWithOidc(params, log);
       else if (action === "AssumeRole") body = assumeRole(req, params, log);
-      else throw new StsFault("InvalidAction.NotFound", `Specified api ${action} is not found`, 404);
+      else throw unknownAction(action);
       calls.push({ ...log, action, ok: true });
       return { status: 200, json: { RequestId: requestId, ...body } };
     } catch (err) {
-      const fault =
-        err instanceof StsFault || err instanceof SignatureCheckError
-          ? err
-          : new StsFault("InternalError", String(err), 500);
-      const code = fault instanceof StsFault ? fault.code : fault.apiCode;
+      const { code, response } = faultAnswer(err, requestId, "sts.aliyuncs.com");
       calls.push({ ...log, action, ok: false, code });
-      return {
-        status: fault.status,
-        json: { RequestId: requestId, HostId: "sts.aliyuncs.com", Code: code, Message: fault.message },
-      };
+      return response;
     }
   };
 
