@@ -1,16 +1,19 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, ociCodes, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import {
+  ALICE,
+  basic,
+  get,
+  ociCodes,
+  sha256,
+  startSidecarRig,
+  stopSidecarRig,
+  type TestSidecar,
+} from "./sidecar-harness.ts";
 
-const ALICE = basic("alice", "alice-pw");
 const BOB = basic("bob", "bob-pw");
-
-function sha256(b: Buffer): string {
-  return `sha256:${createHash("sha256").update(b).digest("hex")}`;
-}
 
 describe("sidecar authorization per (credential, repository)", function () {
   this.timeout(120_000);
@@ -20,21 +23,15 @@ describe("sidecar authorization per (credential, repository)", function () {
   const url = (repo: string, what: string) => `${side.url}${side.apiPrefix}/${repo}/${what}`;
 
   before(async () => {
-    origin = await startOrigin({ lifetimeSec: 3 });
-    image = await pushImage(origin.pushClient(), {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: [{ seed: "auth-1", size: 300 * 1024 }],
-    });
-    side = await startTestSidecar(origin, { args: ["--blocksize", "64"] });
+    ({ origin, image, side } = await startSidecarRig([{ seed: "auth-1", size: 300 * 1024 }], {
+      origin: { lifetimeSec: 3 },
+      sidecar: { args: ["--blocksize", "64"] },
+    }));
     // Alice pulls the blob: it is now cached and verified.
     const first = await get(url("team-a/app", `blobs/${image.layers[0]!.digest}`), { authorization: ALICE });
     expect(sha256(first.body)).to.equal(image.layers[0]!.digest);
   });
-  after(async () => {
-    await side?.close();
-    await origin?.stop();
-  });
+  after(() => stopSidecarRig(side, origin));
 
   function expectRefused(res: { status: number; body: Buffer; headers: Headers }, status = 401): void {
     expect(res.status).to.equal(status);

@@ -1,15 +1,17 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, ociCodes, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import {
+  ALICE,
+  get,
+  ociCodes,
+  sha256,
+  startSidecarRig,
+  stopSidecarRig,
+  type TestSidecar,
+} from "./sidecar-harness.ts";
 
-const ALICE = basic("alice", "alice-pw");
 const BLOCK = 64 * 1024;
-
-function sha256(b: Buffer): string {
-  return `sha256:${createHash("sha256").update(b).digest("hex")}`;
-}
 
 describe("sidecar blobs: Range, HEAD, single flight, OCI errors", function () {
   this.timeout(120_000);
@@ -24,22 +26,16 @@ describe("sidecar blobs: Range, HEAD, single flight, OCI errors", function () {
   ) => origin.pushClient("alice").get("team-a/app", `blobs/${digest}`, opts);
 
   before(async () => {
-    origin = await startOrigin();
-    image = await pushImage(origin.pushClient(), {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: [
+    ({ origin, image, side } = await startSidecarRig(
+      [
         { seed: "serve-1", size: 11 * BLOCK + 1234 },
         { seed: "serve-2", size: 5 * BLOCK },
         { seed: "serve-3", size: 3 * BLOCK + 7 },
       ],
-    });
-    side = await startTestSidecar(origin, { args: ["--blocksize", "64"] });
+      { sidecar: { args: ["--blocksize", "64"] } },
+    ));
   });
-  after(async () => {
-    await side?.close();
-    await origin?.stop();
-  });
+  after(() => stopSidecarRig(side, origin));
 
   it("answers HEAD like the origin", async () => {
     const layer = image.layers[0]!;

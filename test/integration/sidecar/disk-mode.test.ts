@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import { ALICE, get, sha256, startSidecarRig, stopSidecarRig, type TestSidecar } from "./sidecar-harness.ts";
 
 describe("sidecar in disk cache mode", function () {
   this.timeout(120_000);
@@ -11,29 +10,20 @@ describe("sidecar in disk cache mode", function () {
   let image: PushedImage;
 
   before(async () => {
-    origin = await startOrigin();
-    image = await pushImage(origin.pushClient(), {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: [{ seed: "disk-1", size: 900 * 1024 }],
-    });
-    side = await startTestSidecar(origin, {
-      args: ["--cache-mode", "disk", "--capacity", String(8 * 1024 * 1024), "--blocksize", "64"],
-    });
+    ({ origin, image, side } = await startSidecarRig([{ seed: "disk-1", size: 900 * 1024 }], {
+      sidecar: { args: ["--cache-mode", "disk", "--capacity", String(8 * 1024 * 1024), "--blocksize", "64"] },
+    }));
   });
-  after(async () => {
-    await side?.close();
-    await origin?.stop();
-  });
+  after(() => stopSidecarRig(side, origin));
 
   it("serves a blob, then serves it again from the disk cache", async () => {
     const layer = image.layers[0]!;
     const url = `${side.url}${side.apiPrefix}/team-a/app/blobs/${layer.digest}`;
     for (const round of [0, 1]) {
       origin.proxy.reset();
-      const res = await get(url, { authorization: basic("alice", "alice-pw") });
+      const res = await get(url, { authorization: ALICE });
       expect(res.status).to.equal(200);
-      expect(`sha256:${createHash("sha256").update(res.body).digest("hex")}`).to.equal(layer.digest);
+      expect(sha256(res.body)).to.equal(layer.digest);
       expect(origin.proxy.blobBytes(), `round ${round}`).to.equal(round === 0 ? layer.size : 0);
     }
   });

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
+import { basic, get, startTestSidecar, stopSidecarRig, type TestSidecar } from "./sidecar-harness.ts";
 
 describe("sidecar logs", function () {
   this.timeout(120_000);
@@ -13,12 +14,7 @@ describe("sidecar logs", function () {
   const lines: string[] = [];
 
   before(async () => {
-    origin = await startOrigin();
-    image = await pushImage(origin.pushClient(), {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: [{ seed: "log-1", size: 5000 }],
-    });
+    ({ origin, image } = await startOriginWithImage([{ seed: "log-1", size: 5000 }]));
     // Everything the sidecar logs, at debug level, without any redaction: the code itself must not log secrets.
     const sink = new Writable({
       write(chunk: Buffer, _e, cb) {
@@ -28,10 +24,7 @@ describe("sidecar logs", function () {
     });
     side = await startTestSidecar(origin, { logger: pino({ level: "debug" }, sink) });
   });
-  after(async () => {
-    await side?.close();
-    await origin?.stop();
-  });
+  after(() => stopSidecarRig(side, origin));
 
   it("never contain credentials or tokens, whatever fails", async () => {
     const good = basic("alice", "alice-pw");

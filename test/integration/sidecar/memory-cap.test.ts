@@ -12,10 +12,11 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { splitLayers } from "../../support/images/layers.ts";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
 import { metricValue, startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
-import { basic } from "./sidecar-harness.ts";
+import { ALICE } from "./sidecar-harness.ts";
 
 const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
@@ -37,12 +38,9 @@ describe("sidecar process: the memory cache cap holds", function () {
   let image: PushedImage;
 
   before(async () => {
-    origin = await startOrigin();
-    image = await pushImage(origin.pushClient(), {
+    ({ origin, image } = await startOriginWithImage(splitLayers(128 * MiB, 4, "memcap"), {
       repo: "team-a/big",
-      tag: "v1",
-      layers: splitLayers(128 * MiB, 4, "memcap"),
-    });
+    }));
     side = await startChildSidecar(origin, ["--option-block-size", String(CAP), "--blocksize", "1024"]);
   });
   after(async () => {
@@ -51,7 +49,6 @@ describe("sidecar process: the memory cache cap holds", function () {
   });
 
   it(`evicts past a ${CAP / MiB} MiB cap and stays under cap + ${MEMORY_MARGIN_BYTES / MiB} MiB RSS`, async () => {
-    const alice = basic("alice", "alice-pw");
     const baseline = side.rssBytes();
     let peakRss = side.rssBytes();
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, side.rssBytes())), 50);
@@ -62,7 +59,7 @@ describe("sidecar process: the memory cache cap holds", function () {
         for (const pair of pairs) {
           const digests = await Promise.all(
             pair.map((l) =>
-              pullDiscarding(`${side.url}${side.apiPrefix}/team-a/big/blobs/${l.digest}`, alice),
+              pullDiscarding(`${side.url}${side.apiPrefix}/team-a/big/blobs/${l.digest}`, ALICE),
             ),
           );
           expect(digests, `round ${round}`).to.deep.equal(pair.map((l) => l.digest));

@@ -1,17 +1,19 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import {
+  ALICE,
+  basic,
+  get,
+  sha256,
+  startSidecarRig,
+  stopSidecarRig,
+  type TestSidecar,
+} from "./sidecar-harness.ts";
 
-const ALICE = basic("alice", "alice-pw");
 const BLOCK = 64 * 1024;
 const TRANSFER_TIMEOUT_MS = 3000; // the harness's --transfer-timeout
-
-function sha256(b: Buffer): string {
-  return `sha256:${createHash("sha256").update(b).digest("hex")}`;
-}
 
 /** A pull that either completes (status + body) or fails mid-body (the connection was cut). */
 async function tryPull(url: string): Promise<{ status: number; body?: Buffer; error?: unknown; ms: number }> {
@@ -32,23 +34,17 @@ describe("sidecar against a misbehaving origin", function () {
   const blobUrl = (digest: string) => `${side.url}${side.apiPrefix}/team-a/app/blobs/${digest}`;
 
   before(async () => {
-    origin = await startOrigin();
-    image = await pushImage(origin.pushClient(), {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: [
+    ({ origin, image, side } = await startSidecarRig(
+      [
         { seed: "fault-small", size: 20 * 1024 },
         { seed: "fault-big", size: 9 * BLOCK + 99 },
         { seed: "fault-stall", size: 6 * BLOCK },
         { seed: "fault-big-2", size: 9 * BLOCK + 99 },
       ],
-    });
-    side = await startTestSidecar(origin, { args: ["--blocksize", "64"] });
+      { sidecar: { args: ["--blocksize", "64"] } },
+    ));
   });
-  after(async () => {
-    await side?.close();
-    await origin?.stop();
-  });
+  after(() => stopSidecarRig(side, origin));
 
   for (const [name, index, offset] of [
     ["a one-block blob", 0, 5000],

@@ -1,10 +1,15 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
-import { pushImage, type PushedImage } from "../../support/images/push.ts";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, ociCodes, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
-
-const ALICE = basic("alice", "alice-pw");
+import type { PushedImage } from "../../support/images/push.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import {
+  ALICE,
+  get,
+  ociCodes,
+  sha256,
+  startSidecarRig,
+  stopSidecarRig,
+  type TestSidecar,
+} from "./sidecar-harness.ts";
 
 describe("sidecar registry front (rig origin with token auth)", function () {
   this.timeout(120_000);
@@ -13,21 +18,12 @@ describe("sidecar registry front (rig origin with token auth)", function () {
   let image: PushedImage;
 
   before(async () => {
-    origin = await startOrigin();
-    image = await pushImage(origin.pushClient(), {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: [
-        { seed: "front-1", size: 700 * 1024 },
-        { seed: "front-2", size: 300 * 1024 },
-      ],
-    });
-    side = await startTestSidecar(origin);
+    ({ origin, image, side } = await startSidecarRig([
+      { seed: "front-1", size: 700 * 1024 },
+      { seed: "front-2", size: 300 * 1024 },
+    ]));
   });
-  after(async () => {
-    await side?.close();
-    await origin?.stop();
-  });
+  after(() => stopSidecarRig(side, origin));
 
   it("challenges an anonymous ping with Basic and accepts a credentialed one", async () => {
     const anon = await get(`${side.url}/v2/`);
@@ -62,7 +58,7 @@ describe("sidecar registry front (rig origin with token auth)", function () {
     });
     expect(res.status).to.equal(200);
     expect(res.body.length).to.equal(layer.size);
-    expect(`sha256:${createHash("sha256").update(res.body).digest("hex")}`).to.equal(layer.digest);
+    expect(sha256(res.body)).to.equal(layer.digest);
   });
 
   it("serves /healthz, /readyz and its own /metrics on the health port", async () => {

@@ -1,14 +1,18 @@
 /**
  * Starts a sidecar in this process in front of a rig origin (test/support/origin): the origin's
  * counting proxy is the one upstream host (plain http), the token server's host is allowlisted
- * explicitly, ports are ephemeral. Also small HTTP helpers for the tests.
+ * explicitly, ports are ephemeral. Also the usual rig of these tests (an origin holding one image, a
+ * sidecar in front) and small HTTP helpers.
  */
+import { createHash } from "node:crypto";
 import { silentLogger, type Logger } from "../../../lib/logger.ts";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { startSidecar, type Sidecar } from "../../../sidecar/app.ts";
 import { loadSidecarConfig, type SidecarConfig } from "../../../sidecar/config/sidecar-config.ts";
 import type { Resolver } from "../../../sidecar/upstream/address-policy.ts";
-import type { Origin } from "../../support/origin/origin-stack.ts";
+import type { LayerSpec } from "../../support/images/layers.ts";
+import type { Origin, OriginOptions } from "../../support/origin/origin-stack.ts";
+import { startOriginWithImage, type OriginWithImage } from "../../support/origin/origin-with-image.ts";
 
 export interface TestSidecar {
   readonly sidecar: Sidecar;
@@ -30,10 +34,14 @@ export function sidecarArgs(origin: Origin, extra: readonly string[] = []): stri
   return [...args, "--connect-timeout", "2", "--transfer-timeout", "3", ...extra];
 }
 
-export async function startTestSidecar(
-  origin: Origin,
-  opts: { args?: readonly string[]; resolver?: Resolver; logger?: Logger } = {},
-): Promise<TestSidecar> {
+export interface TestSidecarOptions {
+  /** Extra command-line options after sidecarArgs'. */
+  readonly args?: readonly string[];
+  readonly resolver?: Resolver;
+  readonly logger?: Logger;
+}
+
+export async function startTestSidecar(origin: Origin, opts: TestSidecarOptions = {}): Promise<TestSidecar> {
   const parsed = loadSidecarConfig(sidecarArgs(origin, opts.args), {});
   const config: SidecarConfig = Object.freeze({ ...parsed, port: 0, healthPort: 0 });
   const sidecar = await startSidecar(config, {
@@ -54,8 +62,42 @@ export async function startTestSidecar(
   };
 }
 
+export interface SidecarRig extends OriginWithImage {
+  readonly side: TestSidecar;
+}
+
+/** startOriginWithImage, then a test sidecar in front of it; the origin is stopped if the sidecar fails to start. */
+export async function startSidecarRig(
+  layers: LayerSpec[],
+  opts: { origin?: OriginOptions; sidecar?: TestSidecarOptions } = {},
+): Promise<SidecarRig> {
+  const { origin, image } = await startOriginWithImage(layers, { origin: opts.origin });
+  try {
+    return { origin, image, side: await startTestSidecar(origin, opts.sidecar) };
+  } catch (err) {
+    await origin.stop();
+    throw err;
+  }
+}
+
+/** For `after`: either may be missing when `before` failed part way. */
+export async function stopSidecarRig(
+  side: TestSidecar | undefined,
+  origin: Origin | undefined,
+): Promise<void> {
+  await side?.close();
+  await origin?.stop();
+}
+
 export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+}
+
+/** The rig origin's user with pull rights on team-a/*. */
+export const ALICE = basic("alice", "alice-pw");
+
+export function sha256(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 export interface Fetched {

@@ -1,13 +1,20 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { layerBlob, pushImage, type PushedImage } from "../../support/images/push.ts";
+import { layerBlob, type PushedImage } from "../../support/images/push.ts";
 import { startHostileListener, type HostileListener } from "../../support/origin/hostile-listener.ts";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { basic, get, ociCodes, startTestSidecar, type TestSidecar } from "./sidecar-harness.ts";
-
-const ALICE = basic("alice", "alice-pw");
+import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
+import {
+  ALICE,
+  get,
+  ociCodes,
+  sha256,
+  startSidecarRig,
+  startTestSidecar,
+  stopSidecarRig,
+  type TestSidecar,
+} from "./sidecar-harness.ts";
 
 /** An allowlisted "object storage" the registry redirects to: serves one blob, records what it got. */
 async function startStorage(
@@ -42,15 +49,10 @@ describe("sidecar redirect and token realm policy", function () {
     let removeFault: (() => void) | undefined;
 
     before(async () => {
-      origin = await startOrigin();
-      image = await pushImage(origin.pushClient(), {
-        repo: "team-a/app",
-        tag: "v1",
-        layers: [
-          { seed: "redirect-1", size: 200 * 1024 },
-          { seed: "redirect-2", size: 600 * 1024 },
-        ],
-      });
+      ({ origin, image } = await startOriginWithImage([
+        { seed: "redirect-1", size: 200 * 1024 },
+        { seed: "redirect-2", size: 600 * 1024 },
+      ]));
       hostile = await startHostileListener({ respond: true });
       storage = await startStorage(Buffer.concat([...layerBlob(image.layers[1]!)]));
       side = await startTestSidecar(origin, {
@@ -125,7 +127,7 @@ describe("sidecar redirect and token realm policy", function () {
         authorization: ALICE,
       });
       expect(res.status).to.equal(200);
-      expect(`sha256:${createHash("sha256").update(res.body).digest("hex")}`).to.equal(layer.digest);
+      expect(sha256(res.body)).to.equal(layer.digest);
       expect(storage.seen.length).to.be.greaterThan(0);
       for (const h of storage.seen) expect(h.authorization).to.equal(undefined);
       // The redirect target is remembered: the registry saw one GET for the blob, not one per read.
@@ -138,14 +140,10 @@ describe("sidecar redirect and token realm policy", function () {
   describe("token realms", () => {
     it("refuses a realm on a loopback port that is not allowlisted, without connecting", async () => {
       const hostile = await startHostileListener({ respond: true });
-      const origin = await startOrigin({ realm: `http://${hostile.host}/token` });
       try {
-        await pushImage(origin.pushClient(), {
-          repo: "team-a/app",
-          tag: "v1",
-          layers: [{ seed: "realm-1", size: 1000 }],
+        const { origin, side } = await startSidecarRig([{ seed: "realm-1", size: 1000 }], {
+          origin: { realm: `http://${hostile.host}/token` },
         });
-        const side = await startTestSidecar(origin);
         try {
           const res = await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/v1`, {
             authorization: ALICE,
@@ -154,10 +152,9 @@ describe("sidecar redirect and token realm policy", function () {
           expect(ociCodes(res.body)).to.deep.equal(["UPSTREAM_REFUSED"]);
           expect(hostile.connections).to.equal(0);
         } finally {
-          await side.close();
+          await stopSidecarRig(side, origin);
         }
       } finally {
-        await origin.stop();
         await hostile.close();
       }
     });
