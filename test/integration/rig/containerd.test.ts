@@ -4,27 +4,17 @@
  * Pulling through the throttle proxy transfers exactly the image's bytes.
  */
 import { expect } from "chai";
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
+import type { Origin } from "../../support/origin/origin-stack.ts";
+import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
 import { splitLayers } from "../../support/images/layers.ts";
-import {
-  LINUX_AMD64,
-  LINUX_ARM64,
-  pushImage,
-  pushIndex,
-  type PushedImage,
-  type PushedIndex,
-} from "../../support/images/push.ts";
+import type { PushedImage, PushedIndex } from "../../support/images/push.ts";
 import { startContainerd, type Containerd } from "../../support/pull-clients/containerd.ts";
-
-const sha256File = (path: string) =>
-  `sha256:${createHash("sha256").update(readFileSync(path)).digest("hex")}`;
-const MiB = 1024 * 1024;
-
-function expectedDigests(image: PushedImage): string[] {
-  return [image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)];
-}
+import {
+  expectImagePull,
+  expectMultiArchPulls,
+  MiB,
+  pushMultiArch,
+} from "../../support/pull-clients/pulled-content.ts";
 
 describe("rig: containerd pulls from the origin", function () {
   this.timeout(180_000);
@@ -34,22 +24,9 @@ describe("rig: containerd pulls from the origin", function () {
   let multi: PushedIndex;
 
   before(async () => {
-    origin = await startOrigin();
+    ({ origin, image } = await startOriginWithImage(splitLayers(12 * MiB, 3, "ctr-app")));
     ctrd = await startContainerd();
-    const pusher = origin.pushClient();
-    image = await pushImage(pusher, {
-      repo: "team-a/app",
-      tag: "v1",
-      layers: splitLayers(12 * MiB, 3, "ctr-app"),
-    });
-    multi = await pushIndex(pusher, {
-      repo: "team-a/multi",
-      tag: "v1",
-      images: [
-        { platform: LINUX_AMD64, layers: splitLayers(MiB, 2, "ctr-multi-amd64") },
-        { platform: LINUX_ARM64, layers: splitLayers(MiB, 2, "ctr-multi-arm64") },
-      ],
-    });
+    multi = await pushMultiArch(origin.pushClient(), "ctr-multi");
   });
   after(async () => {
     await ctrd?.stop();
@@ -62,23 +39,10 @@ describe("rig: containerd pulls from the origin", function () {
 
   it("pulls and unpacks a 3-layer image with the right user (OAuth2 POST first)", async () => {
     const posts = origin.tokenServer!.counts.post;
-    const res = await ctrd.pullWithCtr(`${origin.registry.host}/${image.reference}`, {
-      plainHttp: true,
-      user: "alice:alice-pw",
-    });
-    expect(res.code, res.stderr).to.equal(0);
-    expect(res.stdout).to.include("unpacking linux/amd64");
-    const content = await ctrd.listContent();
-    expect(content.map((c) => c.digest)).to.have.members(expectedDigests(image));
+    const content = await expectImagePull(ctrd, `${origin.registry.host}/${image.reference}`, image);
     for (const layer of image.layers) {
-      expect(sha256File(ctrd.contentPath(layer.digest))).to.equal(layer.digest);
       expect(content.find((c) => c.digest === layer.digest)?.size).to.equal(layer.size);
     }
-    const [listed] = await ctrd.listImages();
-    expect(listed).to.include({
-      name: `${origin.registry.host}/${image.reference}`,
-      digest: image.manifest.digest,
-    });
     expect(origin.tokenServer!.counts.post).to.be.greaterThan(posts);
   });
 
@@ -96,22 +60,7 @@ describe("rig: containerd pulls from the origin", function () {
   });
 
   it("pulls a multi-arch index: the current platform by default, every platform on request", async () => {
-    const ref = `${origin.registry.host}/${multi.reference}`;
-    const res = await ctrd.pullWithCtr(ref, { plainHttp: true, user: "alice:alice-pw" });
-    expect(res.code, res.stderr).to.equal(0);
-    const amd64 = multi.images[0]!;
-    let digests = (await ctrd.listContent()).map((c) => c.digest);
-    expect(digests).to.have.members([multi.index.digest, ...expectedDigests(amd64)]);
-    await ctrd.removeAllImages();
-    const all = await ctrd.pullWithCtr(ref, {
-      plainHttp: true,
-      user: "alice:alice-pw",
-      allPlatforms: true,
-      unpack: false,
-    });
-    expect(all.code, all.stderr).to.equal(0);
-    digests = (await ctrd.listContent()).map((c) => c.digest);
-    expect(digests).to.have.members([multi.index.digest, ...multi.images.flatMap(expectedDigests)]);
+    await expectMultiArchPulls(ctrd, `${origin.registry.host}/${multi.reference}`, multi);
   });
 
   it("through the throttle proxy, transfers the image's bytes once", async () => {
