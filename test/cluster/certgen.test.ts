@@ -23,9 +23,10 @@ import {
   localMountDir,
   sharedWebhook,
   spawnControllerProcess,
-  startWebhookProcess,
+  startActiveWebhook,
   stopWebhookProcess,
   needsLocalWebhook,
+  waitWebhookActive,
   webhookActive,
   type WebhookRig,
 } from "../support/cluster-webhook.ts";
@@ -130,12 +131,9 @@ describe("cluster: certgen", function () {
   async function restartWebhook(secret: ServingSecret): Promise<void> {
     await stopWebhookProcess(rig);
     rig.ca = { caPem: secret.ca, certPem: secret.cert, keyPem: secret.key };
-    await startWebhookProcess(rig);
-    await waitUntil(
-      () => webhookActive(rig),
-      20_000,
+    await startActiveWebhook(
+      rig,
       () => `webhook not called with the new certificate:\n${rig.process?.logTail()}`,
-      200,
     );
   }
 
@@ -211,11 +209,9 @@ describe("cluster: certgen", function () {
       expect(verifiedBy(bundle, secret.cert), "caBundle verifies tls.crt").to.equal(true);
     syncVolume(controllerDir, secret);
     rig.ca = { caPem: secret.ca, certPem: secret.cert, keyPem: secret.key };
-    await waitUntil(
-      () => webhookActive(rig),
-      20_000,
+    await waitWebhookActive(
+      rig,
       () => `the API server does not call the webhook with certgen's certificate:\n${rig.process?.logTail()}`,
-      200,
     );
     expect(await servedFingerprint(rig.port)).to.equal(new X509Certificate(secret.cert).fingerprint256);
     const ready = await probe(rig.port, "/readyz");

@@ -32,10 +32,10 @@ import {
   needsLocalWebhook,
   sharedWebhook,
   spawnControllerProcess,
-  startWebhookProcess,
+  startActiveWebhook,
   stopWebhookProcess,
   waitHealthy,
-  webhookActive,
+  waitWebhookActive,
   type WebhookRig,
 } from "../support/cluster-webhook.ts";
 import { REGION, startCloudRig, VPC_ID, type CloudRig } from "../support/cloud/cloud-rig.ts";
@@ -43,7 +43,7 @@ import { internetDomain, vpcDomain } from "../support/cloud/cr-emulator.ts";
 import { startInProcess } from "../support/cloud/in-process.ts";
 import type { JsonWebKeySet } from "../support/cloud/oidc-issuer.ts";
 import { writeCaFile } from "../support/cloud/test-ca.ts";
-import { waitUntil, type ManagedProcess } from "../support/origin/child-process.ts";
+import type { ManagedProcess } from "../support/origin/child-process.ts";
 
 const TEMP_SECRET = "acr-p2p-acr-temp-credentials";
 
@@ -100,13 +100,7 @@ describe("cluster: RRSA with a TokenRequest token verified against the API serve
     await controller?.stop();
     if (tookOver) {
       // Give the other tests their controller back.
-      await startWebhookProcess(webhook);
-      await waitUntil(
-        () => webhookActive(webhook),
-        20_000,
-        () => "webhook not active again",
-        200,
-      );
+      await startActiveWebhook(webhook);
     }
     if (webhook) await deleteNamespaces(webhook.cluster.kubeConfig, namespaces);
     await rig?.close();
@@ -171,12 +165,7 @@ describe("cluster: RRSA with a TokenRequest token verified against the API serve
     const core = kc.makeApiClient(CoreV1Api);
     const ns = await createTestNamespace(kc, "rrsa", { [MODE_LABEL]: "p2p" });
     namespaces.push(ns);
-    await waitUntil(
-      () => webhookActive(webhook),
-      20_000,
-      () => "webhook not active",
-      200,
-    );
+    await waitWebhookActive(webhook, () => "webhook not active");
 
     const host = vpcDomain(rig.local);
     const pod = await core.createNamespacedPod({

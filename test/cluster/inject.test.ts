@@ -30,13 +30,12 @@ import {
   REWRITTEN_APP_IMAGE,
   sidecarOf,
 } from "../support/cluster-pods.ts";
-import { runCommand, waitUntil } from "../support/origin/child-process.ts";
+import { runCommand } from "../support/origin/child-process.ts";
 import {
   sharedWebhook,
-  startWebhookProcess,
+  startActiveWebhook,
   stopWebhookProcess,
   needsLocalWebhook,
-  webhookActive,
   type WebhookRig,
 } from "../support/cluster-webhook.ts";
 
@@ -315,13 +314,7 @@ describe("cluster: injection through the API server", function () {
       if (rig.cluster.external) return;
       for (const s of sockets) s.destroy();
       if (hung) await new Promise((r) => hung!.close(r));
-      await startWebhookProcess(rig);
-      await waitUntil(
-        () => webhookActive(rig),
-        20_000,
-        () => "webhook not active again",
-        200,
-      );
+      await startActiveWebhook(rig);
     });
 
     it("creates pods unmodified at once when nothing listens", async function () {

@@ -10,6 +10,7 @@
  *   chartInstall() -> ChartInstall  chart installed (helm --no-hooks), serving cert + caBundle in place
  *   sharedWebhook() -> WebhookRig   and the controller process running and active: one per mocha run
  *   startWebhookProcess / stopWebhookProcess(rig)   for tests that take the webhook down
+ *   startActiveWebhook(rig)         start it again and wait until the API server calls it
  *   spawnControllerProcess(cluster, {port, dir, rendered?, extraEnv?}) + waitHealthy   any other run
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -302,6 +303,24 @@ export async function webhookActive(rig: WebhookRig): Promise<boolean> {
   return (pod.spec?.initContainers?.length ?? 0) > 0;
 }
 
+/** Waits until webhookActive: a new process, registration or certificate takes a moment to be called. */
+export async function waitWebhookActive(
+  rig: WebhookRig,
+  failure: () => string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await waitUntil(() => webhookActive(rig), timeoutMs, failure, 200);
+}
+
+/** Starts the local controller process and waits until the API server calls it (tests that took it down). */
+export async function startActiveWebhook(
+  rig: WebhookRig,
+  failure: () => string = () => "webhook not active again",
+): Promise<void> {
+  await startWebhookProcess(rig);
+  await waitWebhookActive(rig, failure);
+}
+
 export async function stopWebhookProcess(rig: WebhookRig): Promise<void> {
   await rig.process?.stop();
   rig.process = undefined;
@@ -385,11 +404,10 @@ async function setUp(): Promise<WebhookRig> {
     process: undefined,
   };
   if (!cluster.external) await startWebhookProcess(rig);
-  await waitUntil(
-    () => webhookActive(rig),
-    cluster.external ? 120_000 : 20_000,
+  await waitWebhookActive(
+    rig,
     () => `the API server does not inject pods through the webhook:\n${rig.process?.logTail() ?? ""}`,
-    200,
+    cluster.external ? 120_000 : 20_000,
   );
   return rig;
 }
