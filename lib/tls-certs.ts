@@ -123,8 +123,11 @@ export function certificateCovers(certPem: string, caPem: string, hosts: readonl
 function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // A positive random serial (the leading 0 keeps the DER integer positive).
-  cert.serialNumber = "00" + forge.util.bytesToHex(forge.random.getBytesSync(16));
+  // A positive, minimally encoded DER integer (OpenSSL and Go's crypto/x509 refuse anything else):
+  // the leading 0x01 makes the first byte non-zero with its top bit clear, whatever the random bytes.
+  // ("00" + random was wrong about 1 time in 512: forge strips one redundant leading zero only, so a
+  // draw starting 0x00 then a byte below 0x80 left "00 0x ...", illegal padding.)
+  cert.serialNumber = "01" + forge.util.bytesToHex(forge.random.getBytesSync(16));
   const now = Date.now();
   cert.validity.notBefore = new Date(now - BACKDATE_MS);
   cert.validity.notAfter = new Date(now + validityDays * 24 * 3600 * 1000);
