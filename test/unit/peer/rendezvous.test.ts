@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { parsePeerId } from "../../../sidecar/peer/peer-view.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
@@ -21,6 +22,16 @@ describe("rendezvous hashing", () => {
     }
     expect(owned.size).to.equal(8);
     for (const count of owned.values()) expect(count).to.be.within(blocks / 8 - 150, blocks / 8 + 150);
+  });
+
+  it("ranks by the first 8 bytes of sha256(digest, index, peer), the same on every version", () => {
+    const score = (b: number, p: string) =>
+      createHash("sha256").update(`${digest}\n${b}\n${p}`).digest().readBigUInt64BE(0);
+    for (let b = 0; b < 50; b++) {
+      const expected = [...peers].sort((x, y) => (score(b, x) > score(b, y) ? -1 : 1));
+      expect(rankPeers(digest, b, peers)).to.deep.equal(expected);
+      expect(rankPeers(digest, b, peers), "asked again").to.deep.equal(expected);
+    }
   });
 
   it("removing a peer moves only the blocks it owned, each to its next candidate", () => {
