@@ -64,7 +64,12 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
     if (inFlight >= opts.maxInFlight) return reply(res, 503, "PEER_BUSY");
     inFlight++;
     const abort = new AbortController();
-    res.on("close", () => abort.abort());
+    let answered = false;
+    // Only a requester gone before the answer aborts the fetch (an abort builds an error with a stack:
+    // not something to do after every block served).
+    res.on("close", () => {
+      if (!answered) abort.abort();
+    });
     try {
       const bytes = await opts.blocks.get(block, abort.signal);
       if (bytes === undefined) return reply(res, 404, "PEER_UNAVAILABLE");
@@ -77,6 +82,7 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
       opts.logger.warn({ err, digest: block.digest, index: block.index }, "peer block fetch failed");
       reply(res, 502, "PEER_ORIGIN_FAILED");
     } finally {
+      answered = true;
       inFlight--;
     }
   }
