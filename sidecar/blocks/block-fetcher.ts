@@ -8,7 +8,7 @@
  * A flight is aborted when its last waiter leaves (the consumers disconnected), so a readahead nobody
  * wants any more stops fetching.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { BlockRequest, BlockSource } from "./block-source.ts";
 import { blockKey } from "./block-plan.ts";
 import type { BlockMetrics } from "./block-metrics.ts";
@@ -258,8 +258,9 @@ function keyOf(request: BlockRequest): string {
   return blockKey(request.digest, request.index);
 }
 
+/** One-shot: no Hash object per block. */
 export function blockSha256(bytes: Uint8Array): Buffer {
-  return createHash("sha256").update(bytes).digest();
+  return hash("sha256", bytes, "buffer");
 }
 
 function sameDigest(bytes: Uint8Array, record: VerifiedBlob, index: number): boolean {
