@@ -3,7 +3,7 @@
  * whose code says whether the peer is at fault; the body must be exactly the block's length.
  */
 import type { Readable } from "node:stream";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import type { FetchContext } from "../blocks/block-source.ts";
 import { PeerError } from "./peer-error.ts";
 import type { PeerErrorCode } from "./peer-error.ts";
@@ -101,8 +101,11 @@ export class PeerClient {
   ): Promise<Uint8Array> {
     const length = blockLength(req);
     try {
-      const res = await request(`http://${peer}${formatBlockPath(req)}`, {
-        dispatcher: this.#agent,
+      // Origin and path given apart: no URL parse per block.
+      const res = await this.#agent.request({
+        origin: `http://${peer}`,
+        path: formatBlockPath(req),
+        method: "GET",
         headers: { authorization: `${TICKET_SCHEME} ${ticket}` },
         signal,
       });

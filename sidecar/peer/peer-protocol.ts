@@ -30,14 +30,23 @@ export function blockLength(req: PeerBlockRequest): number {
   return Math.min(req.blockSize, req.blobSize - req.index * req.blockSize);
 }
 
+/** Query strings of recent blobs: every block of a blob carries the same one. */
+const queries = new Map<string, string>();
+
 export function formatBlockPath(req: PeerBlockRequest): string {
-  const q = new URLSearchParams({
-    host: req.host,
-    repo: req.repo,
-    size: String(req.blobSize),
-    bs: String(req.blockSize),
-  });
-  return `/v1/blocks/${req.digest}/${req.index}?${q.toString()}`;
+  const key = `${req.host}\n${req.repo}\n${req.blobSize}\n${req.blockSize}`;
+  let query = queries.get(key);
+  if (query === undefined) {
+    query = new URLSearchParams({
+      host: req.host,
+      repo: req.repo,
+      size: String(req.blobSize),
+      bs: String(req.blockSize),
+    }).toString();
+    if (queries.size >= 256) queries.clear();
+    queries.set(key, query);
+  }
+  return `/v1/blocks/${req.digest}/${req.index}?${query}`;
 }
 
 const PATH_RE = /^\/v1\/blocks\/([a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)\/(\d{1,9})$/;
