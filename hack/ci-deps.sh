@@ -26,26 +26,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # Go: any Go >= 1.21 fetches the toolchain the tool modules ask for (go 1.25) by itself
-# (GOTOOLCHAIN=auto). Debian 12's Go is 1.19, too old for that, so with no usable Go the toolchain
-# module is taken from the Go module proxy, where the go command itself would fetch it.
+# (GOTOOLCHAIN=auto, through the configured Go module proxy).
 go_ok() { command -v go >/dev/null && go version | grep -qE 'go1\.(2[1-9]|[3-9][0-9])'; }
 if ! go_ok; then
-  toolchain=${GO_TOOLCHAIN_VERSION:-go1.25.14}
-  dir="$cache/go/$toolchain"
-  if [ ! -x "$dir/bin/go" ]; then
-    log "no Go >= 1.21: fetching the $toolchain toolchain module from the Go module proxy"
-    tmp=$(mktemp -d)
-    curl -fsSL -o "$tmp/go.zip" \
-      "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-$toolchain.linux-amd64.zip"
-    unzip -q "$tmp/go.zip" -d "$tmp"
-    mkdir -p "$(dirname "$dir")"
-    rm -rf "$dir"
-    mv "$tmp/golang.org/toolchain@v0.0.1-$toolchain.linux-amd64" "$dir"
-    # Module zips carry no file modes.
-    chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
-    rm -rf "$tmp"
-  fi
-  export PATH="$dir/bin:$PATH"
+  echo "hack/ci-deps.sh: needs Go >= 1.21 on PATH to build kube-apiserver, etcd and helm" \
+    "(found: $(command -v go >/dev/null && go version || echo none))" >&2
+  exit 1
 fi
 log "$(go version)"
 
