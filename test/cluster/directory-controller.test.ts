@@ -12,7 +12,13 @@ import { DIRECTORY_TOKEN_AUDIENCE, ZONE_LABEL } from "../../lib/peer-group.ts";
 import { PeerTicketVerifier } from "../../lib/peer-ticket.ts";
 import type { PeersAnswer } from "../../webhook/directory/directory-api.ts";
 import { DIRECTORY_TOKEN_VOLUME_NAME, SIDECAR_CONTAINER_NAME } from "../../webhook/mutation/names.ts";
-import { createTestNamespace, deleteNamespaces, MODE_LABEL, uniqueName } from "../support/cluster-objects.ts";
+import {
+  createTestNamespace,
+  deleteNamespaces,
+  MODE_LABEL,
+  podBoundToken,
+  uniqueName,
+} from "../support/cluster-objects.ts";
 import { appPod } from "../support/cluster-pods.ts";
 import { needsLocalWebhook, sharedWebhook, type WebhookRig } from "../support/cluster-webhook.ts";
 import { waitUntil } from "../support/origin/child-process.ts";
@@ -66,26 +72,6 @@ describe("cluster: the controller serves the peer directory", function () {
     return core.replaceNamespacedPodStatus({ name, namespace, body: pod });
   }
 
-  async function podToken(pod: V1Pod): Promise<string> {
-    const answer = await core.createNamespacedServiceAccountToken({
-      name: "default",
-      namespace,
-      body: {
-        spec: {
-          audiences: [DIRECTORY_TOKEN_AUDIENCE],
-          expirationSeconds: 600,
-          boundObjectRef: {
-            kind: "Pod",
-            apiVersion: "v1",
-            name: pod.metadata!.name!,
-            uid: pod.metadata!.uid!,
-          },
-        },
-      },
-    });
-    return answer.status?.token ?? "";
-  }
-
   async function ask(token: string): Promise<{ status: number; body: PeersAnswer & { code?: string } }> {
     const res = await request(`https://127.0.0.1:${rig.directoryPort}/v1/peers`, {
       dispatcher: agent,
@@ -110,7 +96,7 @@ describe("cluster: the controller serves the peer directory", function () {
     const a1 = await injectedPod(uniqueName("a1"), nodes.a, "127.0.3.11");
     const a2 = await injectedPod(uniqueName("a2"), nodes.a, "127.0.3.12");
     await injectedPod(uniqueName("b1"), nodes.b, "127.0.3.21");
-    const token = await podToken(a1);
+    const token = await podBoundToken(core, a1, DIRECTORY_TOKEN_AUDIENCE);
     let answer: PeersAnswer | undefined;
     await waitUntil(
       async () => {

@@ -22,7 +22,12 @@ import { DEFAULT_PEER_RULES } from "../../webhook/directory/ready-peer.ts";
 import { TicketIssuer } from "../../webhook/directory/ticket-issuer.ts";
 import { SIDECAR_CONTAINER_NAME } from "../../webhook/mutation/names.ts";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
-import { createTestNamespace, deleteNamespaces, uniqueName } from "../support/cluster-objects.ts";
+import {
+  createTestNamespace,
+  deleteNamespaces,
+  podBoundToken,
+  uniqueName,
+} from "../support/cluster-objects.ts";
 import { compactEtcd, restartApiServer } from "../support/peer/apiserver-restart.ts";
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
@@ -109,26 +114,6 @@ describe("cluster: peer directory", function () {
     });
   }
 
-  async function tokenFor(pod: V1Pod, audience = "acr-p2p"): Promise<string> {
-    const answer = await core.createNamespacedServiceAccountToken({
-      name: "default",
-      namespace: pod.metadata!.namespace!,
-      body: {
-        spec: {
-          audiences: [audience],
-          expirationSeconds: 600,
-          boundObjectRef: {
-            kind: "Pod",
-            apiVersion: "v1",
-            name: pod.metadata!.name!,
-            uid: pod.metadata!.uid!,
-          },
-        },
-      },
-    });
-    return answer.status?.token ?? "";
-  }
-
   async function ask(token: string): Promise<{ status: number; body: PeersAnswer & { code?: string } }> {
     const res = await request(`${base}/v1/peers`, {
       dispatcher: agent,
@@ -177,17 +162,17 @@ describe("cluster: peer directory", function () {
     aNotReady = await peerPod(t1, "a3", nodes.a, false);
     b1 = await peerPod(t1, "b1", nodes.b);
     other = await peerPod(t2, "x1", nodes.a);
-    const token = await tokenFor(a1);
+    const token = await podBoundToken(core, a1, "acr-p2p");
     const answer = await until("a1's list", async () => {
       const { status, body } = await ask(token);
       return status === 200 && body.peers.length === 2 ? body : undefined;
     });
     expect(answer).to.include({ group: t1, zone: "zone-a" });
     expect(answer.peers).to.have.members([addr(a1), addr(a2)]);
-    const b = (await ask(await tokenFor(b1))).body;
+    const b = (await ask(await podBoundToken(core, b1, "acr-p2p"))).body;
     expect(b).to.include({ zone: "zone-b" });
     expect(b.peers).to.deep.equal([addr(b1)]);
-    const x = (await ask(await tokenFor(other))).body;
+    const x = (await ask(await podBoundToken(core, other, "acr-p2p"))).body;
     expect(x.group).to.equal(t2);
     expect(x.peers).to.deep.equal([addr(other)]);
     expect(aNotReady.status?.podIP).to.be.a("string");
@@ -203,7 +188,7 @@ describe("cluster: peer directory", function () {
     namespaces.push(s1, s2);
     const p1 = await peerPod(s1, "p", nodes.a);
     const p2 = await peerPod(s2, "p", nodes.a);
-    const token = await tokenFor(p1);
+    const token = await podBoundToken(core, p1, "acr-p2p");
     const answer = await until("shared list", async () => {
       const { body } = await ask(token);
       return body.peers?.length === 2 ? body : undefined;
@@ -213,7 +198,7 @@ describe("cluster: peer directory", function () {
   });
 
   it("a deleted pod, or a pod whose sidecar stops being ready, disappears within seconds", async function () {
-    const token = await tokenFor(a1);
+    const token = await podBoundToken(core, a1, "acr-p2p");
     await setSidecar(a2, a2.status!.podIP!, false);
     let t0 = Date.now();
     await until("a2 gone (not ready)", async () =>
@@ -246,9 +231,9 @@ describe("cluster: peer directory", function () {
   });
 
   it("refuses a token of another audience, a deleted pod's token, and a non-peer pod", async function () {
-    expect(await ask(await tokenFor(a1, "some-other-audience"))).to.deep.include({ status: 403 });
+    expect(await ask(await podBoundToken(core, a1, "some-other-audience"))).to.deep.include({ status: 403 });
     const doomed = await peerPod(t1, "doomed", nodes.a);
-    const token = await tokenFor(doomed);
+    const token = await podBoundToken(core, doomed, "acr-p2p");
     expect((await ask(token)).status).to.equal(200);
     await core.deleteNamespacedPod({ name: "doomed", namespace: t1, gracePeriodSeconds: 0 });
     const refused = await until("deleted pod refused", async () => {
@@ -265,13 +250,13 @@ describe("cluster: peer directory", function () {
         spec: { nodeName: nodes.a, containers: [{ name: "app", image: "example.com/app:1" }] },
       },
     });
-    expect(await ask(await tokenFor(plain))).to.deep.include({ status: 403 });
+    expect(await ask(await podBoundToken(core, plain, "acr-p2p"))).to.deep.include({ status: 403 });
   });
 
   it("recovers after an API server restart (resuming its watches or relisting on 410 Gone)", async function () {
     if (cluster.external || cluster.stateDir === undefined) this.skip();
     const version = cluster.kubeConfig.makeApiClient(VersionApi);
-    const token = await tokenFor(a1);
+    const token = await podBoundToken(core, a1, "acr-p2p");
     // Writes elsewhere move etcd past the pod watch's resourceVersion; compacting etcd's history then
     // makes resuming that watch after the restart answer 410 Gone: the informer must relist.
     for (let i = 0; i < 3; i++) {
@@ -291,7 +276,7 @@ describe("cluster: peer directory", function () {
       20_000,
     );
     expect(answer.peers).to.have.members([addr(a1), addr(late)]);
-    const fresh = await ask(await tokenFor(late));
+    const fresh = await ask(await podBoundToken(core, late, "acr-p2p"));
     expect(fresh.status).to.equal(200);
     expect(lists.filter((r) => r === "pods").length, "pods relisted after 410 Gone").to.be.above(listsBefore);
   });

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, type KubeConfig, type V1ResourceQuota } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Pod, type V1ResourceQuota } from "@kubernetes/client-node";
 import type { TestCluster } from "./cluster.ts";
 
 export const MODE_LABEL = "k8s.aliyun.com/image-accelerate-mode";
@@ -109,4 +109,23 @@ export async function setQuotaStatus(kc: KubeConfig, namespace: string, name: st
       if ((err as { code?: number }).code !== 409) throw err;
     }
   }
+}
+
+/**
+ * A real TokenRequest token of the pod's `default` ServiceAccount, bound to the pod (so it dies with
+ * it), for `audience`: what a sidecar's projected token volume holds.
+ */
+export async function podBoundToken(core: CoreV1Api, pod: V1Pod, audience: string): Promise<string> {
+  const answer = await core.createNamespacedServiceAccountToken({
+    name: "default",
+    namespace: pod.metadata!.namespace!,
+    body: {
+      spec: {
+        audiences: [audience],
+        expirationSeconds: 600,
+        boundObjectRef: { kind: "Pod", apiVersion: "v1", name: pod.metadata!.name!, uid: pod.metadata!.uid! },
+      },
+    },
+  });
+  return answer.status?.token ?? "";
 }

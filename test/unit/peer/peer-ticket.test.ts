@@ -1,23 +1,13 @@
 import { expect } from "chai";
 import {
   generateTicketKey,
-  PeerTicketError,
   PeerTicketVerifier,
   publicKeyOf,
   signPeerTicket,
   ticketKeyFromPem,
   ticketKeyToPem,
 } from "../../../lib/peer-ticket.ts";
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PeerTicketError) return err.code;
-    throw err;
-  }
-  return "OK";
-}
+import { ticketErrorCode } from "../../support/peer/ticket-error-code.ts";
 
 describe("peer tickets", () => {
   const key = generateTicketKey();
@@ -32,32 +22,34 @@ describe("peer tickets", () => {
 
   it("refuses a missing, expired, future, other-group or malformed ticket", () => {
     const ticket = signPeerTicket(key, { group: "team-a", subject: "s", ttlSeconds: 60, now });
-    expect(codeOf(() => verifier.verify(undefined, "team-a"))).to.equal("TICKET_MISSING");
-    expect(codeOf(() => verifier.verify("", "team-a"))).to.equal("TICKET_MISSING");
-    expect(codeOf(() => verifier.verify(ticket, "team-a", now + 60))).to.equal("TICKET_EXPIRED");
-    expect(codeOf(() => verifier.verify(ticket, "team-a", now - 120))).to.equal("TICKET_NOT_YET_VALID");
-    expect(codeOf(() => verifier.verify(ticket, "team-b", now))).to.equal("TICKET_WRONG_GROUP");
-    expect(codeOf(() => verifier.verify("p2pt1.e30.AAAA", "team-a"))).to.equal("TICKET_MALFORMED");
-    expect(codeOf(() => verifier.verify("garbage", "team-a"))).to.equal("TICKET_MALFORMED");
+    expect(ticketErrorCode(() => verifier.verify(undefined, "team-a"))).to.equal("TICKET_MISSING");
+    expect(ticketErrorCode(() => verifier.verify("", "team-a"))).to.equal("TICKET_MISSING");
+    expect(ticketErrorCode(() => verifier.verify(ticket, "team-a", now + 60))).to.equal("TICKET_EXPIRED");
+    expect(ticketErrorCode(() => verifier.verify(ticket, "team-a", now - 120))).to.equal(
+      "TICKET_NOT_YET_VALID",
+    );
+    expect(ticketErrorCode(() => verifier.verify(ticket, "team-b", now))).to.equal("TICKET_WRONG_GROUP");
+    expect(ticketErrorCode(() => verifier.verify("p2pt1.e30.AAAA", "team-a"))).to.equal("TICKET_MALFORMED");
+    expect(ticketErrorCode(() => verifier.verify("garbage", "team-a"))).to.equal("TICKET_MALFORMED");
   });
 
   it("refuses a ticket signed by another key, and one whose claims were edited", () => {
     const other = generateTicketKey();
     const forged = signPeerTicket(other, { group: "team-a", subject: "s", ttlSeconds: 60 });
-    expect(codeOf(() => verifier.verify(forged, "team-a"))).to.equal("TICKET_UNKNOWN_KEY");
+    expect(ticketErrorCode(() => verifier.verify(forged, "team-a"))).to.equal("TICKET_UNKNOWN_KEY");
 
     const ticket = signPeerTicket(key, { group: "team-b", subject: "s", ttlSeconds: 60 });
     const [prefix, body, sig] = ticket.split(".") as [string, string, string];
     const claims = JSON.parse(Buffer.from(body, "base64url").toString());
     claims.grp = "team-a";
     const edited = `${prefix}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${sig}`;
-    expect(codeOf(() => verifier.verify(edited, "team-a"))).to.equal("TICKET_BAD_SIGNATURE");
+    expect(ticketErrorCode(() => verifier.verify(edited, "team-a"))).to.equal("TICKET_BAD_SIGNATURE");
   });
 
   it("an expired ticket stays refused even after it was verified once (cache)", () => {
     const ticket = signPeerTicket(key, { group: "g", subject: "s", ttlSeconds: 10, now });
     verifier.verify(ticket, "g", now);
-    expect(codeOf(() => verifier.verify(ticket, "g", now + 11))).to.equal("TICKET_EXPIRED");
+    expect(ticketErrorCode(() => verifier.verify(ticket, "g", now + 11))).to.equal("TICKET_EXPIRED");
   });
 
   it("refuses absurd lifetimes at signing time and keys round-trip through PEM", () => {
@@ -74,6 +66,6 @@ describe("peer tickets", () => {
     const ticket = signPeerTicket(key, { group: "g", subject: "s", ttlSeconds: 60 });
     v.verify(ticket, "g");
     v.setKeys([publicKeyOf(generateTicketKey())]);
-    expect(codeOf(() => v.verify(ticket, "g"))).to.equal("TICKET_UNKNOWN_KEY");
+    expect(ticketErrorCode(() => v.verify(ticket, "g"))).to.equal("TICKET_UNKNOWN_KEY");
   });
 });

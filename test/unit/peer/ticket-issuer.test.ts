@@ -9,23 +9,13 @@ import { join } from "node:path";
 import { expect } from "chai";
 import {
   generateTicketKey,
-  PeerTicketError,
   PeerTicketVerifier,
   publicKeyOf,
   ticketKeyFromPem,
   ticketKeyToPem,
 } from "../../../lib/peer-ticket.ts";
+import { ticketErrorCode } from "../../support/peer/ticket-error-code.ts";
 import { TicketIssuer } from "../../../webhook/directory/ticket-issuer.ts";
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PeerTicketError) return err.code;
-    throw err;
-  }
-  return "OK";
-}
 
 describe("TicketIssuer", () => {
   it("issues tickets of the group, signed with its key, expiring after the ttl", () => {
@@ -60,14 +50,14 @@ describe("TicketIssuer", () => {
     expect(refreshed.verify(later, "g").kid).to.equal(newKey.kid);
     expect(refreshed.verify(earlier, "g").kid).to.equal(oldKey.kid);
     // Only the new key verifies the new ticket; only the previous key the earlier one.
-    expect(codeOf(() => new PeerTicketVerifier([publicKeyOf(newKey)]).verify(earlier, "g"))).to.equal(
-      "TICKET_UNKNOWN_KEY",
-    );
+    expect(
+      ticketErrorCode(() => new PeerTicketVerifier([publicKeyOf(newKey)]).verify(earlier, "g")),
+    ).to.equal("TICKET_UNKNOWN_KEY");
     // A peer still holding the keys from before the switch keeps accepting the earlier ticket, and
     // refuses the new one until its next directory answer.
     const stale = new PeerTicketVerifier(handedOutBefore);
     expect(stale.verify(earlier, "g").sub).to.equal("g/a");
-    expect(codeOf(() => stale.verify(later, "g"))).to.equal("TICKET_UNKNOWN_KEY");
+    expect(ticketErrorCode(() => stale.verify(later, "g"))).to.equal("TICKET_UNKNOWN_KEY");
   });
 
   it("useKey with the key it already signs with changes nothing", () => {
@@ -93,7 +83,7 @@ describe("TicketIssuer", () => {
     const v = new PeerTicketVerifier(issuer.publicKeys());
     expect(v.keyIds()).to.deep.equal([k3.kid, k2.kid]);
     expect(v.verify(second, "g").kid).to.equal(k2.kid);
-    expect(codeOf(() => v.verify(first, "g"))).to.equal("TICKET_UNKNOWN_KEY");
+    expect(ticketErrorCode(() => v.verify(first, "g"))).to.equal("TICKET_UNKNOWN_KEY");
   });
 
   it("fromFileOrGenerated reads the shared key from its PEM file, or generates one", () => {
