@@ -14,6 +14,23 @@ export interface RawOptions {
   readonly help: boolean;
 }
 
+/** A command's options: `{help: true}` when --help was asked (nothing else is validated then). */
+export interface ParsedArgs<T> {
+  readonly help: boolean;
+  readonly config?: T;
+}
+
+/** Collects the raw options and, unless --help was asked, builds the typed config from them. */
+export function parseArgs<T>(
+  specs: readonly OptionSpec[],
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  build: (raw: RawOptions) => T,
+): ParsedArgs<T> {
+  const raw = collectRawOptions(specs, argv, env);
+  return raw.help ? { help: true } : { help: false, config: build(raw) };
+}
+
 export function collectRawOptions(
   specs: readonly OptionSpec[],
   argv: readonly string[],

@@ -14,7 +14,12 @@ import {
   parseInt,
   parseNumber,
 } from "../../lib/config/option-values.ts";
-import { collectRawOptions, type RawOptions } from "../../lib/config/raw-options.ts";
+import {
+  collectRawOptions,
+  parseArgs,
+  type ParsedArgs,
+  type RawOptions,
+} from "../../lib/config/raw-options.ts";
 
 export type CacheMode = "memory" | "disk";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -60,19 +65,12 @@ export interface SidecarConfig {
 export const DEFAULT_MEMORY_CACHE_BYTES = 512 * 1024 * 1024;
 const GiB = 1024 * 1024 * 1024;
 
-export interface ConfigParseResult {
-  readonly help: boolean;
-  readonly config?: SidecarConfig;
-}
-
-/** Parses argv + env; returns `{help: true}` when --help was asked (nothing else is validated then). */
+/** Parses argv + env; `{help: true}` when --help was asked (nothing else is validated then). */
 export function parseSidecarArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): ConfigParseResult {
-  const raw = collectRawOptions(SIDECAR_OPTIONS, argv, env);
-  if (raw.help) return { help: true };
-  return { help: false, config: buildSidecarConfig(raw) };
+): ParsedArgs<SidecarConfig> {
+  return parseArgs(SIDECAR_OPTIONS, argv, env, buildSidecarConfig);
 }
 
 export function loadSidecarConfig(

@@ -6,7 +6,7 @@ import type { OptionSpec } from "../../lib/sidecar-options.ts";
 import { serviceHostNames } from "../../lib/tls-certs.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
 import { parseInt } from "../../lib/config/option-values.ts";
-import { collectRawOptions } from "../../lib/config/raw-options.ts";
+import { parseArgs, type ParsedArgs, type RawOptions } from "../../lib/config/raw-options.ts";
 import { WEBHOOK_OPTIONS } from "../config/webhook-options.ts";
 
 const shared = (key: string, override: Partial<OptionSpec> = {}): OptionSpec => {
@@ -75,9 +75,11 @@ export interface CertgenConfig {
 export function parseCertgenArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): { readonly help: boolean; readonly config?: CertgenConfig } {
-  const raw = collectRawOptions(CERTGEN_OPTIONS, argv, env);
-  if (raw.help) return { help: true };
+): ParsedArgs<CertgenConfig> {
+  return parseArgs(CERTGEN_OPTIONS, argv, env, buildCertgenConfig);
+}
+
+function buildCertgenConfig(raw: RawOptions): CertgenConfig {
   const spec = (key: string) => CERTGEN_OPTIONS.find((o) => o.key === key) as OptionSpec;
   const text = (key: string): string | undefined => {
     const v = raw.values.get(key);
@@ -100,16 +102,13 @@ export function parseCertgenArgs(
   const service = required("serviceName");
   const sans = raw.values.get("tlsSans");
   const extra = Array.isArray(sans) ? sans : [];
-  return {
-    help: false,
-    config: Object.freeze({
-      namespace,
-      secretName: required("secretName"),
-      webhookConfigName: required("webhookConfigName"),
-      hosts: Object.freeze([...new Set([...serviceHostNames(service, namespace), ...extra])]),
-      validityDays,
-      renewBeforeDays,
-      kubeconfig: text("kubeconfig"),
-    }),
-  };
+  return Object.freeze({
+    namespace,
+    secretName: required("secretName"),
+    webhookConfigName: required("webhookConfigName"),
+    hosts: Object.freeze([...new Set([...serviceHostNames(service, namespace), ...extra])]),
+    validityDays,
+    renewBeforeDays,
+    kubeconfig: text("kubeconfig"),
+  });
 }

@@ -14,7 +14,7 @@ import {
   parseInt,
   parseNumber,
 } from "../../lib/config/option-values.ts";
-import { collectRawOptions, type RawOptions } from "../../lib/config/raw-options.ts";
+import { parseArgs, type ParsedArgs, type RawOptions } from "../../lib/config/raw-options.ts";
 import { formatBytes, parseByteQuantity, parseQuantity } from "../mutation/quantity.ts";
 import { canonicalRegistryHost } from "../registry/registry-resolver.ts";
 import { buildSidecarSettings, type SidecarSettings } from "./sidecar-settings.ts";
@@ -82,19 +82,12 @@ export const ALL_WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
 
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export interface WebhookArgs {
-  readonly help: boolean;
-  readonly config?: WebhookConfig;
-}
-
 /** Parses argv + env; `{help: true}` when --help was asked (nothing is validated then). */
 export function parseWebhookArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): WebhookArgs {
-  const raw = collectRawOptions(ALL_WEBHOOK_OPTIONS, argv, env);
-  if (raw.help) return { help: true };
-  return { help: false, config: buildWebhookConfig(raw) };
+): ParsedArgs<WebhookConfig> {
+  return parseArgs(ALL_WEBHOOK_OPTIONS, argv, env, buildWebhookConfig);
 }
 
 export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
