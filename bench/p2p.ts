@@ -53,6 +53,8 @@ export interface P2PRow {
   readonly wallS: number;
   /** Bytes every sidecar sent to its peers, min and max (each should upload about what it downloads). */
   readonly peerUploadMiB: { readonly min: number; readonly max: number };
+  /** Highest peak RSS of any sidecar (the cache cap plus the process's own memory). */
+  readonly sidecarPeakRssMiB: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -144,6 +146,7 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
       group.sidecars.map((s) => pull(agent, `${s.frontUrl}${group.apiPrefix}`, repo, basic())),
     );
     const wallS = (performance.now() - t0) / 1000;
+    const peakRss = Math.max(...group.sidecars.map((s) => s.peakRssMiB()));
     const sidecarsS = group.sidecars.reduce((a, s, i) => a + s.cpuSeconds() - cpu0[i]!, 0);
     const bench = process.cpuUsage(bench0);
     const uploads = await Promise.all(
@@ -159,6 +162,7 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
         registryS: round(cpuSecondsOf(origin.registry.process.child.pid!) - reg0),
       },
       peerUploadMiB: { min: round(Math.min(...uploads)), max: round(Math.max(...uploads)) },
+      sidecarPeakRssMiB: Math.round(peakRss),
     };
   } finally {
     await agent.close();
@@ -206,6 +210,7 @@ export async function benchP2P(opts: Options): Promise<P2PRow[]> {
         cpu: p2p.cpu,
         wallS: round(p2p.wallS),
         peerUploadMiB: p2p.peerUploadMiB,
+        sidecarPeakRssMiB: p2p.sidecarPeakRssMiB,
       };
       rows.push(row);
       if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -250,6 +255,7 @@ async function main(): Promise<void> {
         "direct origin/image": round(r.directOriginBytes / r.imageBytes, 100),
         "sidecars CPU s": r.cpu.sidecarsS,
         "bench CPU s": r.cpu.benchS,
+        "sidecar peak RSS MiB": r.sidecarPeakRssMiB,
       })),
     );
     console.log(

@@ -12,8 +12,11 @@ const BENCHMARKS = ["admission", "engine", "sidecar", "p2p"] as const;
 const here = dirname(fileURLToPath(import.meta.url));
 
 const args = process.argv.slice(2);
-const names = args.filter((a) => !a.startsWith("-"));
-const options = args.filter((a) => a.startsWith("-"));
+// Names come first; everything from the first option on is passed through (options take values:
+// `p2p --ns 16` must not read 16 as a benchmark name).
+const firstOption = args.findIndex((a) => a.startsWith("-"));
+const names = firstOption < 0 ? args : args.slice(0, firstOption);
+const options = firstOption < 0 ? [] : args.slice(firstOption);
 for (const name of names) {
   if (!(BENCHMARKS as readonly string[]).includes(name)) {
     process.stderr.write(`unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(", ")}\n`);

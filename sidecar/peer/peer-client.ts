@@ -1,12 +1,12 @@
 /**
- * Asks one peer for one block over HTTP/1.1 keep-alive (undici). Every failure becomes a PeerError
- * whose code says whether the peer is at fault; the body must be exactly the block's length.
+ * Asks one peer for one block. Keeps idle keep-alive connections per peer (PeerConnection) and reads
+ * each block straight into a buffer of exactly the block's length. A request that fails on a reused
+ * connection before any byte of an answer arrived is retried once on a new connection: the peer may
+ * simply have closed the idle connection as the request left (a GET of a block is safe to repeat).
  */
-import type { Readable } from "node:stream";
-import { Agent } from "undici";
 import type { FetchContext } from "../blocks/block-source.ts";
+import { PeerConnection } from "./peer-connection.ts";
 import { PeerError } from "./peer-error.ts";
-import type { PeerErrorCode } from "./peer-error.ts";
 import { blockLength, formatBlockPath, TICKET_SCHEME } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { PeerId } from "./peer-view.ts";
@@ -15,81 +15,28 @@ export interface PeerClientOptions {
   readonly connectTimeoutMs: number;
   /** Longest wait for the next byte (headers included), as the seed's transferTimeout. */
   readonly transferTimeoutMs: number;
+  /** Idle connections kept per peer (default 32; more are closed when they come back). */
+  readonly maxIdlePerPeer?: number;
 }
 
-const STATUS_CODES: Record<number, PeerErrorCode> = {
-  401: "PEER_REFUSED",
-  404: "PEER_UNAVAILABLE",
-  502: "PEER_ORIGIN_FAILED",
-  503: "PEER_BUSY",
-};
-
-function errorCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  const code = e?.code ?? e?.cause?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function classify(err: unknown, peer: PeerId, signal: AbortSignal): PeerError {
-  if (err instanceof PeerError) return err;
-  if (signal.aborted) return new PeerError("PEER_ABORTED", "block request aborted", peer, { cause: err });
-  const code = errorCode(err);
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    return new PeerError("PEER_TIMEOUT", `peer ${peer} sent nothing for too long`, peer, { cause: err });
-  }
-  if (
-    code === "UND_ERR_CONNECT_TIMEOUT" ||
-    code === "ECONNREFUSED" ||
-    code === "EHOSTUNREACH" ||
-    code === "ENETUNREACH"
-  ) {
-    return new PeerError("PEER_UNREACHABLE", `peer ${peer} unreachable (${code})`, peer, { cause: err });
-  }
-  return new PeerError("PEER_PROTOCOL", `peer ${peer} failed (${code ?? String(err)})`, peer, { cause: err });
-}
-
-/**
- * The body into one buffer of exactly `length` bytes. Flowing 'data' events rather than async
- * iteration: a pull moves thousands of blocks per second through here, and the iterator's per-chunk
- * promises showed up in profiles.
- */
-function readExactly(
-  body: Readable,
-  length: number,
-  peer: PeerId,
-  context: FetchContext | undefined,
-): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const out = Buffer.allocUnsafeSlow(length);
-    let filled = 0;
-    body.on("data", (chunk: Buffer) => {
-      if (filled + chunk.byteLength > length) {
-        body.destroy();
-        reject(new PeerError("PEER_PROTOCOL", `peer ${peer} sent more than ${length} bytes`, peer));
-        return;
-      }
-      chunk.copy(out, filled);
-      filled += chunk.byteLength;
-      context?.progress(chunk.byteLength);
-    });
-    body.once("error", reject);
-    body.once("end", () => {
-      if (filled === length) resolve(out);
-      else reject(new PeerError("PEER_PROTOCOL", `peer ${peer} sent ${filled} of ${length} bytes`, peer));
-    });
-  });
-}
+/** A ticket goes into a header line as is: printable ASCII only. */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 export class PeerClient {
-  readonly #agent: Agent;
+  readonly #opts: PeerClientOptions;
+  readonly #maxIdle: number;
+  readonly #idle = new Map<PeerId, PeerConnection[]>();
+  readonly #all = new Set<PeerConnection>();
+  #closed = false;
 
   constructor(opts: PeerClientOptions) {
-    this.#agent = new Agent({
-      connect: { timeout: opts.connectTimeoutMs },
-      headersTimeout: opts.transferTimeoutMs,
-      bodyTimeout: opts.transferTimeoutMs,
-      keepAliveTimeout: 30_000,
-    });
+    this.#opts = opts;
+    this.#maxIdle = opts.maxIdlePerPeer ?? 32;
+  }
+
+  /** Open connections (idle or busy), for tests and stats. */
+  get connections(): number {
+    return this.#all.size;
   }
 
   async fetchBlock(
@@ -99,28 +46,75 @@ export class PeerClient {
     signal: AbortSignal,
     context?: FetchContext,
   ): Promise<Uint8Array> {
-    const length = blockLength(req);
-    try {
-      // Origin and path given apart: no URL parse per block.
-      const res = await this.#agent.request({
-        origin: `http://${peer}`,
-        path: formatBlockPath(req),
-        method: "GET",
-        headers: { authorization: `${TICKET_SCHEME} ${ticket}` },
-        signal,
-      });
-      if (res.statusCode !== 200) {
-        const text = await res.body.text().catch(() => "");
-        const code = STATUS_CODES[res.statusCode] ?? "PEER_PROTOCOL";
-        throw new PeerError(code, `peer ${peer} answered ${res.statusCode} ${text.slice(0, 100)}`, peer);
+    if (this.#closed) throw new PeerError("PEER_ABORTED", "peer client closed", peer);
+    if (!HEADER_SAFE.test(ticket))
+      throw new PeerError("PEER_NO_TICKET", "peer ticket is not header-safe", peer);
+    const target = Buffer.allocUnsafeSlow(blockLength(req));
+    const path = formatBlockPath(req);
+    const authorization = `${TICKET_SCHEME} ${ticket}`;
+    const progress = context ? (bytes: number) => context.progress(bytes) : undefined;
+    let connection = this.#takeIdle(peer);
+    for (;;) {
+      const reused = connection !== undefined;
+      connection ??= this.#open(peer);
+      try {
+        await connection.get(path, authorization, target, signal, progress);
+        this.#giveBack(connection);
+        return target;
+      } catch (err) {
+        this.#giveBack(connection); // an error answer (404, 503, ...) leaves the connection clean
+        const stale =
+          reused &&
+          !connection.answerStarted &&
+          err instanceof PeerError &&
+          err.peerCode === "PEER_PROTOCOL" &&
+          !signal.aborted;
+        if (!stale) throw err;
+        connection = undefined; // once: the retry opens a new connection, which is never "reused"
       }
-      return await readExactly(res.body, length, peer, context);
-    } catch (err) {
-      throw classify(err, peer, signal);
     }
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    this.#closed = true;
+    for (const connection of this.#all) connection.destroy();
+    this.#idle.clear();
+  }
+
+  #open(peer: PeerId): PeerConnection {
+    const connection = new PeerConnection(peer, {
+      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      transferTimeoutMs: this.#opts.transferTimeoutMs,
+      onClose: (c) => this.#forget(c),
+    });
+    this.#all.add(connection);
+    return connection;
+  }
+
+  /** The most recently used idle connection to `peer` (warmest), if any. */
+  #takeIdle(peer: PeerId): PeerConnection | undefined {
+    const list = this.#idle.get(peer);
+    while (list && list.length > 0) {
+      const connection = list.pop() as PeerConnection;
+      if (connection.idle) return connection;
+    }
+    return undefined;
+  }
+
+  #giveBack(connection: PeerConnection): void {
+    if (!connection.idle) return; // closed after its answer
+    let list = this.#idle.get(connection.peer);
+    if (!list) this.#idle.set(connection.peer, (list = []));
+    if (this.#closed || list.length >= this.#maxIdle) connection.destroy();
+    else list.push(connection);
+  }
+
+  #forget(connection: PeerConnection): void {
+    this.#all.delete(connection);
+    const list = this.#idle.get(connection.peer);
+    if (!list) return;
+    const i = list.indexOf(connection);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#idle.delete(connection.peer);
   }
 }

@@ -20,6 +20,8 @@ export interface GroupSidecar {
   readonly healthUrl: string;
   readonly process: ManagedProcess;
   cpuSeconds(): number;
+  /** Peak resident set size so far (VmHWM), MiB. */
+  peakRssMiB(): number;
   metrics(): Promise<string>;
 }
 
@@ -75,6 +77,22 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
+/**
+ * Extra Node.js flags for every sidecar, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a
+ * benchmark (NODE_OPTIONS refuses --cpu-prof).
+ */
+const nodeArgs = (process.env.ACR_P2P_SIDECAR_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
+/** Peak resident set size of a process (VmHWM), MiB; NaN once it is gone. */
+export function peakRssMiBOf(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB$/m);
+    return line ? Number(line[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise<P2PGroup> {
   const first = opts.firstOctet ?? 2;
   const ips = Array.from({ length: opts.size }, (_, i) => `127.0.0.${first + i}`);
@@ -113,7 +131,16 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
   };
   try {
     for (const ip of ips) {
-      const args = [join(ROOT, "bin/acr-p2p.ts"), "sidecar", ...common, "--listen-host", ip, "--pod-ip", ip];
+      const args = [
+        ...nodeArgs,
+        join(ROOT, "bin/acr-p2p.ts"),
+        "sidecar",
+        ...common,
+        "--listen-host",
+        ip,
+        "--pod-ip",
+        ip,
+      ];
       const proc = spawnManaged(process.execPath, args, { logPath: join(dir, `sidecar-${ip}.log`) });
       const healthUrl = `http://${ip}:${ports.health}`;
       sidecars.push({
@@ -123,6 +150,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
         healthUrl,
         process: proc,
         cpuSeconds: () => cpuSecondsOf(proc.child.pid ?? 0),
+        peakRssMiB: () => peakRssMiBOf(proc.child.pid ?? 0),
         metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
       });
     }
