@@ -16,13 +16,13 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { Agent, request, stream } from "undici";
+import { Agent, request } from "undici";
 import { splitLayers } from "../test/support/images/layers.ts";
 import { pushImage } from "../test/support/images/push.ts";
 import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
 import { cpuSecondsOf, startP2PGroup } from "../test/support/peer/p2p-group.ts";
+import { discardGet } from "./discard-get.ts";
 import { renderChart } from "./p2p-chart.ts";
 
 const MiB = 1024 * 1024;
@@ -80,22 +80,6 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-async function discard(agent: Agent, url: string, authorization: string): Promise<number> {
-  let length = 0;
-  let status = 0;
-  await stream(url, { dispatcher: agent, method: "GET", headers: { authorization } }, ({ statusCode }) => {
-    status = statusCode;
-    return new Writable({
-      write(chunk: Buffer, _e, done) {
-        length += chunk.length;
-        done();
-      },
-    });
-  });
-  if (status !== 200) throw new Error(`GET ${url}: ${status}`);
-  return length;
-}
-
 /** Manifest, then every blob at once (as containerd does with its default concurrency). Returns ms. */
 async function pull(agent: Agent, base: string, repo: string, authorization: string): Promise<number> {
   const t0 = performance.now();
@@ -104,9 +88,16 @@ async function pull(agent: Agent, base: string, repo: string, authorization: str
     headers: { authorization, accept: "application/vnd.oci.image.manifest.v1+json" },
   });
   if (m.statusCode !== 200) throw new Error(`manifest: ${m.statusCode} ${await m.body.text()}`);
-  const manifest = (await m.body.json()) as { config: { digest: string }; layers: { digest: string }[] };
-  const digests = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
-  await Promise.all(digests.map((d) => discard(agent, `${base}/${repo}/blobs/${d}`, authorization)));
+  type Descriptor = { digest: string; size: number };
+  const manifest = (await m.body.json()) as { config: Descriptor; layers: Descriptor[] };
+  await Promise.all(
+    [manifest.config, ...manifest.layers].map(async ({ digest, size }) => {
+      const got = await discardGet(`${base}/${repo}/blobs/${digest}`, { authorization });
+      if (got.status !== 200 || got.bytes !== size) {
+        throw new Error(`GET blob ${digest}: status ${got.status}, ${got.bytes} of ${size} bytes`);
+      }
+    }),
+  );
   return performance.now() - t0;
 }
 
