@@ -16,5 +16,6 @@ COPY bin ./bin
 COPY lib ./lib
 COPY sidecar ./sidecar
 USER 1000:1000
-ENTRYPOINT ["node", "bin/acr-p2p.ts"]
+# V8 flags: see sidecar/node-flags.ts (a unit test keeps this line in step with it).
+ENTRYPOINT ["node", "--initial-old-space-size=64", "bin/acr-p2p.ts"]
 CMD ["sidecar"]

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import {
   freePort,
   makeTempDir,
@@ -42,6 +43,7 @@ export async function startChildSidecar(
   const healthPort = await freePort();
   const dir = makeTempDir("sidecar-child");
   const args = [
+    ...SIDECAR_NODE_FLAGS,
     join(ROOT, "bin/acr-p2p.ts"),
     "sidecar",
     ...sidecarArgs(origin, extraArgs),

@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { generateTicketKey, ticketKeyToPem } from "../../../lib/peer-ticket.ts";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import { makeTempDir, spawnManaged, waitUntil, type ManagedProcess } from "../origin/child-process.ts";
 import type { Origin } from "../origin/origin-stack.ts";
 
@@ -78,7 +79,7 @@ export function cpuSecondsOf(pid: number): number {
 }
 
 /**
- * Extra Node.js flags for every sidecar, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a
+ * Node.js flags for every sidecar beyond the shipped ones (SIDECAR_NODE_FLAGS), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a
  * benchmark (NODE_OPTIONS refuses --cpu-prof).
  */
 const nodeArgs = (process.env.ACR_P2P_SIDECAR_NODE_ARGS ?? "").split(" ").filter(Boolean);
@@ -132,6 +133,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
   try {
     for (const ip of ips) {
       const args = [
+        ...SIDECAR_NODE_FLAGS,
         ...nodeArgs,
         join(ROOT, "bin/acr-p2p.ts"),
         "sidecar",
