@@ -53,6 +53,9 @@ export interface P2PRow {
   readonly wallS: number;
   /** Bytes every sidecar sent to its peers, min and max (each should upload about what it downloads). */
   readonly peerUploadMiB: { readonly min: number; readonly max: number };
+  /** Blocks served between peers, and connections opened for them (keep-alive reuse). */
+  readonly peerRequests: number;
+  readonly peerConnectionsOpened: number;
   /** Highest peak RSS of any sidecar (the cache cap plus the process's own memory). */
   readonly sidecarPeakRssMiB: number;
 }
@@ -140,9 +143,9 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
     const peakRss = Math.max(...group.sidecars.map((s) => s.peakRssMiB()));
     const sidecarsS = group.sidecars.reduce((a, s, i) => a + s.cpuSeconds() - cpu0[i]!, 0);
     const bench = process.cpuUsage(bench0);
-    const uploads = await Promise.all(
-      group.sidecars.map(async (s) => metric(await s.metrics(), "acr_p2p_peer_served_bytes_total") / MiB),
-    );
+    const texts = await Promise.all(group.sidecars.map((s) => s.metrics()));
+    const uploads = texts.map((t) => metric(t, "acr_p2p_peer_served_bytes_total") / MiB);
+    const sum = (name: string) => texts.reduce((a, t) => a + metric(t, name), 0);
     return {
       times,
       originBytes: origin.proxy.bodyBytes(),
@@ -153,6 +156,8 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
         registryS: round(cpuSecondsOf(origin.registry.process.child.pid!) - reg0),
       },
       peerUploadMiB: { min: round(Math.min(...uploads)), max: round(Math.max(...uploads)) },
+      peerRequests: sum('acr_p2p_peer_requests_total{status="200"}'),
+      peerConnectionsOpened: sum("acr_p2p_peer_connections_opened_total"),
       sidecarPeakRssMiB: Math.round(peakRss),
     };
   } finally {
@@ -201,6 +206,8 @@ export async function benchP2P(opts: Options): Promise<P2PRow[]> {
         cpu: p2p.cpu,
         wallS: round(p2p.wallS),
         peerUploadMiB: p2p.peerUploadMiB,
+        peerRequests: p2p.peerRequests,
+        peerConnectionsOpened: p2p.peerConnectionsOpened,
         sidecarPeakRssMiB: p2p.sidecarPeakRssMiB,
       };
       rows.push(row);

@@ -11,8 +11,10 @@ export class PeerMetrics {
   readonly failures: Counter<"code">;
   readonly quarantined: Gauge;
   readonly peers: Gauge;
+  readonly connections: Gauge;
+  readonly connectionsOpened: Counter;
 
-  constructor(registry: Registry, sample: () => { peers: number; quarantined: number }) {
+  constructor(registry: Registry, sample: () => { peers: number; quarantined: number; connections: number }) {
     const registers = [registry];
     this.servedBytes = new Counter({
       name: "acr_p2p_peer_served_bytes_total",
@@ -46,6 +48,19 @@ export class PeerMetrics {
       collect() {
         this.set(sample().peers);
       },
+    });
+    this.connections = new Gauge({
+      name: "acr_p2p_peer_connections",
+      help: "Open connections from this sidecar to its peers' block servers (busy and idle).",
+      registers,
+      collect() {
+        this.set(sample().connections);
+      },
+    });
+    this.connectionsOpened = new Counter({
+      name: "acr_p2p_peer_connections_opened_total",
+      help: "Connections opened to peers; far fewer than block requests while keep-alive works.",
+      registers,
     });
   }
 }

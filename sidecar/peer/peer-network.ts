@@ -160,16 +160,18 @@ export function createPeerNetwork(
     };
   }
   const { view } = chosen;
+  const client = new PeerClient({
+    connectTimeoutMs: settings.connectTimeoutMs,
+    transferTimeoutMs: settings.transferTimeoutMs,
+    onOpen: () => metrics?.connectionsOpened.inc(),
+  });
   const metrics = deps.registry
     ? new PeerMetrics(deps.registry, () => ({
         peers: view.current().peers.length,
         quarantined: quarantine.list().length,
+        connections: client.connections,
       }))
     : undefined;
-  const client = new PeerClient({
-    connectTimeoutMs: settings.connectTimeoutMs,
-    transferTimeoutMs: settings.transferTimeoutMs,
-  });
   const ctx: PeerSourceContext = {
     view,
     client,

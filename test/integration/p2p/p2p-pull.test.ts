@@ -96,6 +96,15 @@ describe("p2p: sidecars share blocks", function () {
     expect(originBytes).to.be.at.most(1.05 * image.totalBytes);
     // Every peer uploads about its share.
     for (const b of served) expect(b).to.be.above(0);
+    // Keep-alive works (requests reuse connections) and each sidecar keeps to the per-peer cap.
+    const texts = await Promise.all(g.sidecars.map((s) => s.metrics()));
+    const sum = (name: string, labels = "") => texts.reduce((a, t) => a + metric(t, name, labels), 0);
+    const requests = sum("acr_p2p_peer_requests_total", '{status="200"}');
+    const opened = sum("acr_p2p_peer_connections_opened_total");
+    console.log(`      ${requests} block requests between peers over ${opened} connections`);
+    expect(requests).to.be.above(0);
+    expect(opened).to.be.above(0).and.below(requests);
+    for (const t of texts) expect(metric(t, "acr_p2p_peer_connections")).to.be.at.most(7 * 8);
   });
 
   it("a request without a valid ticket of the group gets no block", async () => {

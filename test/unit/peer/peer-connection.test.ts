@@ -6,11 +6,11 @@
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import type { AddressInfo, Server, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import type { PeerBlockRequest } from "../../../sidecar/peer/peer-protocol.ts";
+import { startScriptedPeer, type Script, type ScriptedPeer } from "../../support/peer/scripted-peer.ts";
 
 const BLOCK = randomBytes(100_000);
 const REQUEST: PeerBlockRequest = {
@@ -21,46 +21,6 @@ const REQUEST: PeerBlockRequest = {
   blockSize: 128 * 1024,
   index: 0,
 };
-
-/** What a scripted peer does with the n-th request (0-based) it reads on a connection. */
-type Script = (socket: Socket, request: string, n: number) => void;
-
-interface ScriptedPeer {
-  readonly id: string;
-  /** Connections accepted so far. */
-  connections: number;
-  close(): Promise<void>;
-}
-
-async function startScriptedPeer(script: Script): Promise<ScriptedPeer> {
-  const sockets = new Set<Socket>();
-  const peer = { id: "", connections: 0, close: async () => {} };
-  const server: Server = createServer((socket) => {
-    peer.connections++;
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let pending = "";
-    let n = 0;
-    socket.on("data", (chunk: Buffer) => {
-      pending += chunk.toString("latin1");
-      let end: number;
-      while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
-        const request = pending.slice(0, end);
-        pending = pending.slice(end + 4);
-        script(socket, request, n++);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  peer.id = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  peer.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-  return peer;
-}
 
 function head(status: number, headers: Record<string, string | number>): string {
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);

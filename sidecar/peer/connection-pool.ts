@@ -1,0 +1,141 @@
+/**
+ * Keep-alive connections to peers, at most `maxPerPeer` open to each peer. A request takes the most
+ * recently used idle connection, else opens one while under the cap, else waits (first come, first
+ * served) for one to be given back or to close. Why a cap: at the start of a pull every block of the
+ * readahead window is asked for at once, and without one each of those requests opened its own
+ * connection, used about three times before it idled out; connections cost a handshake, kernel
+ * buffers and a socket object each.
+ */
+import { PeerConnection } from "./peer-connection.ts";
+import { PeerError } from "./peer-error.ts";
+import type { PeerId } from "./peer-view.ts";
+
+export interface PoolOptions {
+  readonly connectTimeoutMs: number;
+  readonly transferTimeoutMs: number;
+  /** Connections open to one peer at most (busy, idle and connecting). */
+  readonly maxPerPeer: number;
+  /** Called for every connection opened (metrics). */
+  readonly onOpen?: () => void;
+}
+
+/** A connection handed to one request; `reused` when it already carried an answer. */
+export interface Lease {
+  readonly connection: PeerConnection;
+  readonly reused: boolean;
+}
+
+interface Waiter {
+  grant(lease: Lease): void;
+  fail(err: PeerError): void;
+}
+
+interface PeerSlots {
+  readonly idle: PeerConnection[];
+  open: number;
+  readonly waiting: Waiter[];
+}
+
+export class ConnectionPool {
+  readonly #opts: PoolOptions;
+  readonly #peers = new Map<PeerId, PeerSlots>();
+  readonly #all = new Set<PeerConnection>();
+  #closed = false;
+
+  constructor(opts: PoolOptions) {
+    this.#opts = opts;
+  }
+
+  /** Open connections (idle or busy). */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** A connection to `peer`; rejects with PEER_ABORTED when `signal` fires while waiting for one. */
+  acquire(peer: PeerId, signal: AbortSignal): Promise<Lease> {
+    if (this.#closed) return Promise.reject(new PeerError("PEER_ABORTED", "peer client closed", peer));
+    const slots = this.#slots(peer);
+    while (slots.idle.length > 0) {
+      const connection = slots.idle.pop() as PeerConnection;
+      if (connection.idle) return Promise.resolve({ connection, reused: connection.reused });
+    }
+    if (slots.open < this.#opts.maxPerPeer)
+      return Promise.resolve({ connection: this.open(peer), reused: false });
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = () => {
+        const i = slots.waiting.indexOf(waiter);
+        if (i >= 0) slots.waiting.splice(i, 1);
+        reject(new PeerError("PEER_ABORTED", "block request aborted", peer));
+      };
+      const waiter: Waiter = {
+        grant: (lease) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(lease);
+        },
+        fail: (err) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      if (signal.aborted) return onAbort();
+      slots.waiting.push(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Opens a new connection to `peer`, outside the cap's queue: for a retry after a kept connection
+   * turned out closed (its slot is freed when its close is noticed, a moment later).
+   */
+  open(peer: PeerId): PeerConnection {
+    const slots = this.#slots(peer);
+    const connection = new PeerConnection(peer, {
+      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      transferTimeoutMs: this.#opts.transferTimeoutMs,
+      onClose: (c) => this.#closedConnection(c),
+    });
+    slots.open++;
+    this.#all.add(connection);
+    this.#opts.onOpen?.();
+    return connection;
+  }
+
+  /** A request is done with `connection`: the next waiter gets it, or it idles (if it is still clean). */
+  release(connection: PeerConnection): void {
+    if (!connection.idle) return; // closed after its answer: #closedConnection frees the slot
+    if (this.#closed) return connection.destroy();
+    const slots = this.#slots(connection.peer);
+    const waiter = slots.waiting.shift();
+    if (waiter) waiter.grant({ connection, reused: true });
+    else slots.idle.push(connection);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const connection of this.#all) connection.destroy();
+    for (const [peer, slots] of this.#peers) {
+      for (const waiter of slots.waiting.splice(0)) {
+        waiter.fail(new PeerError("PEER_ABORTED", "peer client closed", peer));
+      }
+    }
+  }
+
+  #closedConnection(connection: PeerConnection): void {
+    this.#all.delete(connection);
+    const slots = this.#peers.get(connection.peer);
+    if (!slots) return;
+    slots.open--;
+    const i = slots.idle.indexOf(connection);
+    if (i >= 0) slots.idle.splice(i, 1);
+    // A freed slot goes to the first waiter as a new connection.
+    const waiter = this.#closed ? undefined : slots.waiting.shift();
+    if (waiter) waiter.grant({ connection: this.open(connection.peer), reused: false });
+    else if (slots.open === 0 && slots.waiting.length === 0) this.#peers.delete(connection.peer);
+  }
+
+  #slots(peer: PeerId): PeerSlots {
+    let slots = this.#peers.get(peer);
+    if (!slots) this.#peers.set(peer, (slots = { idle: [], open: 0, waiting: [] }));
+    return slots;
+  }
+}

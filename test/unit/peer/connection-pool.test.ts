@@ -1,0 +1,110 @@
+/**
+ * The peer client's connection cap: requests beyond it wait for a connection instead of opening one,
+ * waiters leave on abort, a connection that closes frees its slot for the next waiter, and closing
+ * the client fails whoever still waits.
+ */
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
+import { PeerError } from "../../../sidecar/peer/peer-error.ts";
+import { startScriptedPeer, type Script, type ScriptedPeer } from "../../support/peer/scripted-peer.ts";
+
+const BLOCK = randomBytes(4096);
+const REQUEST = {
+  host: "registry.test",
+  repo: "team/app",
+  digest: `sha256:${"b".repeat(64)}`,
+  blobSize: BLOCK.byteLength,
+  blockSize: 64 * 1024,
+  index: 0,
+};
+
+function answer(socket: Socket): void {
+  socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${BLOCK.byteLength}\r\n\r\n`);
+  socket.write(BLOCK);
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    if (err instanceof PeerError) return err.peerCode;
+    throw err;
+  }
+}
+
+describe("peer client connection cap", function () {
+  let peer: ScriptedPeer;
+  let client: PeerClient;
+  const signal = new AbortController().signal;
+
+  async function setup(script: Script, maxConnectionsPerPeer: number) {
+    peer = await startScriptedPeer(script);
+    client = new PeerClient({ connectTimeoutMs: 1000, transferTimeoutMs: 2000, maxConnectionsPerPeer });
+  }
+
+  afterEach(async () => {
+    await client?.close();
+    await peer?.close();
+  });
+
+  it("20 requests at once to a slow peer use at most the cap of connections, and all complete", async () => {
+    let busy = 0;
+    let mostBusy = 0;
+    await setup((socket) => {
+      mostBusy = Math.max(mostBusy, ++busy);
+      setTimeout(() => {
+        busy--;
+        answer(socket);
+      }, 20);
+    }, 3);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => client.fetchBlock(peer.id, REQUEST, "t", signal)),
+    );
+    for (const bytes of results) expect(Buffer.from(bytes).equals(BLOCK)).to.equal(true);
+    expect(peer.connections).to.equal(3);
+    expect(mostBusy).to.equal(3);
+    expect(client.connections).to.equal(3);
+  });
+
+  it("a waiter that aborts leaves the queue and takes no connection", async () => {
+    const held: Socket[] = [];
+    await setup((socket, _request, n) => (n === 0 ? held.push(socket) : answer(socket)), 1);
+    const first = client.fetchBlock(peer.id, REQUEST, "t", signal);
+    const abort = new AbortController();
+    const waiting = client.fetchBlock(peer.id, REQUEST, "t", abort.signal);
+    const third = client.fetchBlock(peer.id, REQUEST, "t", signal);
+    await new Promise((r) => setTimeout(r, 30));
+    abort.abort();
+    expect(await codeOf(waiting)).to.equal("PEER_ABORTED");
+    answer(held[0]!);
+    expect(await codeOf(first)).to.equal("OK");
+    expect(await codeOf(third)).to.equal("OK");
+    expect(peer.connections).to.equal(1);
+  });
+
+  it("a connection the peer closes frees its slot for the next waiter", async () => {
+    await setup((socket, _request, n) => {
+      // The first connection's first request is dropped: its waiter-in-line gets a new connection.
+      if (peer.connections === 1 && n === 0) setTimeout(() => socket.destroy(), 20);
+      else answer(socket);
+    }, 1);
+    const first = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const second = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    expect(await first).to.equal("PEER_PROTOCOL");
+    expect(await second).to.equal("OK");
+    expect(peer.connections).to.equal(2);
+  });
+
+  it("closing the client fails the requests still waiting", async () => {
+    await setup(() => {}, 1);
+    const first = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const waiting = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    await new Promise((r) => setTimeout(r, 30));
+    await client.close();
+    expect(await waiting).to.equal("PEER_ABORTED");
+    expect(await first).to.not.equal("OK");
+  });
+});
