@@ -7,8 +7,8 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
-import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import { startScriptedPeer, type Script, type ScriptedPeer } from "../../support/peer/scripted-peer.ts";
+import { peerCodeOf } from "../../support/peer/peer-error-code.ts";
 
 const BLOCK = randomBytes(4096);
 const REQUEST = {
@@ -23,16 +23,6 @@ const REQUEST = {
 function answer(socket: Socket): void {
   socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${BLOCK.byteLength}\r\n\r\n`);
   socket.write(BLOCK);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    if (err instanceof PeerError) return err.peerCode;
-    throw err;
-  }
 }
 
 describe("peer client connection cap", function () {
@@ -78,10 +68,10 @@ describe("peer client connection cap", function () {
     const third = client.fetchBlock(peer.id, REQUEST, "t", signal);
     await new Promise((r) => setTimeout(r, 30));
     abort.abort();
-    expect(await codeOf(waiting)).to.equal("PEER_ABORTED");
+    expect(await peerCodeOf(waiting)).to.equal("PEER_ABORTED");
     answer(held[0]!);
-    expect(await codeOf(first)).to.equal("OK");
-    expect(await codeOf(third)).to.equal("OK");
+    expect(await peerCodeOf(first)).to.equal("OK");
+    expect(await peerCodeOf(third)).to.equal("OK");
     expect(peer.connections).to.equal(1);
   });
 
@@ -91,8 +81,8 @@ describe("peer client connection cap", function () {
       if (peer.connections === 1 && n === 0) setTimeout(() => socket.destroy(), 20);
       else answer(socket);
     }, 1);
-    const first = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
-    const second = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const first = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const second = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
     expect(await first).to.equal("PEER_PROTOCOL");
     expect(await second).to.equal("OK");
     expect(peer.connections).to.equal(2);
@@ -100,8 +90,8 @@ describe("peer client connection cap", function () {
 
   it("closing the client fails the requests still waiting", async () => {
     await setup(() => {}, 1);
-    const first = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
-    const waiting = codeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const first = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const waiting = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
     await new Promise((r) => setTimeout(r, 30));
     await client.close();
     expect(await waiting).to.equal("PEER_ABORTED");

@@ -18,6 +18,7 @@ import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 import { StaticPeers } from "../../../sidecar/peer/static-peers.ts";
 import { startFaultyPeer, type FaultyPeer } from "../../support/peer/faulty-peer.ts";
+import { peerCodeOf } from "../../support/peer/peer-error-code.ts";
 
 const HOST = "registry.test_5000";
 const REPO = "team/app";
@@ -86,16 +87,6 @@ function sourceFor(view: StaticPeers, self: string) {
 function block(index: number) {
   const offset = index * BS;
   return { digest, blobSize: blob.byteLength, index, offset, length: Math.min(BS, blob.byteLength - offset) };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    if (err instanceof PeerError) return err.peerCode;
-    throw err;
-  }
 }
 
 describe("peer protocol over loopback", function () {
@@ -251,7 +242,7 @@ describe("peer protocol over loopback", function () {
     const abort = new AbortController();
     const source = candidates(block(0))[0] as BlockSource;
     setTimeout(() => abort.abort(), 50);
-    expect(await codeOf(source.fetchBlock(block(0), abort.signal))).to.equal("PEER_ABORTED");
+    expect(await peerCodeOf(source.fetchBlock(block(0), abort.signal))).to.equal("PEER_ABORTED");
     expect(quarantine.has(silent.id)).to.equal(false);
     await client.close();
   });
