@@ -109,9 +109,9 @@ export class PeerConnection {
     this.#socket.once("close", () => this.#onClose());
   }
 
-  /** Connected or connecting, with no request in flight. */
+  /** Connected or connecting, with no request in flight (and not being closed after its last one). */
   get idle(): boolean {
-    return !this.#closed && this.#exchange === undefined;
+    return !this.#closed && !this.#socket.destroyed && this.#exchange === undefined;
   }
 
   /** Whether this connection already answered a request (a failure on reuse may just be staleness). */
@@ -135,7 +135,11 @@ export class PeerConnection {
     signal: AbortSignal,
     onProgress?: (bytes: number) => void,
   ): Promise<void> {
-    if (!this.idle) throw new Error("peer connection is busy or closed");
+    if (!this.idle) {
+      return Promise.reject(
+        new PeerError("PEER_PROTOCOL", `connection to ${this.peer} is busy or closed`, this.peer),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => this.#fail(new PeerError("PEER_ABORTED", "block request aborted", this.peer));
       this.#exchange = {

@@ -88,6 +88,21 @@ describe("peer client connection cap", function () {
     expect(peer.connections).to.equal(2);
   });
 
+  it("an answer that closes its connection hands the next waiter a new connection, not the closing one", async () => {
+    let mostOpen = 0;
+    await setup((socket) => {
+      mostOpen = Math.max(mostOpen, client.connections);
+      socket.write(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: ${BLOCK.byteLength}\r\n\r\n`);
+      socket.end(BLOCK);
+    }, 1);
+    const results = await Promise.all(
+      [0, 1, 2].map(() => peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal))),
+    );
+    expect(results).to.deep.equal(["OK", "OK", "OK"]);
+    expect(peer.connections).to.equal(3);
+    expect(mostOpen, "connections open at once").to.equal(1);
+  });
+
   it("closing the client fails the requests still waiting", async () => {
     await setup(() => {}, 1);
     const first = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
