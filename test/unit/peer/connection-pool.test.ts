@@ -66,7 +66,8 @@ describe("peer client connection cap", function () {
     const abort = new AbortController();
     const waiting = client.fetchBlock(peer.id, REQUEST, "t", abort.signal);
     const third = client.fetchBlock(peer.id, REQUEST, "t", signal);
-    await new Promise((r) => setTimeout(r, 30));
+    // Once the first request holds the only connection, the other two wait for it.
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
     abort.abort();
     expect(await peerCodeOf(waiting)).to.equal("PEER_ABORTED");
     answer(held[0]!);
