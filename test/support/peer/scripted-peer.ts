@@ -1,6 +1,6 @@
 /**
  * A raw TCP peer that answers HTTP requests byte for byte as a test scripts it (heads split anywhere,
- * lies about lengths, silence, closes), on 127.0.0.1.
+ * lies about lengths, silence, closes), on loopback.
  */
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
@@ -15,7 +15,8 @@ export interface ScriptedPeer {
   close(): Promise<void>;
 }
 
-export async function startScriptedPeer(script: Script): Promise<ScriptedPeer> {
+/** `host` "::1" listens on IPv6 loopback; the id is then `[::1]:port`, as a directory would list it. */
+export async function startScriptedPeer(script: Script, host = "127.0.0.1"): Promise<ScriptedPeer> {
   const sockets = new Set<Socket>();
   const peer = { id: "", connections: 0, close: async () => {} };
   const server: Server = createServer((socket) => {
@@ -35,8 +36,9 @@ export async function startScriptedPeer(script: Script): Promise<ScriptedPeer> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  peer.id = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  peer.id = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   peer.close = () =>
     new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();

@@ -54,8 +54,8 @@ describe("peer client HTTP reading", function () {
   const clients: PeerClient[] = [];
   const signal = new AbortController().signal;
 
-  async function setup(script: Script, transferTimeoutMs = 2000) {
-    const peer = await startScriptedPeer(script);
+  async function setup(script: Script, transferTimeoutMs = 2000, host?: string) {
+    const peer = await startScriptedPeer(script, host);
     peers.push(peer);
     const client = new PeerClient({ connectTimeoutMs: 1000, transferTimeoutMs });
     clients.push(client);
@@ -82,6 +82,14 @@ describe("peer client HTTP reading", function () {
       ),
     );
     expect(seen).to.include("\r\nauthorization: P2P-Ticket t.k.s");
+  });
+
+  it("reaches a peer listed by an IPv6 address", async () => {
+    const { peer, get } = await setup((socket) => answer(socket), 2000, "::1");
+    expect(peer.id).to.match(/^\[::1\]:\d+$/);
+    const r = await get();
+    expect(r.code).to.equal("OK");
+    expect(r.bytes!.equals(BLOCK)).to.equal(true);
   });
 
   it("reads a head split byte by byte and a body in odd pieces", async () => {
