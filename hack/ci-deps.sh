@@ -11,10 +11,11 @@ log() { echo "[ci-deps $(date +%H:%M:%S)] $*" >&2; }
 
 # Debian packages: docker-registry containerd skopeo iproute2 util-linux (registry rig) ...
 bash "$root/hack/registry-deps.sh"
-# ... and hack/cluster's: openssl (PKI), curl (readiness), ss (iproute2), setsid/flock (util-linux).
+# ... and hack/cluster's: openssl (PKI), curl (readiness), ss (iproute2), setsid/flock (util-linux);
+# python3 holds a never-accepting socket for the peer client's connect-timeout test.
 need=()
 for pair in openssl:/usr/bin/openssl curl:/usr/bin/curl ca-certificates:/etc/ssl/certs/ca-certificates.crt \
-  unzip:/usr/bin/unzip; do
+  unzip:/usr/bin/unzip python3:/usr/bin/python3; do
   [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then

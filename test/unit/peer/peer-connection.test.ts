@@ -10,6 +10,7 @@ import type { Socket } from "node:net";
 import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import type { PeerBlockRequest } from "../../../sidecar/peer/peer-protocol.ts";
+import { startUnacceptingListener } from "../../support/peer/unaccepting-listener.ts";
 import { startScriptedPeer, type Script, type ScriptedPeer } from "../../support/peer/scripted-peer.ts";
 
 const BLOCK = randomBytes(100_000);
@@ -246,6 +247,21 @@ describe("peer client HTTP reading", function () {
     const r = await outcome(client.fetchBlock(id, REQUEST, "t", signal));
     expect(r.code).to.equal("PEER_UNREACHABLE");
     expect(r.message).to.include("ECONNREFUSED");
+  });
+
+  it("a peer that never completes the connection is unreachable after connectTimeout", async () => {
+    const listener = await startUnacceptingListener();
+    try {
+      const client = new PeerClient({ connectTimeoutMs: 300, transferTimeoutMs: 5000 });
+      clients.push(client);
+      const started = Date.now();
+      const r = await outcome(client.fetchBlock(listener.id, REQUEST, "t", signal));
+      expect(r.code).to.equal("PEER_UNREACHABLE");
+      expect(r.message).to.include("did not accept within 300 ms");
+      expect(Date.now() - started).to.be.within(250, 2000);
+    } finally {
+      await listener.close();
+    }
   });
 
   it("an abort mid-body rejects with PEER_ABORTED and drops the connection", async () => {
