@@ -53,6 +53,8 @@ export interface StreamOptions {
   readonly authoritative?: BlockSource;
   /** Aborts the stream (it is also aborted when destroyed, e.g. by the client going away). */
   readonly signal?: AbortSignal;
+  /** Whether a read of a blob under recovery waits for the recovery (default true). */
+  readonly waitForRecovery?: boolean;
 }
 
 export interface EngineStats {
@@ -190,7 +192,7 @@ export class BlockEngine {
       throw new RangeInvalidError(`block ${index} is outside blob ${blob.digest} of ${blob.size} bytes`);
     }
     const signal = options.signal ?? new AbortController().signal;
-    return (await this.#acquire(blob, index, sources, signal, options)).bytes;
+    return (await this.#acquire(blob, index, sources, signal, { ...options, waitForRecovery: false })).bytes;
   }
 
   stats(): EngineStats {
@@ -231,6 +233,26 @@ export class BlockEngine {
   }
 
   #acquire(
+    blob: BlobDescriptor,
+    index: number,
+    sources: SourceList,
+    signal: AbortSignal,
+    options: StreamOptions,
+  ): Promise<BlockResult> {
+    // A blob under recovery is being fetched from the authoritative source right now, into the cache: a
+    // stream waits for that (a client retries a failed blob at once) instead of fetching it from there
+    // twice. The owner side answers peers at once (from the authoritative source while the blob is
+    // suspect): a peer kept waiting would take it for a stalled peer.
+    const recovery = this.#recoveries.get(blob.digest);
+    if (recovery && options.waitForRecovery !== false) {
+      return untilSettled(recovery, signal).then(() =>
+        this.#acquireNow(blob, index, sources, signal, options),
+      );
+    }
+    return this.#acquireNow(blob, index, sources, signal, options);
+  }
+
+  #acquireNow(
     blob: BlobDescriptor,
     index: number,
     sources: SourceList,
@@ -318,4 +340,18 @@ export class BlockEngine {
     }
     await Promise.all(deletes);
   }
+}
+
+/** Resolves when `promise` settles (either way), or rejects with AbortedError when `signal` fires first. */
+function untilSettled(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new AbortedError());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    const done = () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    promise.then(done, done);
+  });
 }
