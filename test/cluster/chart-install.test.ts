@@ -97,6 +97,7 @@ describe("cluster: chart installed on the API server", function () {
     { verb: "get", resource: "secrets", namespace: "any-ns" },
     { verb: "create", resource: "secrets", namespace: "any-ns" },
     { verb: "get", resource: "namespaces", name: "any-ns" },
+    { verb: "list", resource: "limitranges", namespace: "any-ns" },
     { verb: "list", resource: "pods" },
     { verb: "watch", resource: "pods" },
     { verb: "list", resource: "nodes" },
@@ -104,6 +105,7 @@ describe("cluster: chart installed on the API server", function () {
     { verb: "create", resource: "tokenreviews", group: "authentication.k8s.io" },
   ];
   const CONTROLLER_MAY_NOT: V1ResourceAttributes[] = [
+    { verb: "create", resource: "limitranges", namespace: "any-ns" },
     { verb: "list", resource: "secrets", namespace: "any-ns" },
     { verb: "watch", resource: "secrets", namespace: "any-ns" },
     { verb: "update", resource: "secrets", namespace: "any-ns" },

@@ -206,6 +206,20 @@ describe("cluster: injection through the API server", function () {
     expect(quota.status?.used?.pods).to.equal("1");
   });
 
+  it("creates the pod unmodified, not rejected, when the sidecar would break the namespace's LimitRange", async function () {
+    const ns = await newNamespace("tight", P2P);
+    await core.createNamespacedLimitRange({
+      namespace: ns,
+      body: {
+        metadata: { name: "small" },
+        spec: { limits: [{ type: "Container", max: { memory: "512Mi" } }] },
+      },
+    });
+    // Injected, the pod would carry a 768Mi sidecar, and the API server's LimitRanger would refuse it.
+    const created = await create(ns, appPod("web", { resources: { limits: { memory: "256Mi" } } }));
+    expect(expectUntouched(created)).to.deep.equal([]);
+  });
+
   it("admits pods in a namespace whose ResourceQuota counts limits.cpu, with no LimitRange defaults", async function () {
     const ns = await newNamespace("quota-only", P2P);
     await core.createNamespacedResourceQuota({

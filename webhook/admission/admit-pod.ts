@@ -71,9 +71,9 @@ export async function admitPod(
   const early = precheck(pod, namespace, deps.config);
   if (early) return { injected: false, skip: early, warnings: [] };
 
-  const [namespaceLabels, serverVersion] = await Promise.all([
+  const [namespaceFacts, serverVersion] = await Promise.all([
     deps.facts.namespace(namespace).then(
-      (ns) => ns.labels,
+      (ns) => ns,
       (err: unknown) => {
         deps.logger.warn({ err, namespace }, "namespace lookup failed");
         return undefined;
@@ -84,9 +84,16 @@ export async function admitPod(
       return undefined;
     }),
   ]);
+  if (namespaceFacts && namespaceFacts.limitRanges === undefined) {
+    deps.logger.warn(
+      { err: namespaceFacts.limitRangeError, namespace },
+      "LimitRange lookup failed: the sidecar is not checked against them",
+    );
+  }
   const decision = decide(pod, deps.config, {
     namespace,
-    namespaceLabels,
+    namespaceLabels: namespaceFacts?.labels,
+    limitRanges: namespaceFacts?.limitRanges,
     serverVersion,
     acceleratedHosts: deps.resolver.acceleratedHosts(),
     resolverReady: deps.resolver.readiness().ready,

@@ -177,6 +177,7 @@ export async function injectDocuments(
     if (doc["kind"] === "Namespace" && meta.name) kube.addNamespace(meta.name, meta.labels ?? {});
     if (doc["kind"] === "Secret" && meta.name)
       kube.addSecret(meta.namespace ?? "default", doc as unknown as SecretObject);
+    if (doc["kind"] === "LimitRange" && meta.name) kube.addLimitRange(meta.namespace ?? "default", doc);
   }
   const deps = {
     config,

@@ -6,6 +6,7 @@
 import { CoreV1Api, KubeConfig, VersionApi, type V1Secret } from "@kubernetes/client-node";
 import { callKube, readKube } from "./api-call.ts";
 import {
+  type LimitRangeObject,
   parseServerVersion,
   type KubeApi,
   type NamespaceObject,
@@ -72,6 +73,21 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   /** Paged (500 a page); each page bounded by a longer timeout: this runs in the background. */
+  async listLimitRanges(namespace: string): Promise<LimitRangeObject[]> {
+    const list = await callKube(`list limitranges in ${namespace}`, this.#timeoutMs, () =>
+      this.#core.listNamespacedLimitRange({ namespace }),
+    );
+    return list.items.map((lr) => ({
+      name: lr.metadata?.name ?? "",
+      limits: (lr.spec?.limits ?? []).map((l) => ({
+        type: l.type,
+        ...(l.max && { max: l.max }),
+        ...(l.min && { min: l.min }),
+        ...(l.maxLimitRequestRatio && { maxLimitRequestRatio: l.maxLimitRequestRatio }),
+      })),
+    }));
+  }
+
   async listPods(labelSelector: string): Promise<PodSummary[]> {
     const out: PodSummary[] = [];
     let next: string | undefined;

@@ -1,15 +1,18 @@
 /**
  * The facts an admission reads from the cluster, cached so the hot path rarely waits on the
- * apiserver: a namespace's labels for `namespaceTtlMs` (a label change shows up within that time) and
+ * apiserver: a namespace's labels and LimitRanges for `namespaceTtlMs` (a label change shows up within that time) and
  * the server version for `versionTtlMs` (the last good answer is kept while a refresh fails). One
  * fetch per key is in flight at a time, held here rather than in a module global.
  */
-import type { KubeApi, ServerVersion } from "./kube-api.ts";
+import type { KubeApi, LimitRangeObject, ServerVersion } from "./kube-api.ts";
 
 export interface NamespaceFacts {
   /** False when the namespace does not exist (yet): treated as having no labels. */
   readonly exists: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** The namespace's LimitRanges; undefined when they could not be read (the lookup error). */
+  readonly limitRanges: readonly LimitRangeObject[] | undefined;
+  readonly limitRangeError?: unknown;
 }
 
 interface Cached<T> {
@@ -45,10 +48,18 @@ export class ClusterFacts {
     if (cached && this.#now() - cached.at < this.#namespaceTtlMs) return cached.value;
     const running = this.#inflight.get(name);
     if (running) return running;
-    const fetch = this.#api
-      .getNamespace(name)
-      .then((ns) => {
-        const value: NamespaceFacts = { exists: ns !== undefined, labels: ns?.metadata.labels ?? {} };
+    const limitRanges = this.#api.listLimitRanges(name).then(
+      (list) => ({ list }),
+      (error: unknown) => ({ list: undefined, error }),
+    );
+    const fetch = Promise.all([this.#api.getNamespace(name), limitRanges])
+      .then(([ns, ranges]) => {
+        const value: NamespaceFacts = {
+          exists: ns !== undefined,
+          labels: ns?.metadata.labels ?? {},
+          limitRanges: ranges.list,
+          ...(ranges.list === undefined && { limitRangeError: ranges.error }),
+        };
         // Bounded: namespaces are few, but an entry is dropped once stale so the map cannot only grow.
         this.#evictStale();
         if (this.#namespaceTtlMs > 0) this.#namespaces.set(name, { value, at: this.#now() });

@@ -1,8 +1,8 @@
 /**
  * The few Kubernetes API calls the webhook makes, behind one small interface: read a namespace's
- * labels, get and create Secrets, replace one Secret in place, list injected pods, read the server
- * version (RBAC: secrets get + create, and update only on the ACR temporary credentials secret, never
- * list or watch; pods list, which the peer directory has anyway). An
+ * labels and LimitRanges, get and create Secrets, replace one Secret in place, list injected pods, read
+ * the server version (RBAC: secrets get + create, and update only on the ACR temporary credentials
+ * secret, never list or watch; limitranges list; pods list, which the peer directory has anyway). An
  * in-memory implementation sits beside it for unit tests and `acr-p2p inject`; the client-node one
  * talks to a real apiserver.
  */
@@ -32,6 +32,20 @@ export interface PodSummary {
   readonly imagePullSecrets: readonly string[];
 }
 
+/** One entry of a LimitRange's spec.limits, quantities as the API returns them. */
+export interface LimitRangeItem {
+  /** "Container", "Pod", "PersistentVolumeClaim", ... */
+  readonly type: string;
+  readonly max?: Readonly<Record<string, string>>;
+  readonly min?: Readonly<Record<string, string>>;
+  readonly maxLimitRequestRatio?: Readonly<Record<string, string>>;
+}
+
+export interface LimitRangeObject {
+  readonly name: string;
+  readonly limits: readonly LimitRangeItem[];
+}
+
 export interface ServerVersion {
   readonly major: number;
   readonly minor: number;
@@ -51,6 +65,8 @@ export interface KubeApi {
    * pull-secret-store.ts); derived pull secrets are never modified. NOT_FOUND when it does not exist.
    */
   replaceSecret(namespace: string, secret: SecretObject): Promise<void>;
+  /** The namespace's LimitRanges (their maxima and minima decide whether the sidecar fits). */
+  listLimitRanges(namespace: string): Promise<LimitRangeObject[]>;
   /** Pods of every namespace matching `labelSelector` (e.g. `acr-p2p/peer=true`), all pages. */
   listPods(labelSelector: string): Promise<PodSummary[]>;
   serverVersion(): Promise<ServerVersion>;

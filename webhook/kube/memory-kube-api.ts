@@ -6,6 +6,7 @@
 import {
   KubeApiError,
   type KubeApi,
+  type LimitRangeObject,
   type NamespaceObject,
   type PodSummary,
   type SecretObject,
@@ -13,12 +14,20 @@ import {
 } from "./kube-api.ts";
 
 type Operation =
-  "getNamespace" | "getSecret" | "createSecret" | "replaceSecret" | "listPods" | "serverVersion";
+  | "getNamespace"
+  | "getSecret"
+  | "createSecret"
+  | "replaceSecret"
+  | "listLimitRanges"
+  | "listPods"
+  | "serverVersion";
 
 export class MemoryKubeApi implements KubeApi {
   readonly namespaces = new Map<string, NamespaceObject>();
   /** Key: `namespace/name`. */
   readonly secrets = new Map<string, SecretObject>();
+  /** Key: namespace. */
+  readonly limitRanges = new Map<string, LimitRangeObject[]>();
   /** Pods with their labels, for listPods. */
   readonly pods: (PodSummary & { readonly labels: Readonly<Record<string, string>> })[] = [];
   version: ServerVersion;
@@ -28,6 +37,7 @@ export class MemoryKubeApi implements KubeApi {
     getSecret: 0,
     createSecret: 0,
     replaceSecret: 0,
+    listLimitRanges: 0,
     listPods: 0,
     serverVersion: 0,
   };
@@ -39,6 +49,28 @@ export class MemoryKubeApi implements KubeApi {
 
   addNamespace(name: string, labels: Record<string, string> = {}): this {
     this.namespaces.set(name, { metadata: { name, labels } });
+    return this;
+  }
+
+  /** A LimitRange as a manifest holds it (`spec.limits`); quantities may be plain numbers there. */
+  addLimitRange(namespace: string, manifest: Record<string, unknown>): this {
+    const meta = (manifest["metadata"] ?? {}) as { name?: string };
+    const spec = (manifest["spec"] ?? {}) as { limits?: Record<string, unknown>[] };
+    const strings = (m: unknown) =>
+      m && typeof m === "object"
+        ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]))
+        : undefined;
+    const limits = (spec.limits ?? []).map((l) => ({
+      type: String(l["type"] ?? ""),
+      ...(l["max"] !== undefined && { max: strings(l["max"]) ?? {} }),
+      ...(l["min"] !== undefined && { min: strings(l["min"]) ?? {} }),
+      ...(l["maxLimitRequestRatio"] !== undefined && {
+        maxLimitRequestRatio: strings(l["maxLimitRequestRatio"]) ?? {},
+      }),
+    }));
+    const list = this.limitRanges.get(namespace) ?? [];
+    list.push({ name: meta.name ?? "", limits });
+    this.limitRanges.set(namespace, list);
     return this;
   }
 
@@ -84,6 +116,11 @@ export class MemoryKubeApi implements KubeApi {
   }
 
   /** Equality selectors only (`k=v,k2=v2`): what the controller uses. */
+  async listLimitRanges(namespace: string): Promise<LimitRangeObject[]> {
+    this.#enter("listLimitRanges");
+    return [...(this.limitRanges.get(namespace) ?? [])];
+  }
+
   async listPods(labelSelector: string): Promise<PodSummary[]> {
     this.#enter("listPods");
     const wanted = labelSelector

@@ -4,7 +4,7 @@
  */
 import { peerGroupOf } from "../../lib/peer-group.ts";
 import type { MutationConfig } from "../config/webhook-config.ts";
-import type { ServerVersion } from "../kube/kube-api.ts";
+import type { LimitRangeObject, ServerVersion } from "../kube/kube-api.ts";
 import { ImageError, planImages, type ImagePlan } from "./image-plan.ts";
 import {
   ACCELERATE_MODE,
@@ -16,6 +16,7 @@ import {
   SIDECAR_CONTAINER_NAME,
 } from "./names.ts";
 import { OverrideError, sidecarSizing, type SidecarSizing } from "./overrides.ts";
+import { limitRangeConflict } from "./limit-range-fit.ts";
 import { virtualNodePlacement } from "./placement.ts";
 import { containerSlots, type Pod } from "./pod.ts";
 import { skip, type Skip } from "./skip.ts";
@@ -28,6 +29,8 @@ export interface PodFacts {
   readonly serverVersion: ServerVersion | undefined;
   readonly acceleratedHosts: ReadonlySet<string>;
   readonly resolverReady: boolean;
+  /** The namespace's LimitRanges; undefined when they could not be read (the sidecar is then not checked). */
+  readonly limitRanges?: readonly LimitRangeObject[] | undefined;
 }
 
 export interface InjectionPlan {
@@ -142,6 +145,15 @@ export function decide(pod: Pod, config: MutationConfig, facts: PodFacts): Decis
 
   const collision = portCollision(pod, config);
   if (collision) return no(skip("port-collision", collision));
+
+  const resources = {
+    cpuRequest: config.resources.cpuRequest,
+    cpuLimit: config.resources.cpuLimit,
+    memoryRequestBytes: config.resources.memoryRequestBytes,
+    memoryLimitBytes: sizing.memoryLimitBytes,
+  };
+  const misfit = limitRangeConflict(facts.limitRanges ?? [], resources, spec);
+  if (misfit) return no(skip("limit-range", misfit));
 
   const group = peerGroupOf(facts.namespace, facts.namespaceLabels ?? {});
   return { inject: true, plan: { namespace: facts.namespace, group, images, sizing } };

@@ -14,11 +14,15 @@ const containerPortSchema = z.looseObject({
   name: z.string().nullish(),
 });
 
+/** Quantities: strings from the API server; a YAML file given to `inject` may hold plain numbers. */
+const quantityMap = z.record(z.string(), z.union([z.string(), z.number()]));
+
 const containerSchema = z.looseObject({
   name: z.string().min(1),
   image: z.string().nullish(),
   ports: z.array(containerPortSchema).nullish(),
   restartPolicy: z.string().nullish(),
+  resources: z.looseObject({ limits: quantityMap.nullish(), requests: quantityMap.nullish() }).nullish(),
 });
 
 const nodeSelectorRequirementSchema = z.looseObject({

@@ -19,6 +19,7 @@ export type SkipReason =
   | "registries-not-resolved"
   | "no-accelerated-images"
   | "port-collision"
+  | "limit-range"
   | "pull-secret-failed";
 
 export const SKIP_REASONS: readonly SkipReason[] = Object.freeze([
@@ -36,6 +37,7 @@ export const SKIP_REASONS: readonly SkipReason[] = Object.freeze([
   "registries-not-resolved",
   "no-accelerated-images",
   "port-collision",
+  "limit-range",
   "pull-secret-failed",
 ]);
 

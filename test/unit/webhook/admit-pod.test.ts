@@ -187,6 +187,30 @@ describe("admitPod", () => {
     });
   }
 
+  it("leaves a pod alone when the sidecar would break a LimitRange of its namespace (the API server would reject the pod)", async () => {
+    const kube = new MemoryKubeApi().addLimitRange("apps", {
+      metadata: { name: "tight" },
+      spec: { limits: [{ type: "Container", max: { memory: "256Mi" } }] },
+    });
+    const r = await admit(pod(), testDeps(testConfig(), kube));
+    expect(reason(r)).to.equal("limit-range");
+    expect(!r.injected && r.skip.message).to.match(
+      /LimitRange tight allows a container at most memory 256Mi/,
+    );
+    expect(!r.injected && r.warnings).to.have.length(1);
+  });
+
+  it("injects without the LimitRange check when the LimitRanges cannot be read", async () => {
+    const deps = testDeps();
+    deps.kube.addLimitRange("apps", {
+      metadata: { name: "tight" },
+      spec: { limits: [{ type: "Container", max: { memory: 1 } }] },
+    });
+    deps.kube.failNext("listLimitRanges", new KubeApiError("FORBIDDEN", "limitranges is forbidden"));
+    expect(reason(await admit(pod(), deps))).to.equal("injected");
+    expect(reason(await admit(pod(), deps))).to.equal("limit-range");
+  });
+
   it("leaves an image too long to rewrite alone, with a note, and rewrites the rest", async () => {
     const long = `registry.example.com/${"a".repeat(230)}:1`;
     const r = await admit(

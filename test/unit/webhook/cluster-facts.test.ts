@@ -28,11 +28,27 @@ describe("ClusterFacts", () => {
   it("reports a missing namespace as existing: false, and errors as errors", async () => {
     const kube = new MemoryKubeApi();
     const facts = new ClusterFacts(kube, { namespaceTtlMs: 0 });
-    expect(await facts.namespace("nope")).to.deep.equal({ exists: false, labels: {} });
+    expect(await facts.namespace("nope")).to.deep.equal({ exists: false, labels: {}, limitRanges: [] });
     kube.failNext("getNamespace", new KubeApiError("FORBIDDEN", "forbidden"));
     let thrown: unknown;
     await facts.namespace("nope").catch((err: unknown) => (thrown = err));
     expect(thrown).to.be.instanceOf(KubeApiError);
+  });
+
+  it("reads a namespace's LimitRanges with it; a failed LimitRange read leaves them unknown, not the namespace", async () => {
+    const kube = new MemoryKubeApi().addNamespace("apps", { team: "a" }).addLimitRange("apps", {
+      metadata: { name: "lr" },
+      spec: { limits: [{ type: "Container", max: { memory: "1Gi" } }] },
+    });
+    const facts = new ClusterFacts(kube, { namespaceTtlMs: 0 });
+    expect((await facts.namespace("apps")).limitRanges).to.deep.equal([
+      { name: "lr", limits: [{ type: "Container", max: { memory: "1Gi" } }] },
+    ]);
+    kube.failNext("listLimitRanges", new KubeApiError("FORBIDDEN", "limitranges is forbidden"));
+    const degraded = await facts.namespace("apps");
+    expect(degraded.labels).to.deep.equal({ team: "a" });
+    expect(degraded.limitRanges).to.equal(undefined);
+    expect(degraded.limitRangeError).to.be.instanceOf(KubeApiError);
   });
 
   it("keeps the last good server version while a refresh fails", async () => {
