@@ -72,7 +72,6 @@ export class ClientNodeKubeApi implements KubeApi {
     );
   }
 
-  /** Paged (500 a page); each page bounded by a longer timeout: this runs in the background. */
   async listLimitRanges(namespace: string): Promise<LimitRangeObject[]> {
     const list = await callKube(`list limitranges in ${namespace}`, this.#timeoutMs, () =>
       this.#core.listNamespacedLimitRange({ namespace }),
@@ -88,6 +87,7 @@ export class ClientNodeKubeApi implements KubeApi {
     }));
   }
 
+  /** Paged (500 a page); each page bounded by a longer timeout: this runs in the background. */
   async listPods(labelSelector: string): Promise<PodSummary[]> {
     const out: PodSummary[] = [];
     let next: string | undefined;

@@ -1,8 +1,8 @@
 /**
  * The facts an admission reads from the cluster, cached so the hot path rarely waits on the
- * apiserver: a namespace's labels and LimitRanges for `namespaceTtlMs` (a label change shows up within that time) and
- * the server version for `versionTtlMs` (the last good answer is kept while a refresh fails). One
- * fetch per key is in flight at a time, held here rather than in a module global.
+ * apiserver: a namespace's labels and LimitRanges for `namespaceTtlMs` (a change shows up within that
+ * time) and the server version for `versionTtlMs` (the last good answer is kept while a refresh
+ * fails). One fetch per key is in flight at a time, held here rather than in a module global.
  */
 import type { KubeApi, LimitRangeObject, ServerVersion } from "./kube-api.ts";
 

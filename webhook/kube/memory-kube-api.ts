@@ -115,12 +115,12 @@ export class MemoryKubeApi implements KubeApi {
     this.addSecret(namespace, structuredClone(secret));
   }
 
-  /** Equality selectors only (`k=v,k2=v2`): what the controller uses. */
   async listLimitRanges(namespace: string): Promise<LimitRangeObject[]> {
     this.#enter("listLimitRanges");
     return [...(this.limitRanges.get(namespace) ?? [])];
   }
 
+  /** Equality selectors only (`k=v,k2=v2`): what the controller uses. */
   async listPods(labelSelector: string): Promise<PodSummary[]> {
     this.#enter("listPods");
     const wanted = labelSelector
