@@ -98,7 +98,7 @@ export function decide(pod: Pod, config: MutationConfig, facts: PodFacts): Decis
     return no(skip("unsupported-os", `the sidecar runs on Linux; spec.os.name is ${spec.os.name}`));
   }
   if (!config.serverless) {
-    const placement = virtualNodePlacement(spec);
+    const placement = virtualNodePlacement(spec, pod.metadata?.labels ?? {}, facts.namespaceLabels ?? {});
     if (!placement.pinned) {
       return no(skip("not-pinned-to-virtual-nodes", `mixed cluster and the pod is ${placement.detail}`));
     }

@@ -31,6 +31,11 @@ export const MANAGED_BY_VALUE = "acr-p2p";
 export const VIRTUAL_NODE_LABEL = "type";
 export const VIRTUAL_NODE_LABEL_VALUE = "virtual-kubelet";
 export const VIRTUAL_NODE_TAINT = "virtual-kubelet.io/provider";
+/**
+ * ACK schedules a pod labelled so (on itself, or on its namespace) to ECI: its virtual-node webhook
+ * adds the selector and toleration, possibly after ours ran.
+ */
+export const ECI_LABEL = "alibabacloud.com/eci";
 
 /** Native sidecars (restartPolicy Always on an init container) are on by default from 1.29. */
 export const MIN_KUBE_VERSION = Object.freeze({ major: 1, minor: 29 });

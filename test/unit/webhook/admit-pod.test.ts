@@ -114,6 +114,25 @@ describe("admitPod", () => {
         "not-pinned-to-virtual-nodes",
       ],
     ];
+    it("a pod labelled alibabacloud.com/eci=true, or in a namespace so labelled, is pinned (ACK sends it to ECI)", async () => {
+      const eciPod = pod(
+        {},
+        { labels: { "k8s.aliyun.com/image-accelerate-mode": "p2p", "alibabacloud.com/eci": "true" } },
+      );
+      expect(reason(await admit(eciPod, mixed()))).to.equal("injected");
+      const kube = new MemoryKubeApi().addNamespace("apps", { "alibabacloud.com/eci": "true" });
+      const inEciNamespace = () => testDeps(testConfig(["--serverless=false"]), kube);
+      expect(reason(await admit(pod(), inEciNamespace()))).to.equal("injected");
+      // The pod's own label decides: "false" keeps it off ECI whatever its namespace says.
+      const optedOut = pod(
+        {},
+        { labels: { "k8s.aliyun.com/image-accelerate-mode": "p2p", "alibabacloud.com/eci": "false" } },
+      );
+      const r = await admit(optedOut, inEciNamespace());
+      expect(reason(r)).to.equal("not-pinned-to-virtual-nodes");
+      expect(!r.injected && r.skip.message).to.include("or the label alibabacloud.com/eci=true");
+    });
+
     for (const [name, spec, expected] of cases) {
       it(`${name}: ${expected}`, async () => {
         const r = await admit(pod(spec), mixed());
