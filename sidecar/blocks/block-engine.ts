@@ -232,7 +232,7 @@ export class BlockEngine {
     return stream;
   }
 
-  #acquire(
+  async #acquire(
     blob: BlobDescriptor,
     index: number,
     sources: SourceList,
@@ -244,21 +244,7 @@ export class BlockEngine {
     // twice. The owner side answers peers at once (from the authoritative source while the blob is
     // suspect): a peer kept waiting would take it for a stalled peer.
     const recovery = this.#recoveries.get(blob.digest);
-    if (recovery && options.waitForRecovery !== false) {
-      return untilSettled(recovery, signal).then(() =>
-        this.#acquireNow(blob, index, sources, signal, options),
-      );
-    }
-    return this.#acquireNow(blob, index, sources, signal, options);
-  }
-
-  #acquireNow(
-    blob: BlobDescriptor,
-    index: number,
-    sources: SourceList,
-    signal: AbortSignal,
-    options: StreamOptions,
-  ): Promise<BlockResult> {
+    if (recovery && options.waitForRecovery !== false) await untilSettled(recovery, signal);
     const request = blockRequest(blob, index, this.blockSizeBytes);
     const { authoritative } = options;
     // While a blob is suspect, only the authoritative source is asked (if there is one).
