@@ -21,7 +21,8 @@ import { Agent, request } from "undici";
 import { splitLayers } from "../test/support/images/layers.ts";
 import { pushImage } from "../test/support/images/push.ts";
 import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
-import { cpuSecondsOf, startP2PGroup } from "../test/support/peer/p2p-group.ts";
+import { startP2PGroup } from "../test/support/peer/p2p-group.ts";
+import { cpuSecondsOf } from "../test/support/process-stats.ts";
 import { discardGet } from "./discard-get.ts";
 import { renderChart } from "./p2p-chart.ts";
 

@@ -2,10 +2,10 @@
  * The sidecar as a real child process (`node bin/acr-p2p.ts sidecar ...`), for what only a separate
  * process can show: its resident memory under load, its CPU time, its CLI. Waits for /readyz.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
+import { cpuSecondsOf, memoryBytesOf } from "../../support/process-stats.ts";
 import {
   freePort,
   makeTempDir,
@@ -86,15 +86,8 @@ export async function startChildSidecar(
     healthUrl,
     imagePrefix: `${host}/${encoded}`,
     apiPrefix: `/v2/${encoded}`,
-    rssBytes: () => {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      return m ? Number(m[1]) * 1024 : NaN;
-    },
-    cpuSeconds: () => {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-    },
+    rssBytes: () => memoryBytesOf(pid, "VmRSS"),
+    cpuSeconds: () => cpuSecondsOf(pid),
     metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
     stop: () => proc.stop(),
   };

@@ -3,12 +3,13 @@
  * (127.0.0.2, .3, ...), sharing a static peer list and a ticket key, in front of one rig origin. Each
  * listens on its own address with the same three ports (registry front, peer, health), as pods would.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { generateTicketKey, ticketKeyToPem } from "../../../lib/peer-ticket.ts";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
+import { cpuSecondsOf, memoryBytesOf } from "../process-stats.ts";
 import { makeTempDir, spawnManaged, waitUntil, type ManagedProcess } from "../origin/child-process.ts";
 import type { Origin } from "../origin/origin-stack.ts";
 
@@ -67,32 +68,11 @@ async function commonPort(ips: readonly string[], taken: Set<number>): Promise<n
   throw new Error("no common free port");
 }
 
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
-export function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /**
- * Node.js flags for every sidecar beyond the shipped ones (SIDECAR_NODE_FLAGS), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a
- * benchmark (NODE_OPTIONS refuses --cpu-prof).
+ * Node.js flags for every sidecar beyond the shipped ones (SIDECAR_NODE_FLAGS), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a benchmark (NODE_OPTIONS refuses --cpu-prof).
  */
 const nodeArgs = (process.env.ACR_P2P_SIDECAR_NODE_ARGS ?? "").split(" ").filter(Boolean);
-
-/** Peak resident set size of a process (VmHWM), MiB; NaN once it is gone. */
-export function peakRssMiBOf(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB$/m);
-    return line ? Number(line[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise<P2PGroup> {
   const first = opts.firstOctet ?? 2;
@@ -152,7 +132,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
         healthUrl,
         process: proc,
         cpuSeconds: () => cpuSecondsOf(proc.child.pid ?? 0),
-        peakRssMiB: () => peakRssMiBOf(proc.child.pid ?? 0),
+        peakRssMiB: () => memoryBytesOf(proc.child.pid ?? 0, "VmHWM") / 2 ** 20,
         metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
       });
     }

@@ -1,0 +1,28 @@
+/**
+ * What /proc says about a process the tests or benchmarks started: its CPU time and its memory. Each
+ * reading is NaN once the process is gone, never an exception (samplers run on timers).
+ */
+import { readFileSync } from "node:fs";
+
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A memory line of /proc/PID/status, in bytes: VmRSS (resident now) or VmHWM (peak resident). */
+export function memoryBytesOf(pid: number, field: "VmRSS" | "VmHWM"): number {
+  try {
+    const line = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(
+      readFileSync(`/proc/${pid}/status`, "utf8"),
+    );
+    return line ? Number(line[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
