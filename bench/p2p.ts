@@ -21,7 +21,7 @@ import { Agent, request } from "undici";
 import { splitLayers } from "../test/support/images/layers.ts";
 import { pushImage } from "../test/support/images/push.ts";
 import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
-import { startP2PGroup } from "../test/support/peer/p2p-group.ts";
+import { sampleOrZero, startP2PGroup } from "../test/support/peer/p2p-group.ts";
 import { cpuSecondsOf } from "../test/support/process-stats.ts";
 import { discardGet } from "./discard-get.ts";
 import { renderChart } from "./p2p-chart.ts";
@@ -118,11 +118,6 @@ function basic(): string {
   return `Basic ${Buffer.from("alice:alice-pw").toString("base64")}`;
 }
 
-function metric(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
-}
-
 const round = (x: number, f = 10) => Math.round(x * f) / f;
 
 async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
@@ -145,8 +140,8 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string) {
     const sidecarsS = group.sidecars.reduce((a, s, i) => a + s.cpuSeconds() - cpu0[i]!, 0);
     const bench = process.cpuUsage(bench0);
     const texts = await Promise.all(group.sidecars.map((s) => s.metrics()));
-    const uploads = texts.map((t) => metric(t, "acr_p2p_peer_served_bytes_total") / MiB);
-    const sum = (name: string) => texts.reduce((a, t) => a + metric(t, name), 0);
+    const uploads = texts.map((t) => sampleOrZero(t, "acr_p2p_peer_served_bytes_total") / MiB);
+    const sum = (name: string) => texts.reduce((a, t) => a + sampleOrZero(t, name), 0);
     return {
       times,
       originBytes: origin.proxy.bodyBytes(),

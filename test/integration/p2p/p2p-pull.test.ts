@@ -12,18 +12,18 @@ import { pushImage, type PushedImage } from "../../support/images/push.ts";
 import { splitLayers } from "../../support/images/layers.ts";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
 import { startFaultyPeer, type FaultyPeer } from "../../support/peer/faulty-peer.ts";
-import { startP2PGroup, type GroupOptions, type P2PGroup } from "../../support/peer/p2p-group.ts";
+import {
+  sampleOrZero,
+  startP2PGroup,
+  type GroupOptions,
+  type P2PGroup,
+} from "../../support/peer/p2p-group.ts";
 import { pullImage, type PullResult } from "../../support/peer/pull-image.ts";
 
 const MiB = 1024 * 1024;
 const IMAGE_BYTES = 24 * MiB;
 const ORIGIN_RATE = 12_000_000;
 const ALICE = `Basic ${Buffer.from("alice:alice-pw").toString("base64")}`;
-
-function metric(text: string, name: string, labels = ""): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
-  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
-}
 
 describe("p2p: sidecars share blocks", function () {
   this.timeout(180_000);
@@ -88,7 +88,7 @@ describe("p2p: sidecars share blocks", function () {
       });
     baselineMs = Math.max(...results.map((r) => r.ms));
     const served = await Promise.all(
-      g.sidecars.map(async (s) => metric(await s.metrics(), "acr_p2p_peer_served_bytes_total")),
+      g.sidecars.map(async (s) => sampleOrZero(await s.metrics(), "acr_p2p_peer_served_bytes_total")),
     );
     console.log(
       `      origin ${(originBytes / MiB).toFixed(2)} MiB for a ${(image.totalBytes / MiB).toFixed(2)} MiB image; slowest pull ${baselineMs.toFixed(0)} ms; served to peers (MiB): ${served.map((b) => (b / MiB).toFixed(1)).join(" ")}`,
@@ -98,13 +98,13 @@ describe("p2p: sidecars share blocks", function () {
     for (const b of served) expect(b).to.be.above(0);
     // Keep-alive works (requests reuse connections) and each sidecar keeps to the per-peer cap.
     const texts = await Promise.all(g.sidecars.map((s) => s.metrics()));
-    const sum = (name: string, labels = "") => texts.reduce((a, t) => a + metric(t, name, labels), 0);
+    const sum = (name: string, labels = "") => texts.reduce((a, t) => a + sampleOrZero(t, name, labels), 0);
     const requests = sum("acr_p2p_peer_requests_total", '{status="200"}');
     const opened = sum("acr_p2p_peer_connections_opened_total");
     console.log(`      ${requests} block requests between peers over ${opened} connections`);
     expect(requests).to.be.above(0);
     expect(opened).to.be.above(0).and.below(requests);
-    for (const t of texts) expect(metric(t, "acr_p2p_peer_connections")).to.be.at.most(7 * 8);
+    for (const t of texts) expect(sampleOrZero(t, "acr_p2p_peer_connections")).to.be.at.most(7 * 8);
   });
 
   it("a request without a valid ticket of the group gets no block", async () => {
@@ -193,7 +193,7 @@ describe("p2p: sidecars share blocks", function () {
     expect(liar.hits()).to.be.above(0);
     const quarantined = await Promise.all(
       g.sidecars.map(async (s) =>
-        metric(await s.metrics(), "acr_p2p_peer_failures_total", '{code="DIGEST_MISMATCH"}'),
+        sampleOrZero(await s.metrics(), "acr_p2p_peer_failures_total", '{code="DIGEST_MISMATCH"}'),
       ),
     );
     expect(

@@ -74,6 +74,15 @@ async function commonPort(ips: readonly string[], taken: Set<number>): Promise<n
  */
 const nodeArgs = (process.env.ACR_P2P_SIDECAR_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
+/**
+ * A sample's value from a sidecar's Prometheus text, 0 when absent (a labelled counter appears only
+ * once counted): sampleOrZero(text, "acr_p2p_peer_failures_total", '{code="DIGEST_MISMATCH"}').
+ */
+export function sampleOrZero(text: string, name: string, labels = ""): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
 export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise<P2PGroup> {
   const first = opts.firstOctet ?? 2;
   const ips = Array.from({ length: opts.size }, (_, i) => `127.0.0.${first + i}`);
