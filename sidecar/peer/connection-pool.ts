@@ -19,14 +19,8 @@ export interface PoolOptions {
   readonly onOpen?: () => void;
 }
 
-/** A connection handed to one request; `reused` when it already carried an answer. */
-export interface Lease {
-  readonly connection: PeerConnection;
-  readonly reused: boolean;
-}
-
 interface Waiter {
-  grant(lease: Lease): void;
+  grant(connection: PeerConnection): void;
   fail(err: PeerError): void;
 }
 
@@ -52,25 +46,24 @@ export class ConnectionPool {
   }
 
   /** A connection to `peer`; rejects with PEER_ABORTED when `signal` fires while waiting for one. */
-  acquire(peer: PeerId, signal: AbortSignal): Promise<Lease> {
+  acquire(peer: PeerId, signal: AbortSignal): Promise<PeerConnection> {
     if (this.#closed) return Promise.reject(new PeerError("PEER_ABORTED", "peer client closed", peer));
     const slots = this.#slots(peer);
     while (slots.idle.length > 0) {
       const connection = slots.idle.pop() as PeerConnection;
-      if (connection.idle) return Promise.resolve({ connection, reused: connection.reused });
+      if (connection.idle) return Promise.resolve(connection);
     }
-    if (slots.open < this.#opts.maxPerPeer)
-      return Promise.resolve({ connection: this.open(peer), reused: false });
-    return new Promise<Lease>((resolve, reject) => {
+    if (slots.open < this.#opts.maxPerPeer) return Promise.resolve(this.open(peer));
+    return new Promise<PeerConnection>((resolve, reject) => {
       const onAbort = () => {
         const i = slots.waiting.indexOf(waiter);
         if (i >= 0) slots.waiting.splice(i, 1);
         reject(new PeerError("PEER_ABORTED", "block request aborted", peer));
       };
       const waiter: Waiter = {
-        grant: (lease) => {
+        grant: (connection) => {
           signal.removeEventListener("abort", onAbort);
-          resolve(lease);
+          resolve(connection);
         },
         fail: (err) => {
           signal.removeEventListener("abort", onAbort);
@@ -106,7 +99,7 @@ export class ConnectionPool {
     if (this.#closed) return connection.destroy();
     const slots = this.#slots(connection.peer);
     const waiter = slots.waiting.shift();
-    if (waiter) waiter.grant({ connection, reused: true });
+    if (waiter) waiter.grant(connection);
     else slots.idle.push(connection);
   }
 
@@ -129,7 +122,7 @@ export class ConnectionPool {
     if (i >= 0) slots.idle.splice(i, 1);
     // A freed slot goes to the first waiter as a new connection.
     const waiter = this.#closed ? undefined : slots.waiting.shift();
-    if (waiter) waiter.grant({ connection: this.open(connection.peer), reused: false });
+    if (waiter) waiter.grant(this.open(connection.peer));
     else if (slots.open === 0 && slots.waiting.length === 0) this.#peers.delete(connection.peer);
   }
 

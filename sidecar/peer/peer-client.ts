@@ -55,7 +55,7 @@ export class PeerClient {
     const path = formatBlockPath(req);
     const authorization = `${TICKET_SCHEME} ${ticket}`;
     const progress = context ? (bytes: number) => context.progress(bytes) : undefined;
-    let { connection, reused } = await this.#pool.acquire(peer, signal);
+    let connection = await this.#pool.acquire(peer, signal);
     for (;;) {
       try {
         await connection.get(path, authorization, target, signal, progress);
@@ -63,8 +63,9 @@ export class PeerClient {
         return target;
       } catch (err) {
         this.#pool.release(connection); // an error answer (404, 503, ...) leaves it clean
+        // A kept connection that failed before any byte of an answer (it counts answers completed).
         const stale =
-          reused &&
+          connection.reused &&
           !connection.answerStarted &&
           err instanceof PeerError &&
           err.peerCode === "PEER_PROTOCOL" &&
@@ -72,7 +73,6 @@ export class PeerClient {
         if (!stale) throw err;
         // Once: the new connection has never answered, so a second failure is the peer's.
         connection = this.#pool.open(peer);
-        reused = false;
       }
     }
   }
