@@ -44,6 +44,11 @@ export class MemoryBlockSource implements BlockSource {
     this.#blobs.set(digest, bytes);
   }
 
+  /** Whether this source holds the blob at that size (what a registry's HEAD answers). */
+  has(blob: BlobDescriptor): boolean {
+    return this.#blobs.get(blob.digest)?.byteLength === blob.size;
+  }
+
   async fetchBlock(request: BlockRequest, signal: AbortSignal, context?: FetchContext): Promise<Uint8Array> {
     const key = blockKey(request.digest, request.index);
     this.fetches++;

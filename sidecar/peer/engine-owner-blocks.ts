@@ -2,17 +2,26 @@
  * OwnerBlocks over the block engine: a block from the store, or fetched once (the engine's
  * single-flight) from the registry with this sidecar's own credential for the repository. Only the
  * origin is asked, never other peers: an owner that lacks a block is where the group's copy comes
- * from. A registry this sidecar does not serve, or a repository none of its pods pulled, is
- * "unavailable" (undefined) and the requester falls back.
+ * from. A registry this sidecar does not serve, a repository none of its pods pulled, or a blob the
+ * registry does not grant that credential in that repository (at that size) is "unavailable"
+ * (undefined) and the requester falls back: a cached block is never served on a repository's name
+ * alone, since the same digest may be cached from another repository.
  */
 import type { BlockEngine } from "../blocks/block-engine.ts";
-import type { BlockSource } from "../blocks/block-source.ts";
+import type { BlobDescriptor, BlockSource } from "../blocks/block-source.ts";
 import { blockLength } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { OwnerBlocks } from "./peer-server.ts";
 
+/** The registry for one repository, with a credential of this sidecar's own pods. */
+export interface OwnerOrigin {
+  readonly source: BlockSource;
+  /** Whether the registry grants that credential this blob, of this size, in the repository. */
+  holds(blob: BlobDescriptor, signal: AbortSignal): Promise<boolean>;
+}
+
 /**
- * This sidecar's origin source for (host, repo), waiting up to `waitMs` for a credential of its own;
+ * This sidecar's origin for (host, repo), waiting up to `waitMs` for a credential of its own;
  * undefined when it has none.
  */
 export type OriginLookup = (
@@ -20,7 +29,7 @@ export type OriginLookup = (
   repo: string,
   waitMs: number,
   signal: AbortSignal,
-) => Promise<BlockSource | undefined>;
+) => Promise<OwnerOrigin | undefined>;
 
 export interface EngineOwnerOptions {
   /** How long a request may wait for this sidecar's own pod to prove a credential for the repository. */
@@ -52,7 +61,9 @@ export class EngineOwnerBlocks implements OwnerBlocks {
       return undefined;
     }
     const blob = { digest: req.digest, size: req.blobSize };
-    return this.#engine.getBlock(blob, req.index, [origin], { authoritative: origin, signal });
+    if (!(await origin.holds(blob, signal))) return undefined;
+    const source = origin.source;
+    return this.#engine.getBlock(blob, req.index, [source], { authoritative: source, signal });
   }
 
   #rememberNoCredential(repoKey: string): void {

@@ -10,6 +10,7 @@
  */
 import type { ClientCredential } from "../upstream/client-credential.ts";
 import { OriginBlockSource } from "../upstream/origin-block-source.ts";
+import { UpstreamError } from "../upstream/upstream-error.ts";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import type { OriginLookup } from "./engine-owner-blocks.ts";
 import { RepoAuthorizer } from "../upstream/repo-authorizer.ts";
@@ -73,8 +74,10 @@ export class OwnerCredentials extends RepoAuthorizer {
 }
 
 /**
- * The owner's origin lookup for the peer server: an OriginBlockSource with this sidecar's own credential
- * for a registry it serves, or undefined.
+ * The owner's origin lookup for the peer server: the registry with this sidecar's own credential for a
+ * registry it serves (or undefined), and the per-blob check of that credential (UpstreamRegistry's
+ * authorizeBlob: remembered, or a HEAD upstream). A registry that refuses, or names another size than
+ * the requester's, holds nothing for it; only an abort propagates.
  */
 export function originLookup(
   upstream: UpstreamRegistry,
@@ -84,6 +87,21 @@ export function originLookup(
   return async (host, repo, waitMs, signal) => {
     if (!servedHosts.has(host)) return undefined;
     const credential = await credentials.waitForCredential(host, repo, waitMs, signal);
-    return credential === undefined ? undefined : new OriginBlockSource(upstream, { credential, host, repo });
+    if (credential === undefined) return undefined;
+    return {
+      source: new OriginBlockSource(upstream, { credential, host, repo }),
+      holds: async (blob, signal) => {
+        try {
+          const { size } = await upstream.authorizeBlob(
+            { credential, host, repo, digest: blob.digest },
+            signal,
+          );
+          return size === blob.size;
+        } catch (err) {
+          if (err instanceof UpstreamError && err.code !== "ABORTED") return false;
+          throw err;
+        }
+      },
+    };
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Blobs: authorized first (the credential must be proven for the repository upstream: a cached blob is
- * never served on the strength of a token alone), then streamed from the block engine, which releases
+ * Blobs: authorized first (the registry must have granted this credential this blob in this
+ * repository: a cached blob is never served on the strength of a token, or of another repository), then streamed from the block engine, which releases
  * the final bytes only once the sha256 matches. A Range is served from a verified blob, or passed
  * through to the registry.
  */
@@ -57,14 +57,21 @@ export async function serveBlob(
     return 0;
   }
   const sources = deps.sourcesFor(target, path.range === undefined);
-  if (path.range !== undefined) {
-    return serveRange(deps, target, size, sources, resolveRange(path.range, size), res, signal);
+  try {
+    if (path.range !== undefined) {
+      return await serveRange(deps, target, size, sources, resolveRange(path.range, size), res, signal);
+    }
+    const stream = deps.engine.streamBlob({ digest: path.digest, size }, sources.list, {
+      authoritative: sources.origin,
+      signal,
+    });
+    return await sendStream(stream, res, 200, size);
+  } catch (err) {
+    // The size came from the registry's HEAD and is trusted only while bytes verify with it: after a
+    // failed read the next request asks the registry again.
+    if (!signal.aborted) deps.upstream.forgetBlob(target);
+    throw err;
   }
-  const stream = deps.engine.streamBlob({ digest: path.digest, size }, sources.list, {
-    authoritative: sources.origin,
-    signal,
-  });
-  return sendStream(stream, res, 200, size);
 }
 
 async function serveRange(

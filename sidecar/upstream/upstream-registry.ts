@@ -1,7 +1,7 @@
 /**
  * What the registry front and the origin block source ask of the registries: manifests (always from
  * the registry, passed through byte for byte), blob authorization + size (a HEAD upstream that proves
- * the credential for the repository), and ranged blob reads with the redirect target remembered for a
+ * the credential for that blob in that repository), and ranged blob reads with the redirect target remembered for a
  * short while so each block does not walk the redirect again.
  */
 import { createHash } from "node:crypto";
@@ -45,13 +45,13 @@ export interface BlobTarget {
 
 /** Redirect targets of blob GETs (signed object-storage URLs) are reused this long. */
 const REDIRECT_TTL_MS = 30_000;
-const SIZE_TTL_MS = 60 * 60_000;
 
 export class UpstreamRegistry {
   readonly #client: RegistryClient;
   readonly #authorizer: RepoAuthorizer;
   readonly #redirects = new TtlCache<URL>(4096);
-  readonly #sizes = new TtlCache<number>(16_384);
+  /** Blob sizes the registry announced to a credential, per (credential, registry, repository, digest). */
+  readonly #grants = new TtlCache<number>(65_536);
   /** Redirect walks in progress, per (credential, registry, blob). */
   readonly #walks = new Map<string, Promise<void>>();
 
@@ -118,13 +118,16 @@ export class UpstreamRegistry {
   }
 
   /**
-   * Proves the credential for the repository (unless already proven) and returns the blob's size.
-   * Throws UPSTREAM_UNAUTHORIZED / UPSTREAM_DENIED / UPSTREAM_NOT_FOUND.
+   * The blob's size, once the registry accepted this credential for this blob in this repository: a
+   * HEAD upstream with the credential, remembered per (credential, registry, repository, digest) for the
+   * token's lifetime. Nothing weaker counts: a repository's proof says nothing about blobs of another
+   * repository that happen to be cached here, and another registry's word on a digest's size is not
+   * this one's. Throws UPSTREAM_UNAUTHORIZED / UPSTREAM_DENIED / UPSTREAM_NOT_FOUND.
    */
   async authorizeBlob(target: BlobTarget, signal?: AbortSignal): Promise<{ size: number }> {
-    const size = this.#sizes.get(target.digest);
-    if (size !== undefined && this.#authorizer.isProven(target.credential, target.host, target.repo))
-      return { size };
+    const key = grantKey(target);
+    const granted = this.#grants.get(key);
+    if (granted !== undefined) return { size: granted };
     const res = await this.#client.request({ ...blobRequest(target, "HEAD", {}), signal });
     await expectOk(res, "blob");
     await res.body.dump().catch(() => undefined);
@@ -140,13 +143,16 @@ export class UpstreamRegistry {
       );
     }
     this.#authorizer.record(target.credential, target.host, target.repo, res.authValidUntil);
-    this.#sizes.set(target.digest, length, SIZE_TTL_MS);
+    this.#grants.set(key, length, res.authValidUntil - Date.now());
     return { size: length };
   }
 
-  /** A known size (from a manifest descriptor), so a later authorization need not HEAD for it. */
-  rememberSize(digest: string, size: number): void {
-    this.#sizes.set(digest, size, SIZE_TTL_MS);
+  /**
+   * Forgets a grant whose size did not verify (the bytes read with it did not match the digest), so
+   * the next request asks the registry again instead of failing on the same size for the token's life.
+   */
+  forgetBlob(target: BlobTarget): void {
+    this.#grants.delete(grantKey(target));
   }
 
   /**
@@ -204,6 +210,10 @@ function manifestAccept(accept: string | undefined): string {
   return accept !== undefined && /application\/vnd\.|application\/json/.test(accept)
     ? accept
     : DEFAULT_MANIFEST_ACCEPT;
+}
+
+function grantKey(target: BlobTarget): string {
+  return `${target.credential.id}\u0000${target.host}\u0000${target.repo}\u0000${target.digest}`;
 }
 
 function blobRequest(

@@ -16,6 +16,7 @@ import {
   sampleOrZero,
   startP2PGroup,
   type GroupOptions,
+  type GroupSidecar,
   type P2PGroup,
 } from "../../support/peer/p2p-group.ts";
 import { pullImage, type PullResult } from "../../support/peer/pull-image.ts";
@@ -24,6 +25,7 @@ const MiB = 1024 * 1024;
 const IMAGE_BYTES = 24 * MiB;
 const ORIGIN_RATE = 12_000_000;
 const ALICE = `Basic ${Buffer.from("alice:alice-pw").toString("base64")}`;
+const BOB = `Basic ${Buffer.from("bob:bob-pw").toString("base64")}`;
 
 describe("p2p: sidecars share blocks", function () {
   this.timeout(180_000);
@@ -47,6 +49,15 @@ describe("p2p: sidecars share blocks", function () {
       const layers = splitLayers(bytes, 3, `p2p-${name}`);
       images.set(name, await pushImage(client, { repo: `team-a/${name}`, tag: "v1", layers }));
     }
+    // Bob's private image and a small one of alice's, for the cross-repository test.
+    images.set(
+      "bob",
+      await pushImage(client, { repo: "team-b/secret", tag: "v1", layers: splitLayers(MiB, 1, "p2p-bob") }),
+    );
+    images.set(
+      "alice",
+      await pushImage(client, { repo: "team-a/small", tag: "v1", layers: splitLayers(MiB, 1, "p2p-alice") }),
+    );
   });
   after(async () => {
     for (const g of groups) await g.stop();
@@ -151,6 +162,50 @@ describe("p2p: sidecars share blocks", function () {
     });
     expect(ok.statusCode).to.equal(200);
     expect((await ok.body.arrayBuffer()).byteLength).to.equal(256 * 1024);
+  });
+
+  it("cross-repository read through a peer: B's cached blocks reach no one asking under A's name", async () => {
+    const g = await group(2, { firstOctet: 40 });
+    const [owner, other] = g.sidecars as [GroupSidecar, GroupSidecar];
+    const secret = images.get("bob")!;
+    const small = images.get("alice")!;
+    const pull = (s: GroupSidecar, image: PushedImage, authorization: string) =>
+      pullImage({ frontUrl: s.frontUrl, apiPrefix: g.apiPrefix, repo: image.repo, tag: "v1", authorization });
+    // Bob pulls B at the owner; alice pulls her own image at both, so both hold her credential for A.
+    expect(await pull(owner, secret, BOB)).to.include({ corruptBlobs: 0, failedAttempts: 0 });
+    for (const s of [owner, other])
+      expect(await pull(s, small, ALICE)).to.include({ corruptBlobs: 0, failedAttempts: 0 });
+    const layer = secret.layers[0]!;
+    const throughA = `${other.frontUrl}${g.apiPrefix}/${small.repo}/blobs/${layer.digest}`;
+    for (const headers of [{}, { range: "bytes=0-99" }]) {
+      const res = await request(throughA, { headers: { authorization: ALICE, ...headers } });
+      await res.body.dump();
+      expect(res.statusCode).to.equal(404);
+    }
+    const head = await request(throughA, { method: "HEAD", headers: { authorization: ALICE } });
+    await head.body.dump();
+    expect(head.statusCode).to.equal(404);
+    // A member of the group asking the owner directly, with a valid ticket, under A's name: nothing.
+    const key = ticketKeyFromPem(readFileSync(g.keyFile, "utf8"));
+    const ticket = signPeerTicket(key, { group: "p2p-test", subject: "x", ttlSeconds: 60 });
+    const block = (repo: string) =>
+      request(
+        `http://${owner.peerId}${formatBlockPath({
+          host: origin.proxy.host,
+          repo,
+          digest: layer.digest,
+          blobSize: layer.size,
+          blockSize: 256 * 1024,
+          index: 0,
+        })}`,
+        { headers: { authorization: `P2P-Ticket ${ticket}` } },
+      );
+    const underA = await block(small.repo);
+    expect(underA.statusCode).to.equal(404);
+    expect(await underA.body.json()).to.deep.equal({ code: "PEER_UNAVAILABLE" });
+    const underB = await block(secret.repo);
+    expect(underB.statusCode).to.equal(200);
+    expect((await underB.body.arrayBuffer()).byteLength).to.equal(256 * 1024);
   });
 
   it("SIGKILL 2 of 8 sidecars mid-pull: every other pull completes and verifies", async () => {

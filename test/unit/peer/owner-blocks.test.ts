@@ -16,12 +16,17 @@ import { BlockEngine, DigestMismatchError, MemoryBlockSource } from "../../../si
 import type { BlobDescriptor, BlockSource } from "../../../sidecar/blocks/index.ts";
 import { MemoryBlockStore } from "../../../sidecar/stores/memory-store.ts";
 import { ANONYMOUS } from "../../../sidecar/upstream/client-credential.ts";
-import { EngineOwnerBlocks } from "../../../sidecar/peer/engine-owner-blocks.ts";
+import { EngineOwnerBlocks, type OwnerOrigin } from "../../../sidecar/peer/engine-owner-blocks.ts";
 import { OwnerCredentials } from "../../../sidecar/peer/owner-credentials.ts";
 import { createPeerNetwork, type PeerNetwork } from "../../../sidecar/peer/peer-network.ts";
 import { startFaultyPeer } from "../../support/peer/faulty-peer.ts";
 
 const BS = 64 * 1024;
+
+/** An in-memory registry as an owner's origin: it grants exactly the blobs it holds. */
+function ownerOrigin(source: MemoryBlockSource): OwnerOrigin {
+  return { source, holds: async (blob) => source.has(blob) };
+}
 
 function engineWith(network?: PeerNetwork): BlockEngine {
   return new BlockEngine({
@@ -69,7 +74,7 @@ describe("engine-backed owner blocks", () => {
   });
 
   it("three peers asking for one block cause one origin fetch", async () => {
-    const owner = new EngineOwnerBlocks(engineWith(), async () => origin, {
+    const owner = new EngineOwnerBlocks(engineWith(), async () => ownerOrigin(origin), {
       credentialWaitMs: 0,
       noCredentialTtlMs: 1000,
     });
@@ -84,9 +89,30 @@ describe("engine-backed owner blocks", () => {
     for (const g of got) expect(g?.byteLength).to.equal(BS);
   });
 
+  it("cross-repository read: a cached block of a blob the registry does not grant the owner's credential in the asked repository is unavailable", async () => {
+    const engine = engineWith();
+    const signal = new AbortController().signal;
+    // Repository a/b's registry holds the blob; the owner caches block 2 through it.
+    const grantsA = new EngineOwnerBlocks(engine, async () => ownerOrigin(origin), {
+      credentialWaitMs: 0,
+      noCredentialTtlMs: 1000,
+    });
+    expect((await grantsA.get(req(2), signal))?.byteLength).to.equal(BS);
+    // Repository other/repo does not hold it: the same engine, with its block cached, answers nothing.
+    const elsewhere = new MemoryBlockSource({ kind: "origin" });
+    const asOther = new EngineOwnerBlocks(engine, async () => ownerOrigin(elsewhere), {
+      credentialWaitMs: 0,
+      noCredentialTtlMs: 1000,
+    });
+    expect(await asOther.get({ ...req(2), repo: "other/repo" }, signal)).to.equal(undefined);
+    // Nor when the registry holds the digest at another size than the requester names.
+    expect(await grantsA.get({ ...req(2), blobSize: blob.size + 1 }, signal)).to.equal(undefined);
+    expect(elsewhere.fetches).to.equal(0);
+  });
+
   it("without a credential: unavailable after the wait, then at once for a while; other geometry: unavailable", async () => {
     let asked = 0;
-    const lookup = async (_h: string, _r: string, waitMs: number): Promise<BlockSource | undefined> => {
+    const lookup = async (_h: string, _r: string, waitMs: number): Promise<OwnerOrigin | undefined> => {
       asked++;
       await new Promise((r) => setTimeout(r, waitMs));
       return undefined;
@@ -137,7 +163,7 @@ describe("peer network (static list) with real engines", function () {
     const engine = engineWith(network);
     const origin = new MemoryBlockSource({ kind: "origin", id: `origin@${ip}` });
     const blob: BlobDescriptor = origin.add(content);
-    await network.serve(engine, async () => origin);
+    await network.serve(engine, async () => ownerOrigin(origin));
     return { network, engine, origin, blob };
   }
 
