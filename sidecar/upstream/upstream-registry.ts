@@ -52,6 +52,8 @@ export class UpstreamRegistry {
   readonly #redirects = new TtlCache<URL>(4096);
   /** Blob sizes the registry announced to a credential, per (credential, registry, repository, digest). */
   readonly #grants = new TtlCache<number>(65_536);
+  /** HEADs for grants in progress, by grant key. */
+  readonly #asking = new Map<string, Promise<number>>();
   /** Redirect walks in progress, per (credential, registry, blob). */
   readonly #walks = new Map<string, Promise<void>>();
 
@@ -64,6 +66,11 @@ export class UpstreamRegistry {
     return this.#authorizer;
   }
 
+  /**
+   * A manifest from the registry. One asked for by digest is read whole and checked against that
+   * digest before anything of it is returned, for a HEAD too (a HEAD upstream would give only the
+   * registry's word for it): the runtime trusts what it gets by digest without looking again.
+   */
   async manifest(
     credential: ClientCredential,
     host: string,
@@ -73,10 +80,12 @@ export class UpstreamRegistry {
     accept: string | undefined,
     signal?: AbortSignal,
   ): Promise<ManifestAnswer> {
+    const byDigest = reference.includes(":");
+    const upstreamMethod = byDigest ? "GET" : method;
     const req: RegistryRequest = {
       host,
       repo,
-      method,
+      method: upstreamMethod,
       path: `/v2/${repo}/manifests/${reference}`,
       headers: { accept: manifestAccept(accept) },
       credential,
@@ -94,7 +103,7 @@ export class UpstreamRegistry {
       await res.body.dump().catch(() => undefined);
       throw new UpstreamError("UPSTREAM_PROTOCOL", `manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     }
-    if (method === "HEAD") {
+    if (upstreamMethod === "HEAD") {
       await res.body.dump().catch(() => undefined);
       return {
         contentType: header("content-type"),
@@ -105,15 +114,14 @@ export class UpstreamRegistry {
     }
     const body = await readLimited(res.body, MAX_MANIFEST_BYTES);
     const computed = `sha256:${createHash("sha256").update(body).digest("hex")}`;
-    // A manifest asked for by digest must be exactly that digest: the bytes go to the runtime as-is.
-    if (reference.startsWith("sha256:") && computed !== reference) {
+    if (byDigest && computed !== reference) {
       throw new UpstreamError("UPSTREAM_PROTOCOL", `manifest ${reference} arrived with digest ${computed}`);
     }
     return {
       contentType: header("content-type"),
-      digest: header("docker-content-digest") ?? computed,
+      digest: byDigest ? reference : (header("docker-content-digest") ?? computed),
       contentLength: body.length,
-      body,
+      body: method === "GET" ? body : undefined,
     };
   }
 
@@ -128,7 +136,22 @@ export class UpstreamRegistry {
     const key = grantKey(target);
     const granted = this.#grants.get(key);
     if (granted !== undefined) return { size: granted };
-    const res = await this.#client.request({ ...blobRequest(target, "HEAD", {}), signal });
+    // Peers ask an owner for many blocks of one blob at once: one HEAD answers them all.
+    let asking = this.#asking.get(key);
+    if (asking === undefined) {
+      asking = this.#headBlob(target, key);
+      this.#asking.set(key, asking);
+      void asking.then(
+        () => this.#asking.delete(key),
+        () => this.#asking.delete(key),
+      );
+    }
+    return { size: await abortable(asking, signal) };
+  }
+
+  /** The HEAD behind a grant; no caller's signal aborts it, as other callers may be waiting for it. */
+  async #headBlob(target: BlobTarget, key: string): Promise<number> {
+    const res = await this.#client.request(blobRequest(target, "HEAD", {}));
     await expectOk(res, "blob");
     await res.body.dump().catch(() => undefined);
     const length = Number(res.headers["content-length"]);
@@ -144,7 +167,7 @@ export class UpstreamRegistry {
     }
     this.#authorizer.record(target.credential, target.host, target.repo, res.authValidUntil);
     this.#grants.set(key, length, res.authValidUntil - Date.now());
-    return { size: length };
+    return length;
   }
 
   /**
@@ -210,6 +233,26 @@ function manifestAccept(accept: string | undefined): string {
   return accept !== undefined && /application\/vnd\.|application\/json/.test(accept)
     ? accept
     : DEFAULT_MANIFEST_ACCEPT;
+}
+
+/** `promise`, or an ABORTED error as soon as `signal` fires. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(new UpstreamError("ABORTED", "aborted"));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new UpstreamError("ABORTED", "aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function grantKey(target: BlobTarget): string {

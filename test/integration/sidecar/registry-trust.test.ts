@@ -1,13 +1,13 @@
 /**
  * A blob goes only to a credential the registry accepted for that blob in that repository, whatever
- * the sidecar has cached, and a size one registry announces for a digest is no other registry's.
- * The origin has two repositories: alice pulls team-a/*, bob pulls team-b/*.
+ * the sidecar has cached; a size one registry announces for a digest is no other registry's; a
+ * manifest by digest is that digest. The origin has two repositories (alice pulls team-a/*, bob
+ * pulls team-b/*); a second configured host lies (test/support/origin/lying-registry.ts).
  */
 import { expect } from "chai";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { pushImage, type PushedImage } from "../../support/images/push.ts";
+import { startLyingRegistry, type LyingRegistry } from "../../support/origin/lying-registry.ts";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
 import {
   ALICE,
@@ -22,12 +22,11 @@ import {
 
 const BOB = basic("bob", "bob-pw");
 
-describe("sidecar: blob grants per (credential, repository, digest)", function () {
+describe("sidecar: trusts a registry for what it said, and no more", function () {
   this.timeout(120_000);
   let origin: Origin | undefined;
   let side: TestSidecar | undefined;
-  let hostile: Server | undefined;
-  let hostileHost = "";
+  let liar: LyingRegistry | undefined;
   let publicA: PushedImage;
   let privateB: PushedImage;
   const url = (repo: string, what: string, host?: string) =>
@@ -45,16 +44,15 @@ describe("sidecar: blob grants per (credential, repository, digest)", function (
       tag: "v1",
       layers: [{ seed: "grants-b", size: 300 * 1024 }],
     });
-    hostile = await startSizeLiar(privateB.layers[0]!.size + 70_000);
-    hostileHost = `127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    liar = await startLyingRegistry({ blobSize: privateB.layers[0]!.size + 70_000 });
     side = await startTestSidecar(origin, {
-      args: ["--blocksize", "64", "--upstream-host", hostileHost, "--plain-http-upstream", hostileHost],
+      args: ["--blocksize", "64", "--upstream-host", liar.host, "--plain-http-upstream", liar.host],
     });
   });
   after(async () => {
     await side?.close();
     await origin?.stop();
-    await new Promise((resolve) => (hostile ? hostile.close(resolve) : resolve(undefined)));
+    await liar?.close();
   });
 
   function expectUnknown(res: Fetched, method: string): void {
@@ -89,13 +87,28 @@ describe("sidecar: blob grants per (credential, repository, digest)", function (
     expect(sha256(own.body)).to.equal(publicA.layers[0]!.digest);
   });
 
+  it("asks the registry once per grant: three HEADs at once cause one HEAD upstream, a repeat none", async () => {
+    const layer = publicA.layers[0]!;
+    // A credential that has asked for nothing yet.
+    const fresh = basic("pusher", "pusher-pw");
+    origin!.proxy.reset();
+    const blob = url("team-a/app", `blobs/${layer.digest}`);
+    const heads = await Promise.all([1, 2, 3].map(() => get(blob, { authorization: fresh, method: "HEAD" })));
+    for (const h of heads) expect(Number(h.headers.get("content-length"))).to.equal(layer.size);
+    expect((await get(blob, { authorization: fresh, method: "HEAD" })).status).to.equal(200);
+    const upstreamHeads = origin!.proxy.records.filter(
+      (r) => r.method === "HEAD" && r.digest === layer.digest,
+    );
+    expect(upstreamHeads.filter((r) => r.status === 200)).to.have.length(1);
+  });
+
   it("size-cache poisoning: a second host announcing a wrong size for a digest does not break its pull from the first host", async () => {
     const layer = privateB.layers[0]!;
-    const lie = await get(url("evil/app", `blobs/${layer.digest}`, hostileHost), { method: "HEAD" });
+    const lie = await get(url("evil/app", `blobs/${layer.digest}`, liar!.host), { method: "HEAD" });
     expect(lie.status).to.equal(200);
     expect(Number(lie.headers.get("content-length"))).to.not.equal(layer.size);
     // The liar's bytes never verify: the sidecar cuts the body short (the client sees an error).
-    const fromLiar = await get(url("evil/app", `blobs/${layer.digest}`, hostileHost)).catch(() => undefined);
+    const fromLiar = await get(url("evil/app", `blobs/${layer.digest}`, liar!.host)).catch(() => undefined);
     expect(fromLiar?.status === 200 && sha256(fromLiar.body) === layer.digest).to.equal(false);
     // Bob proves team-b/secret by its manifest first: a proven repository must not pick up the lie.
     expect((await get(url("team-b/secret", "manifests/v1"), { authorization: BOB })).status).to.equal(200);
@@ -108,36 +121,17 @@ describe("sidecar: blob grants per (credential, repository, digest)", function (
     expect(honest.status).to.equal(200);
     expect(sha256(honest.body)).to.equal(layer.digest);
   });
-});
 
-/**
- * An anonymous registry that answers every blob HEAD with `size` bytes and every ranged GET with that
- * many zeros: a configured host lying about a digest another host serves honestly.
- */
-async function startSizeLiar(size: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://liar").pathname;
-    const blob = /^\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path);
-    if (path === "/v2/" || !blob) {
-      res.writeHead(path === "/v2/" ? 200 : 404, { "content-type": "application/json" }).end("{}");
-      return;
-    }
-    const headers = { "docker-content-digest": blob[1]!, "content-type": "application/octet-stream" };
-    if (req.method === "HEAD") {
-      res.writeHead(200, { ...headers, "content-length": size }).end();
-      return;
-    }
-    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-    const start = m ? Number(m[1]) : 0;
-    const end = m ? Math.min(Number(m[2]), size - 1) : size - 1;
-    res
-      .writeHead(m ? 206 : 200, {
-        ...headers,
-        "content-length": end - start + 1,
-        ...(m ? { "content-range": `bytes ${start}-${end}/${size}` } : {}),
-      })
-      .end(Buffer.alloc(end - start + 1));
+  it("manifest by digest: a body that does not match the digest reaches the client neither by GET nor by HEAD", async () => {
+    const asked = publicA.manifest.digest;
+    const path = url("evil/app", `manifests/${asked}`, liar!.host);
+    const got = await get(path);
+    expect(got.status).to.equal(502);
+    expect(got.body.includes(liar!.manifestBody)).to.equal(false);
+    expect(ociCodes(got.body)).to.deep.equal(["UPSTREAM_ERROR"]);
+    // The liar's HEAD repeats the digest asked for: only the body can tell, so the sidecar reads it.
+    const head = await get(path, { method: "HEAD" });
+    expect(head.status).to.equal(502);
+    expect(head.headers.get("docker-content-digest")).to.equal(null);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return server;
-}
+});
