@@ -51,7 +51,15 @@ export class PeerClient {
     if (!HEADER_SAFE.test(ticket)) {
       throw new PeerError("PEER_NO_TICKET", "peer ticket is not header-safe", peer);
     }
-    const target = Buffer.allocUnsafeSlow(blockLength(req));
+    const length = blockLength(req);
+    if (!Number.isSafeInteger(req.index) || req.index < 0 || !Number.isSafeInteger(length) || length <= 0) {
+      throw new PeerError(
+        "PEER_BAD_REQUEST",
+        `block ${req.index} of ${req.blockSize} bytes is outside blob ${req.digest} of ${req.blobSize} bytes`,
+        peer,
+      );
+    }
+    const target = Buffer.allocUnsafeSlow(length);
     const path = formatBlockPath(req);
     const authorization = `${TICKET_SCHEME} ${ticket}`;
     const progress = context ? (bytes: number) => context.progress(bytes) : undefined;

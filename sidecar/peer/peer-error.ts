@@ -24,7 +24,9 @@ export type PeerErrorCode =
   /** The peer is overloaded. */
   | "PEER_BUSY"
   /** The caller aborted. */
-  | "PEER_ABORTED";
+  | "PEER_ABORTED"
+  /** The request names no block of its blob (an index or size out of bounds): no peer was asked. */
+  | "PEER_BAD_REQUEST";
 
 const FETCH_CODE: Record<PeerErrorCode, FetchFailureCode> = {
   PEER_NO_TICKET: "UNAUTHORIZED",
@@ -36,6 +38,7 @@ const FETCH_CODE: Record<PeerErrorCode, FetchFailureCode> = {
   PEER_ORIGIN_FAILED: "SOURCE_FAILED",
   PEER_BUSY: "SOURCE_FAILED",
   PEER_ABORTED: "SOURCE_FAILED",
+  PEER_BAD_REQUEST: "SOURCE_FAILED",
 };
 
 export class PeerError extends BlockFetchError {

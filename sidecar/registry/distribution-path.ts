@@ -1,8 +1,9 @@
 /**
- * Turns a request into a checked value before anything else runs: `/v2/` or
- * `/v2/<encoded host>/<repository>/(manifests|blobs)/<reference>`, where the host is one this sidecar
- * serves. Handlers switch on the result; nothing deeper parses strings again. Traversal (`..`, empty or
- * percent-encoded components) fails the repository grammar and is a NAME_INVALID.
+ * Turns a request into a checked value before anything else runs: `/v2/`,
+ * `/v2/<encoded host>/<repository>/(manifests|blobs)/<reference>`, `.../tags/list` or
+ * `.../referrers/<digest>`, where the host is one this sidecar serves. Handlers switch on the result;
+ * nothing deeper parses strings again. Traversal (`..`, empty or percent-encoded components) fails the
+ * repository grammar and is a NAME_INVALID.
  */
 import { decodeHostFromPath } from "../../lib/registry-host.ts";
 import { isValidDigest, isValidRepositoryPath, isValidTag } from "../../lib/image-reference.ts";
@@ -25,6 +26,14 @@ export type DistributionPath =
       readonly repo: string;
       readonly digest: string;
       readonly range: RangeSpec | undefined;
+    }
+  | {
+      /** A listing passed through to the registry: tags, or the referrers of a manifest. */
+      readonly kind: "tags" | "referrers";
+      readonly host: string;
+      readonly repo: string;
+      /** The registry-relative path with the query parameters the spec defines, re-encoded. */
+      readonly upstreamPath: string;
     };
 
 export interface PathRequest {
@@ -39,12 +48,16 @@ export function parseDistributionPath(req: PathRequest, servedHosts: ReadonlySet
   }
   const q = req.url.indexOf("?");
   const path = q >= 0 ? req.url.slice(0, q) : req.url;
+  const query = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : "");
   if (path === "/v2/" || path === "/v2") return { kind: "ping" };
   if (!path.startsWith("/v2/")) throw new OciError("NAME_UNKNOWN", "not a registry API path");
 
   const parts = path.slice(4).split("/");
   if (parts.length < 4)
-    throw new OciError("NAME_INVALID", "expected /v2/<host>/<repository>/(manifests|blobs)/<reference>");
+    throw new OciError(
+      "NAME_INVALID",
+      "expected /v2/<host>/<repository>/(manifests|blobs|referrers)/<reference> or .../tags/list",
+    );
   const encodedHost = parts[0] as string;
   const reference = parts[parts.length - 1] as string;
   const endpoint = parts[parts.length - 2] as string;
@@ -62,8 +75,9 @@ export function parseDistributionPath(req: PathRequest, servedHosts: ReadonlySet
   if (endpoint === "manifests") {
     if (reference.includes(":"))
       return { kind: "manifest", host, repo, reference: { digest: checkDigest(reference) } };
+    // No manifest has that name (MANIFEST_INVALID is for bad manifest bodies, on push).
     if (!isValidTag(reference))
-      throw new OciError("MANIFEST_INVALID", `invalid tag ${JSON.stringify(reference)}`);
+      throw new OciError("MANIFEST_UNKNOWN", `invalid tag ${JSON.stringify(reference)}`);
     return { kind: "manifest", host, repo, reference: { tag: reference } };
   }
   if (endpoint === "blobs") {
@@ -75,7 +89,34 @@ export function parseDistributionPath(req: PathRequest, servedHosts: ReadonlySet
       range: parseRangeHeader(req.rangeHeader),
     };
   }
-  throw new OciError("UNSUPPORTED", `${JSON.stringify(endpoint)} is not supported: only manifests and blobs`);
+  if (endpoint === "tags" && reference === "list") {
+    return {
+      kind: "tags",
+      host,
+      repo,
+      upstreamPath: withQuery(`/v2/${repo}/tags/list`, query, ["n", "last"]),
+    };
+  }
+  if (endpoint === "referrers") {
+    const digest = checkDigest(reference);
+    const upstreamPath = withQuery(`/v2/${repo}/referrers/${digest}`, query, ["artifactType"]);
+    return { kind: "referrers", host, repo, upstreamPath };
+  }
+  throw new OciError(
+    "UNSUPPORTED",
+    `${JSON.stringify(endpoint)} is not supported: only manifests, blobs, tags/list and referrers`,
+  );
+}
+
+/** `path` with those of the client's query parameters the spec defines (nothing else goes upstream). */
+function withQuery(path: string, query: URLSearchParams, names: readonly string[]): string {
+  const kept = new URLSearchParams();
+  for (const name of names) {
+    const value = query.get(name);
+    if (value !== null) kept.set(name, value);
+  }
+  const text = kept.toString();
+  return text === "" ? path : `${path}?${text}`;
 }
 
 /** Blobs are verified with sha256, so that is the one algorithm served. */

@@ -11,6 +11,7 @@ import { ANONYMOUS, credentialFromHeader } from "../upstream/client-credential.t
 import type { UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import { serveBlob, type BlobDeps } from "./blob-handler.ts";
 import { parseDistributionPath, type DistributionPath } from "./distribution-path.ts";
+import { serveListing } from "./listing-handler.ts";
 import { serveManifest } from "./manifest-handler.ts";
 import { OciError, renderOciError, unauthorized } from "./oci-error.ts";
 import { isClientAbort, toOciError, type SubjectKind } from "./to-oci-error.ts";
@@ -96,6 +97,9 @@ async function route(
       return serveManifest(deps.upstream, path, method, header(req, "accept"), credential, res, signal);
     case "blob":
       return serveBlob(deps, path, method, credential, res, signal);
+    case "tags":
+    case "referrers":
+      return serveListing(deps.upstream, path, method, credential, res, signal);
   }
 }
 

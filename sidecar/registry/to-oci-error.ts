@@ -6,7 +6,7 @@ import { BlockError, BlockUnavailableError } from "../blocks/index.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";
 import { internalError, OciError, unauthorized } from "./oci-error.ts";
 
-export type SubjectKind = "manifest" | "blob" | "ping";
+export type SubjectKind = "manifest" | "blob" | "ping" | "tags" | "referrers";
 
 export function toOciError(err: unknown, subject: SubjectKind): OciError {
   if (err instanceof OciError) return err;
@@ -30,9 +30,10 @@ function fromUpstream(err: UpstreamError, subject: SubjectKind): OciError {
     case "UPSTREAM_DENIED":
       return new OciError("DENIED", "the registry denied access");
     case "UPSTREAM_NOT_FOUND":
-      return subject === "manifest"
-        ? new OciError("MANIFEST_UNKNOWN", "manifest unknown to the registry")
-        : new OciError("BLOB_UNKNOWN", "blob unknown to the registry");
+      if (subject === "manifest") return new OciError("MANIFEST_UNKNOWN", "manifest unknown to the registry");
+      if (subject === "blob") return new OciError("BLOB_UNKNOWN", "blob unknown to the registry");
+      // For referrers this 404 is also the spec's "no referrers API here": clients fall back to tags.
+      return new OciError("NAME_UNKNOWN", `the registry has no ${subject} listing for this repository`);
     case "TARGET_REFUSED":
       return new OciError("UPSTREAM_REFUSED", err.message, { cause: err });
     case "UPSTREAM_TIMEOUT":

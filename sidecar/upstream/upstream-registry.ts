@@ -36,6 +36,15 @@ export interface ManifestAnswer {
   readonly body: Buffer | undefined;
 }
 
+export interface ListingAnswer {
+  readonly contentType: string | undefined;
+  /** The registry's pagination link (`</v2/<repo>/tags/list?...>; rel="next"`), as sent. */
+  readonly link: string | undefined;
+  /** Referrers only: which filters the registry applied. */
+  readonly filtersApplied: string | undefined;
+  readonly body: Buffer;
+}
+
 export interface BlobTarget {
   readonly credential: ClientCredential;
   readonly host: string;
@@ -122,6 +131,39 @@ export class UpstreamRegistry {
       digest: byDigest ? reference : (header("docker-content-digest") ?? computed),
       contentLength: body.length,
       body: method === "GET" ? body : undefined,
+    };
+  }
+
+  /**
+   * A listing (tags/list, referrers) with the client's credential: the registry decides what this
+   * credential may see, and nothing of it is kept. `path` is registry-relative, with its query.
+   */
+  async listing(
+    credential: ClientCredential,
+    host: string,
+    repo: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<ListingAnswer> {
+    const res = await this.#client.request({
+      host,
+      repo,
+      method: "GET",
+      path,
+      headers: {},
+      credential,
+      signal,
+    });
+    await expectOk(res, "listing");
+    const header = (name: string): string | undefined => {
+      const v = res.headers[name];
+      return typeof v === "string" ? v : undefined;
+    };
+    return {
+      contentType: header("content-type"),
+      link: header("link"),
+      filtersApplied: header("oci-filters-applied"),
+      body: await readLimited(res.body, MAX_MANIFEST_BYTES),
     };
   }
 

@@ -114,9 +114,9 @@ describe("sidecar blobs: Range, HEAD, single flight, OCI errors", function () {
     expect(origin.proxy.blobBytes()).to.equal(0);
   });
 
-  it("refuses impossible ranges with 416 RANGE_INVALID", async () => {
+  it("refuses unsatisfiable ranges with 416 RANGE_INVALID", async () => {
     const layer = image.layers[2]!;
-    for (const range of [`bytes=${layer.size}-`, "bytes=9-3", "bytes=0-1,4-5", "bytes=-0"]) {
+    for (const range of [`bytes=${layer.size}-`, "bytes=-0"]) {
       const res = await get(blobUrl(layer.digest), { authorization: ALICE, range });
       expect(res.status, range).to.equal(416);
       expect(ociCodes(res.body), range).to.deep.equal(["RANGE_INVALID"]);

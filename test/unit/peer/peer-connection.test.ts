@@ -85,6 +85,26 @@ describe("peer client HTTP reading", function () {
     expect(seen).to.include("\r\nauthorization: P2P-Ticket t.k.s");
   });
 
+  it("refuses a block index outside the blob with PEER_BAD_REQUEST (not a RangeError), asking no peer", async () => {
+    let asked = 0;
+    const { peer, client } = await setup((socket) => {
+      asked++;
+      answer(socket);
+    });
+    for (const bad of [
+      { ...REQUEST, index: 1 },
+      { ...REQUEST, index: 5 },
+      { ...REQUEST, index: -1 },
+      { ...REQUEST, index: 0.5 },
+      { ...REQUEST, blobSize: 0 },
+    ]) {
+      const r = await outcome(client.fetchBlock(peer.id, bad, "t.k.s", signal));
+      expect(r.code, JSON.stringify(bad)).to.equal("PEER_BAD_REQUEST");
+      expect(r.message).to.include(`outside blob ${REQUEST.digest}`);
+    }
+    expect(asked).to.equal(0);
+  });
+
   it("reaches a peer listed by an IPv6 address", async () => {
     const { peer, get } = await setup((socket) => answer(socket), 2000, "::1");
     expect(peer.id).to.match(/^\[::1\]:\d+$/);

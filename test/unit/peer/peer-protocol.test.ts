@@ -12,7 +12,7 @@ import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import { formatBlockPath } from "../../../sidecar/peer/peer-protocol.ts";
 import { startPeerServer, type PeerServer } from "../../../sidecar/peer/peer-server.ts";
-import { peerCandidates, quarantineLiars } from "../../../sidecar/peer/peer-source.ts";
+import { PeerBlockSource, peerCandidates, quarantineLiars } from "../../../sidecar/peer/peer-source.ts";
 import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
@@ -85,8 +85,28 @@ function sourceFor(view: StaticPeers, self: string) {
 }
 
 function block(index: number) {
+  return blockIn(blob, digest, index);
+}
+
+function blockIn(bytes: Buffer, blobDigest: string, index: number) {
   const offset = index * BS;
-  return { digest, blobSize: blob.byteLength, index, offset, length: Math.min(BS, blob.byteLength - offset) };
+  const length = Math.min(BS, bytes.byteLength - offset);
+  return { digest: blobDigest, blobSize: bytes.byteLength, index, offset, length };
+}
+
+/**
+ * The first of a fixed sequence of 4-block blobs in which `owner` ranks first (against `other`) for at
+ * least two blocks: about every second blob qualifies, so the search ends within a few steps.
+ */
+function blobWithTwoBlocksOwnedBy(owner: string, other: string) {
+  for (let n = 0; ; n++) {
+    const bytes = Buffer.concat(
+      [0, 1, 2, 3].map((i) => Buffer.alloc(BS, createHash("sha256").update(`blob ${n} block ${i}`).digest())),
+    );
+    const blobDigest = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+    const indices = [0, 1, 2, 3].filter((i) => rankPeers(blobDigest, i, [owner, other])[0] === owner);
+    if (indices.length >= 2) return { bytes, digest: blobDigest, indices };
+  }
 }
 
 describe("peer protocol over loopback", function () {
@@ -203,33 +223,39 @@ describe("peer protocol over loopback", function () {
         extras.push(peer);
         bad = peer.id;
       }
-      const good = (nodes[2] as Node).id;
-      const view = new StaticPeers({ peers: [bad, good], group: "team", self: "127.0.0.9:1", key });
-      const { source, quarantine, client } = sourceFor(view, "127.0.0.9:1");
-      // A block the faulty peer owns.
-      let i = 0;
-      while (rankPeers(digest, i, [bad, good])[0] !== bad) i++;
+      const good = nodes[2] as Node;
+      const view = new StaticPeers({ peers: [bad, good.id], group: "team", self: "127.0.0.9:1", key });
+      const { source, candidates, quarantine, client } = sourceFor(view, "127.0.0.9:1");
+      // Two blocks the faulty peer owns, of a blob the good peer holds: which peer owns a block
+      // depends on the peer's port, so the blob is picked to fit rather than hoped to.
+      const { bytes: owned, digest: ownedDigest, indices } = blobWithTwoBlocksOwnedBy(bad, good.id);
+      good.owner.add("registry.test:5000", REPO, ownedDigest, owned);
+      const [i, j] = indices as [number, number];
+      const blockOf = (index: number) => blockIn(owned, ownedDigest, index);
       const started = Date.now();
-      const bytes = await source.fetchBlock(block(i), new AbortController().signal);
+      const bytes = await source.fetchBlock(blockOf(i), new AbortController().signal);
       const elapsed = Date.now() - started;
       if (fault === "wrong-bytes") {
-        expect(Buffer.from(bytes).equals(blob.subarray(i * BS, i * BS + BS))).to.equal(false);
+        expect(Buffer.from(bytes).equals(owned.subarray(i * BS, i * BS + BS))).to.equal(false);
         expect(quarantine.has(bad)).to.equal(false);
         // The engine's verification finds the lie and reports it: only the liar is quarantined.
-        const report = { digest, recovered: true, badBlocks: [{ index: i, source: source.lastSource }] };
+        const report = {
+          digest: ownedDigest,
+          recovered: true,
+          badBlocks: [{ index: i, source: source.lastSource }],
+        };
         expect(quarantineLiars(quarantine, report)).to.deep.equal([bad]);
       } else {
-        expect(Buffer.from(bytes).equals(blob.subarray(i * BS, i * BS + BS))).to.equal(true);
+        expect(Buffer.from(bytes).equals(owned.subarray(i * BS, i * BS + BS))).to.equal(true);
         expect(elapsed).to.be.below(2000);
       }
       expect(quarantine.has(bad)).to.equal(true);
-      expect(quarantine.has(good)).to.equal(false);
+      expect(quarantine.has(good.id)).to.equal(false);
       // Quarantined: the next block it owns goes straight to the next candidate.
-      let j = i + 1;
-      while (rankPeers(digest, j, [bad, good])[0] !== bad) j++;
-      const t2 = Date.now();
-      await source.fetchBlock(block(j), new AbortController().signal);
-      expect(Date.now() - t2).to.be.below(200);
+      const next = candidates(blockOf(j)) as PeerBlockSource[];
+      expect(next.map((c) => c.peer)).to.deep.equal([good.id]);
+      const again = await source.fetchBlock(blockOf(j), new AbortController().signal);
+      expect(Buffer.from(again).equals(owned.subarray(j * BS, j * BS + BS))).to.equal(true);
       await client.close();
     });
   }

@@ -11,6 +11,19 @@ describe("byte ranges", () => {
     expect(parseRangeHeader("bytes=0-0")).to.deep.equal({ kind: "from", start: 0, end: 0 });
   });
 
+  it("ignores what it does not serve: several ranges, malformed or backwards ones", () => {
+    for (const h of ["bytes=0-9,20-29", "bytes=x-", "bytes=-", "bytes=9-3", "bytes=1-2-3", "bytes=0x1-"]) {
+      expect(parseRangeHeader(h), h).to.equal(undefined);
+    }
+  });
+
+  it("reads positions past any blob as unsatisfiable (start) or as the end (end, suffix)", () => {
+    const huge = "9".repeat(30);
+    expect(() => resolveRange(parseRangeHeader(`bytes=${huge}-`)!, 10)).to.throw(OciError);
+    expect(resolveRange(parseRangeHeader(`bytes=2-${huge}`)!, 10)).to.deep.equal({ start: 2, end: 9 });
+    expect(resolveRange(parseRangeHeader(`bytes=-${huge}`)!, 10)).to.deep.equal({ start: 0, end: 9 });
+  });
+
   it("resolves against the size, clamping the end", () => {
     expect(resolveRange({ kind: "from", start: 5 }, 10)).to.deep.equal({ start: 5, end: 9 });
     expect(resolveRange({ kind: "from", start: 5, end: 100 }, 10)).to.deep.equal({ start: 5, end: 9 });

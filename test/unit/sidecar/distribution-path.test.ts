@@ -82,21 +82,41 @@ describe("parseDistributionPath", () => {
     expect(ociCode(() => parse(`/v2/reg.example.com/a/blobs/sha512:${"a".repeat(128)}`))).to.equal(
       "DIGEST_INVALID",
     );
-    expect(ociCode(() => parse("/v2/reg.example.com/a/manifests/-bad"))).to.equal("MANIFEST_INVALID");
+    // No manifest can have a malformed name: unknown, as the spec says (MANIFEST_INVALID is for bodies).
+    expect(ociCode(() => parse("/v2/reg.example.com/a/manifests/-bad"))).to.equal("MANIFEST_UNKNOWN");
+    expect(ociCode(() => parse("/v2/reg.example.com/a/manifests/.INVALID_MANIFEST_NAME"))).to.equal(
+      "MANIFEST_UNKNOWN",
+    );
   });
 
   it("refuses writes and other endpoints", () => {
     expect(ociCode(() => parse("/v2/reg.example.com/a/blobs/uploads/", "POST"))).to.equal("UNSUPPORTED");
-    expect(ociCode(() => parse("/v2/reg.example.com/a/tags/list"))).to.equal("UNSUPPORTED");
     expect(ociCode(() => parse("/v2/_catalog"))).to.equal("NAME_INVALID");
     expect(ociCode(() => parse("/metrics"))).to.equal("NAME_UNKNOWN");
   });
 
-  it("refuses impossible ranges with RANGE_INVALID", () => {
+  it("ignores ranges it does not serve (several, malformed, backwards): the whole blob is answered", () => {
     const url = `/v2/reg.example.com/a/blobs/${DIGEST}`;
-    expect(ociCode(() => parse(url, "GET", "bytes=9-3"))).to.equal("RANGE_INVALID");
-    expect(ociCode(() => parse(url, "GET", "bytes=0-1,5-6"))).to.equal("RANGE_INVALID");
-    expect(ociCode(() => parse(url, "GET", "bytes=x-"))).to.equal("RANGE_INVALID");
-    expect(ociCode(() => parse(url, "GET", "bytes=-"))).to.equal("RANGE_INVALID");
+    for (const range of ["bytes=9-3", "bytes=0-1,5-6", "bytes=x-", "bytes=-", "bytes=1-2-3"]) {
+      const path = parse(url, "GET", range);
+      expect(path.kind === "blob" && path.range, range).to.equal(undefined);
+    }
+  });
+
+  it("passes tags/list and referrers through with only the spec's query parameters", () => {
+    expect(parse("/v2/reg.example.com/a/b/tags/list?n=10&last=v1&evil=1")).to.deep.equal({
+      kind: "tags",
+      host: "reg.example.com",
+      repo: "a/b",
+      upstreamPath: "/v2/a/b/tags/list?n=10&last=v1",
+    });
+    expect(parse(`/v2/reg.example.com/a/referrers/${DIGEST}?artifactType=x%2Fy`)).to.deep.equal({
+      kind: "referrers",
+      host: "reg.example.com",
+      repo: "a",
+      upstreamPath: `/v2/a/referrers/${DIGEST}?artifactType=x%2Fy`,
+    });
+    expect(ociCode(() => parse("/v2/reg.example.com/a/referrers/latest"))).to.equal("DIGEST_INVALID");
+    expect(ociCode(() => parse("/v2/reg.example.com/a/tags/other"))).to.equal("UNSUPPORTED");
   });
 });
