@@ -172,6 +172,16 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
     help: "Most block requests (to the registry and to peers) in flight at once.",
   }),
   option({
+    key: "maxBlobGiB",
+    env: "ACR_P2P_MAX_BLOB_GB",
+    flag: "--max-blob-size-gb",
+    kind: "int",
+    default: "64",
+    min: 1,
+    max: 16384,
+    help: "Largest blob served, in GiB: a registry announcing a larger one is answered 502 (bigger than any image layer; it bounds what a lying registry can make the sidecar plan for).",
+  }),
+  option({
     key: "connectTimeoutSeconds",
     seedName: "connectTimeout",
     env: "ACR_P2P_CONNECT_TIMEOUT",

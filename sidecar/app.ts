@@ -69,7 +69,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
   // OwnerCredentials is the RepoAuthorizer plus the latest proven credential per repository: what this
   // sidecar uses, as a block owner, to fetch blocks its peers ask for.
   const authorizer = new OwnerCredentials();
-  const upstream = new UpstreamRegistry(client, authorizer);
+  const upstream = new UpstreamRegistry(client, authorizer, { maxBlobBytes: config.maxBlobBytes });
   const peers = createPeerNetwork(config, { logger, registry: metrics.registry });
 
   let ownDiskDir: string | undefined;

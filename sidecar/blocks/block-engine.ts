@@ -129,7 +129,7 @@ export class BlockEngine {
       this.#acquire(blob, index, sources, signal, options);
     const check: BlockCheck = record
       ? new VerifiedBlockCheck(record, fetch)
-      : new WholeBlobCheck(blob, count, {
+      : new WholeBlobCheck(blob, {
           verified: (blockDigests) => this.#markVerified(blob, blockDigests),
           mismatch: (actual, digests, suppliers) =>
             this.#recover(blob, actual, digests, suppliers, options.authoritative),

@@ -2,7 +2,9 @@
  * The check of a blob not verified before: sha256 over the whole blob, released block by block except
  * the last, which is held back until the digest matches. It also records the sha256 of every block and
  * who supplied it: on success that becomes the blob's verified record, on a mismatch it is what the
- * recovery compares with the authoritative copy to find who lied.
+ * recovery compares with the authoritative copy to find who lied. Both grow with the blocks that
+ * arrived, never with the size the registry announced: a blob that claims 16 TiB costs nothing until
+ * its bytes come.
  */
 import { createHash } from "node:crypto";
 import type { BlobDescriptor, BlockSource } from "./block-source.ts";
@@ -26,21 +28,29 @@ export class WholeBlobCheck implements BlockCheck {
   readonly #blob: BlobDescriptor;
   readonly #outcome: WholeBlobOutcome;
   readonly #hash = createHash("sha256");
-  readonly #blockDigests: Buffer;
-  readonly #suppliers: (BlockSource | undefined)[];
+  #blockDigests = Buffer.alloc(64 * BLOCK_DIGEST_BYTES);
+  readonly #suppliers: (BlockSource | undefined)[] = [];
   #finished = false;
 
-  constructor(blob: BlobDescriptor, blocks: number, outcome: WholeBlobOutcome) {
+  constructor(blob: BlobDescriptor, outcome: WholeBlobOutcome) {
     this.#blob = blob;
     this.#outcome = outcome;
-    this.#blockDigests = Buffer.alloc(blocks * BLOCK_DIGEST_BYTES);
-    this.#suppliers = new Array<BlockSource | undefined>(blocks).fill(undefined);
   }
 
+  /** Blocks arrive in order from block 0: each one's record is appended. */
   accept(index: number, result: BlockResult, last: boolean): Uint8Array {
+    if (index !== this.#suppliers.length) {
+      throw new Error(`whole-blob check got block ${index} after ${this.#suppliers.length} blocks`);
+    }
     this.#hash.update(result.bytes);
-    blockSha256(result.bytes).copy(this.#blockDigests, index * BLOCK_DIGEST_BYTES);
-    this.#suppliers[index] = result.supplier;
+    const at = index * BLOCK_DIGEST_BYTES;
+    if (at + BLOCK_DIGEST_BYTES > this.#blockDigests.length) {
+      const grown = Buffer.alloc(this.#blockDigests.length * 2);
+      this.#blockDigests.copy(grown);
+      this.#blockDigests = grown;
+    }
+    blockSha256(result.bytes).copy(this.#blockDigests, at);
+    this.#suppliers.push(result.supplier);
     if (last) this.#finish();
     return result.bytes;
   }
@@ -53,11 +63,12 @@ export class WholeBlobCheck implements BlockCheck {
     if (this.#finished) return;
     this.#finished = true;
     const actual = `sha256:${this.#hash.digest("hex")}`;
+    const blockDigests = this.#blockDigests.subarray(0, this.#suppliers.length * BLOCK_DIGEST_BYTES);
     if (actual === this.#blob.digest) {
-      this.#outcome.verified(this.#blockDigests);
+      this.#outcome.verified(Buffer.from(blockDigests));
       return;
     }
-    const recovery = this.#outcome.mismatch(actual, this.#blockDigests, this.#suppliers);
+    const recovery = this.#outcome.mismatch(actual, blockDigests, this.#suppliers);
     throw new DigestMismatchError(this.#blob.digest, actual, recovery);
   }
 }

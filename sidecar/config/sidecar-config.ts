@@ -39,6 +39,7 @@ export interface SidecarConfig {
   readonly memoryCacheCapacityGB: number | undefined;
   readonly aio: number;
   readonly proxyFsParallels: number;
+  readonly maxBlobGiB: number;
   readonly connectTimeoutSeconds: number;
   readonly transferTimeoutSeconds: number;
   /** Canonical (lower-case) `host[:port]` of every registry served. */
@@ -56,6 +57,8 @@ export interface SidecarConfig {
   readonly logLevel: LogLevel;
   /** Derived: block size in bytes. */
   readonly blockSizeBytes: number;
+  /** Derived: the largest blob served, in bytes. */
+  readonly maxBlobBytes: number;
   /** Derived: the memory cache's hard cap in bytes (memoryCacheCapacityGB, else optionBlockSize, else 512 MiB). */
   readonly memoryCacheBytes: number;
   readonly connectTimeoutMs: number;
@@ -156,6 +159,7 @@ function buildSidecarConfig(raw: RawOptions): SidecarConfig {
     memoryCacheCapacityGB,
     aio: int("aio"),
     proxyFsParallels: int("proxyFsParallels"),
+    maxBlobGiB: int("maxBlobGiB"),
     connectTimeoutSeconds: num("connectTimeoutSeconds"),
     transferTimeoutSeconds: num("transferTimeoutSeconds"),
     upstreamHosts,
@@ -177,6 +181,7 @@ function buildSidecarConfig(raw: RawOptions): SidecarConfig {
       required(sidecarOption("logLevel"), text("logLevel")),
     ),
     blockSizeBytes: blocksizeKiB * 1024,
+    maxBlobBytes: int("maxBlobGiB") * GiB,
     memoryCacheBytes,
     connectTimeoutMs: Math.round(num("connectTimeoutSeconds") * 1000),
     transferTimeoutMs: Math.round(num("transferTimeoutSeconds") * 1000),

@@ -70,7 +70,9 @@ export function parseBlockPath(target: string): PeerBlockRequest | undefined {
   const repo = url.searchParams.get("repo");
   const blobSize = intParam(url.searchParams, "size");
   const blockSize = intParam(url.searchParams, "bs");
-  if (!isValidDigest(digest) || host === null || !HOST_RE.test(host) || repo === null) return undefined;
+  // Blocks are verified with sha256 only, as blobs are: another algorithm is a bad request.
+  if (!isValidDigest(digest) || !digest.startsWith("sha256:")) return undefined;
+  if (host === null || !HOST_RE.test(host) || repo === null) return undefined;
   if (!isValidRepositoryPath(repo) || blobSize === undefined || blockSize === undefined || blockSize < 1)
     return undefined;
   if (index * blockSize >= blobSize) return undefined;

@@ -54,6 +54,8 @@ export interface BlobTarget {
 
 /** Redirect targets of blob GETs (signed object-storage URLs) are reused this long. */
 const REDIRECT_TTL_MS = 30_000;
+/** The sidecar's --max-blob-size-gb default (64 GiB). */
+const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 ** 3;
 
 export class UpstreamRegistry {
   readonly #client: RegistryClient;
@@ -66,9 +68,12 @@ export class UpstreamRegistry {
   /** Redirect walks in progress, per (credential, registry, blob). */
   readonly #walks = new Map<string, Promise<void>>();
 
-  constructor(client: RegistryClient, authorizer: RepoAuthorizer) {
+  readonly #maxBlobBytes: number;
+
+  constructor(client: RegistryClient, authorizer: RepoAuthorizer, opts: { maxBlobBytes?: number } = {}) {
     this.#client = client;
     this.#authorizer = authorizer;
+    this.#maxBlobBytes = opts.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
   }
 
   get authorizer(): RepoAuthorizer {
@@ -199,6 +204,12 @@ export class UpstreamRegistry {
     const length = Number(res.headers["content-length"]);
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new UpstreamError("UPSTREAM_PROTOCOL", `blob HEAD without a usable Content-Length`);
+    }
+    if (length > this.#maxBlobBytes) {
+      throw new UpstreamError(
+        "UPSTREAM_PROTOCOL",
+        `the registry announced ${length} bytes for blob ${target.digest}: more than the largest blob served, ${this.#maxBlobBytes} bytes (--max-blob-size-gb)`,
+      );
     }
     const announced = res.headers["docker-content-digest"];
     if (typeof announced === "string" && announced !== target.digest) {

@@ -106,4 +106,33 @@ describe("block engine: bounded memory", () => {
     expect(peak).to.be.greaterThan(cap / 2);
     expect(peak).to.be.at.most(cap + margin + 2 * blockSize);
   });
+
+  it("announced size: a blob announced at 2^44 bytes holds only what arrived, not state for 2^44", async function () {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const { engine } = rig({ blockSizeBytes: 64 * 1024, readaheadBlocks: 4 });
+    gc();
+    const before = process.memoryUsage();
+    const stream = engine.streamBlob({ digest: `sha256:${"0".repeat(64)}`, size: 2 ** 44 }, [
+      new ZeroSource(),
+    ]);
+    let received = 0;
+    for await (const chunk of stream) {
+      received += (chunk as Buffer).length;
+      if (received >= 1024 * 1024) break;
+    }
+    gc();
+    const after = process.memoryUsage();
+    const grown = after.arrayBuffers - before.arrayBuffers + (after.heapUsed - before.heapUsed);
+    expect(received).to.be.at.least(1024 * 1024);
+    expect(grown).to.be.below(16 * 1024 * 1024);
+  });
 });
+
+/** Zeros of any requested length: a registry serving whatever size it announced. */
+class ZeroSource implements BlockSource {
+  readonly kind = "origin";
+  async fetchBlock(request: BlockRequest): Promise<Uint8Array> {
+    return Buffer.alloc(request.length);
+  }
+}

@@ -105,9 +105,24 @@ describe("engine-backed owner blocks", () => {
       noCredentialTtlMs: 1000,
     });
     expect(await asOther.get({ ...req(2), repo: "other/repo" }, signal)).to.equal(undefined);
-    // Nor when the registry holds the digest at another size than the requester names.
-    expect(await grantsA.get({ ...req(2), blobSize: blob.size + 1 }, signal)).to.equal(undefined);
     expect(elsewhere.fetches).to.equal(0);
+  });
+
+  it("a size that disagrees with the registry's is refused at once, and nothing is stored", async () => {
+    const engine = engineWith();
+    const signal = new AbortController().signal;
+    const owner = new EngineOwnerBlocks(engine, async () => ownerOrigin(origin), {
+      credentialWaitMs: 0,
+      noCredentialTtlMs: 1000,
+    });
+    const fetches = origin.fetches;
+    // The last block of a blob said to be 10 bytes short: would be stored short under the real key.
+    const last = Math.floor((blob.size - 10) / BS);
+    for (const blobSize of [blob.size - 10, blob.size + 1]) {
+      expect(await owner.get({ ...req(last), blobSize }, signal), String(blobSize)).to.equal(undefined);
+    }
+    expect(origin.fetches).to.equal(fetches);
+    expect(engine.stats().store.entries).to.equal(0);
   });
 
   it("without a credential: unavailable after the wait, then at once for a while; other geometry: unavailable", async () => {

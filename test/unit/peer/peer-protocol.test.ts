@@ -183,6 +183,23 @@ describe("peer protocol over loopback", function () {
     expect(Buffer.from(await ok.body.arrayBuffer()).equals(blob.subarray(0, BS))).to.equal(true);
   });
 
+  it("a block of a sha512 digest is 400 BAD_REQUEST, not a 502 from deep inside", async () => {
+    const target = nodes[1] as Node;
+    const path = formatBlockPath({
+      host: "registry.test:5000",
+      repo: REPO,
+      digest: `sha512:${"a".repeat(128)}`,
+      blobSize: 1000,
+      blockSize: BS,
+      index: 0,
+    });
+    const res = await request(`http://${target.id}${path}`, {
+      headers: { authorization: `P2P-Ticket ${target.view.current().ticket}` },
+    });
+    expect(res.statusCode).to.equal(400);
+    expect(await res.body.json()).to.deep.equal({ code: "BAD_REQUEST" });
+  });
+
   it("an owner without the blob (no credential for the repository) sends the requester to the next candidate", async () => {
     const empty = await startNode("127.0.0.5", false);
     try {
