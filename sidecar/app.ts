@@ -113,6 +113,14 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
       const origin = new OriginBlockSource(upstream, target, useSegments ? segments : undefined);
       return { list: peers.sources(target.host, target.repo, origin), origin };
     },
+    stalledReaderMs: config.transferTimeoutMs,
+    onStalledReader: (path) => {
+      metrics.stalledReaders.inc();
+      logger.warn(
+        { host: path.host, repo: path.repo, digest: path.digest, seconds: config.transferTimeoutSeconds },
+        "client stopped reading a blob; dropped",
+      );
+    },
     metrics,
     logger,
   });

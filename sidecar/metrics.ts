@@ -21,6 +21,7 @@ export class SidecarMetrics {
   readonly inFlight: Gauge<"kind">;
   readonly blockFetchesInFlight: Gauge;
   readonly errors: Counter<"code">;
+  readonly stalledReaders: Counter;
   readonly blockErrors: Counter<"code">;
   readonly requestSeconds: Histogram<"kind" | "method" | "status">;
   #cacheStats: (() => CacheStats) | undefined;
@@ -70,6 +71,11 @@ export class SidecarMetrics {
       name: "acr_p2p_block_errors_total",
       help: "Block engine errors (source failures, corrupt blocks, failed streams), by code.",
       labelNames: ["code"],
+      registers,
+    });
+    this.stalledReaders = new Counter({
+      name: "acr_p2p_stalled_readers_dropped_total",
+      help: "Blob responses dropped because the client read nothing for transferTimeout.",
       registers,
     });
     this.errors = new Counter({

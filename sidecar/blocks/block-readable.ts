@@ -105,10 +105,15 @@ export class BlockReadable extends Readable {
     }
   }
 
-  /** Starts fetches up to `readahead` blocks past the one being released. */
+  /**
+   * Starts fetches up to the window past the one being released. The window opens as the consumer
+   * takes blocks (two, then one more per block released, up to `readahead`): a client that stops
+   * reading after its first bytes has made the sources send little beyond what it took.
+   */
   #fill(): void {
-    const { last, readahead, fetch } = this.#options;
-    const limit = Math.min(last, this.#next + readahead - 1);
+    const { first, last, readahead, fetch } = this.#options;
+    const window = Math.min(readahead, 2 + (this.#next - first));
+    const limit = Math.min(last, this.#next + window - 1);
     for (; this.#fetched <= limit; this.#fetched++) {
       const pending = fetch(this.#fetched, this.#abort.signal);
       // Awaited in order by #step; a stream destroyed meanwhile never awaits it.

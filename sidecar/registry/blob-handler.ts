@@ -17,9 +17,10 @@ import type { ClientCredential } from "../upstream/client-credential.ts";
 import type { BlobTarget, UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";
 import { resolveRange, type ResolvedRange } from "./byte-range.ts";
+import { dropStalledReader } from "./stalled-reader.ts";
 import type { DistributionPath } from "./distribution-path.ts";
 
-type BlobPath = Extract<DistributionPath, { kind: "blob" }>;
+export type BlobPath = Extract<DistributionPath, { kind: "blob" }>;
 
 export interface ClientSources {
   /** Where blocks come from, in order (peers when any, the origin last). */
@@ -30,6 +31,10 @@ export interface ClientSources {
 
 export interface BlobDeps {
   readonly upstream: UpstreamRegistry;
+  /** How long a client may leave a blob response backed up before it is dropped (transferTimeout). */
+  readonly stalledReaderMs: number;
+  /** Called when a client that stopped reading is dropped (log, metric). */
+  readonly onStalledReader: (path: BlobPath) => void;
   readonly engine: Pick<BlockEngine, "streamBlob" | "readRange">;
   /** The sources for one authorized client; `sequential` for whole-blob streams (not Range reads). */
   readonly sourcesFor: (target: Omit<BlobTarget, "digest">, sequential: boolean) => ClientSources;
@@ -65,7 +70,7 @@ export async function serveBlob(
       authoritative: sources.origin,
       signal,
     });
-    return await sendStream(stream, res, 200, size);
+    return await sendStream(stream, res, 200, size, deps.stalledReaderMs, () => deps.onStalledReader(path));
   } catch (err) {
     // The size came from the registry's HEAD and is trusted only while bytes verify with it: after a
     // failed read the next request asks the registry again.
@@ -109,7 +114,7 @@ async function serveRange(
     }
     stream = upstream.body;
   }
-  return sendStream(stream, res, 206, length);
+  return sendStream(stream, res, 206, length, deps.stalledReaderMs, () => undefined);
 }
 
 /**
@@ -122,6 +127,8 @@ async function sendStream(
   res: ServerResponse,
   status: number,
   length: number,
+  stalledReaderMs: number,
+  onStalledReader: () => void,
 ): Promise<number> {
   try {
     await firstReadable(stream);
@@ -135,7 +142,12 @@ async function sendStream(
   stream.on("data", (chunk: Uint8Array) => {
     sent += chunk.length;
   });
-  await pipeline(stream, res);
+  const stopWatching = dropStalledReader(res, stalledReaderMs, onStalledReader);
+  try {
+    await pipeline(stream, res);
+  } finally {
+    stopWatching();
+  }
   return sent;
 }
 

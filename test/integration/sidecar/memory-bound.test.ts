@@ -3,13 +3,20 @@
  * announces costs nothing until its bytes come.
  */
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { startLyingRegistry, type LyingRegistry } from "../../support/origin/lying-registry.ts";
+import type { PushedImage } from "../../support/images/push.ts";
+import { waitUntil } from "../../support/origin/child-process.ts";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
-import { startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
-import { get, ociCodes } from "./sidecar-harness.ts";
+import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
+import { startPausedClients, type PausedClients } from "../../support/pull-clients/paused-clients.ts";
+import { metricValue, startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
+import { ALICE, get, ociCodes } from "./sidecar-harness.ts";
 
 const MiB = 1024 * 1024;
+/** Scarce fetch slots: what paused clients could hold (the harness sets transferTimeout to 3 s). */
+const SIDECAR_ARGS = ["--proxy-fs-parallels", "16"];
 
 describe("sidecar process: memory bounded by what arrived", function () {
   this.timeout(120_000);
@@ -55,3 +62,85 @@ describe("sidecar process: memory bounded by what arrived", function () {
     expect((await fetch(`${side!.healthUrl}/healthz`)).status).to.equal(200);
   });
 });
+
+describe("sidecar process: clients that stop reading hold nothing others need", function () {
+  this.timeout(300_000);
+  let origin: Origin | undefined;
+  let side: ChildSidecar | undefined;
+  let image: PushedImage;
+  let paused: PausedClients | undefined;
+
+  before(async () => {
+    // Layer 0 is the normal pull; the other 8 are held open by paused clients (4 each).
+    const layers = [{ seed: "paused-normal", size: 8 * MiB }];
+    for (let i = 0; i < 8; i++) layers.push({ seed: `paused-${i}`, size: 24 * MiB });
+    // A registry of 50 MB/s: what paused streams make it send ahead delays everyone else's bytes.
+    ({ origin, image } = await startOriginWithImage(layers, {
+      repo: "team-a/paused",
+      origin: { bytesPerSec: 50_000_000 },
+    }));
+    side = await startChildSidecar(origin, SIDECAR_ARGS);
+  });
+  after(async () => {
+    await paused?.close();
+    await side?.stop();
+    await origin?.stop();
+  });
+
+  const blobUrl = (digest: string) => `${side!.url}${side!.apiPrefix}/team-a/paused/blobs/${digest}`;
+
+  async function timedPull(digest: string): Promise<number> {
+    const started = performance.now();
+    expect(await pullDiscarding(blobUrl(digest), ALICE)).to.equal(digest);
+    return performance.now() - started;
+  }
+
+  it("paused clients: 32 blob GETs that stop reading are dropped after transferTimeout; a pull beside them completes", async () => {
+    const normal = image.layers[0]!.digest;
+    // The baseline pull runs cold, as the one under load will (a new sidecar would not have it).
+    const baseline = await timedPull(normal);
+    await side!.stop();
+    side = await startChildSidecar(origin!, SIDECAR_ARGS);
+    const requests = image.layers
+      .slice(1)
+      .flatMap((layer) => Array.from({ length: 4 }, () => blobRequest(side!, layer.digest)));
+    paused = await startPausedClients("127.0.0.1", Number(side.host.split(":")[1]), requests);
+    // The normal pull starts once every paused request is open, as a pod's would among them.
+    await waitUntil(
+      async () => metricValue(await side!.metrics(), "acr_p2p_requests_in_flight", '{kind="all"}') >= 32,
+      30_000,
+      () => "paused requests not all open",
+    );
+    const fetchedBefore = origin!.proxy.blobBytes();
+    const loaded = await timedPull(normal);
+    // Every paused response is dropped once it has been backed up for transferTimeout (3 s).
+    await waitUntil(
+      async () => metricValue(await side!.metrics(), "acr_p2p_stalled_readers_dropped_total") === 32,
+      60_000,
+      () => "paused clients not all dropped",
+    );
+    await waitUntil(
+      async () => metricValue(await side!.metrics(), "acr_p2p_requests_in_flight", '{kind="all"}') === 0,
+      10_000,
+      () => "dropped requests still counted in flight",
+    );
+    console.log(
+      `      8 MiB pull: ${baseline.toFixed(0)} ms alone, ${loaded.toFixed(0)} ms beside 32 paused clients; ` +
+        `the registry sent ${((origin!.proxy.blobBytes() - fetchedBefore) / MiB).toFixed(1)} MiB meanwhile`,
+    );
+  });
+});
+
+/** The head of a blob GET, as a client sends it. */
+function blobRequest(side: ChildSidecar, digest: string): string {
+  const path = `${side.apiPrefix}/team-a/paused/blobs/${digest}`;
+  return `GET ${path} HTTP/1.1\r\nhost: ${side.host}\r\nauthorization: ${ALICE}\r\n\r\n`;
+}
+
+async function pullDiscarding(url: string, authorization: string): Promise<string> {
+  const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(120_000) });
+  if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`);
+  const hash = createHash("sha256");
+  for await (const chunk of res.body) hash.update(chunk);
+  return `sha256:${hash.digest("hex")}`;
+}
