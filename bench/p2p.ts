@@ -250,6 +250,7 @@ async function main(): Promise<void> {
         "sidecars CPU s": r.cpu.sidecarsS,
         "bench CPU s": r.cpu.benchS,
         "sidecar peak RSS MiB": r.sidecarPeakRssMiB,
+        "peak RSS - cap MiB": r.sidecarPeakRssMiB - opts.cacheMiB,
       })),
     );
     console.log(

@@ -26,7 +26,12 @@ import { Agent, request, stream } from "undici";
 import { splitLayers } from "../test/support/images/layers.ts";
 import { pushImage, type PushedImage } from "../test/support/images/push.ts";
 import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
-import { startChildSidecar, type ChildSidecar } from "../test/integration/sidecar/child-sidecar.ts";
+import {
+  metricValue,
+  startChildSidecar,
+  type ChildSidecar,
+} from "../test/integration/sidecar/child-sidecar.ts";
+import { memoryBytesOf } from "../test/support/process-stats.ts";
 
 const MiB = 1024 * 1024;
 
@@ -63,6 +68,16 @@ export interface SidecarBenchResult {
   readonly rows: readonly SidecarBenchRow[];
   readonly coldOverDirect: number;
   readonly warmBestMBps: number;
+  /**
+   * The sidecar's memory: resident right after start, at its peak (VmHWM), the cache's bytes at the
+   * end, and the peak minus the idle process and the cache: what the sidecar held outside its cache.
+   */
+  readonly memory: {
+    readonly idleRssMiB: number;
+    readonly peakRssMiB: number;
+    readonly cacheMiB: number;
+    readonly peakOverIdleAndCacheMiB: number;
+  };
   readonly targets: { readonly coldOverDirectMax: 1.1; readonly warmMinMBps: 1000 };
   readonly pass: boolean;
 }
@@ -176,6 +191,7 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
         : process.env,
     );
     const s = sidecar;
+    const idleRss = s.rssBytes();
     const viaSidecar = () =>
       pullImage(agent, `${s.url}${s.apiPrefix}`, image.repo, "v1", basicAuth("alice", "alice-pw"));
     rows.push(await timed("cold sidecar", origin, s, viaSidecar));
@@ -186,6 +202,8 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
     const cold = rows[1]!;
     const warmBestMBps = Math.max(...rows.slice(2).map((r) => r.mbPerSecond));
     const coldOverDirect = round(cold.wallMs / direct.wallMs, 100);
+    const peakRss = memoryBytesOf(s.pid, "VmHWM");
+    const cacheBytes = metricValue(await s.metrics(), "acr_p2p_cache_bytes");
     return {
       node: process.version,
       imageBytes: image.totalBytes,
@@ -194,6 +212,12 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
       rows,
       coldOverDirect,
       warmBestMBps,
+      memory: {
+        idleRssMiB: round(idleRss / MiB),
+        peakRssMiB: round(peakRss / MiB),
+        cacheMiB: round(cacheBytes / MiB),
+        peakOverIdleAndCacheMiB: round((peakRss - idleRss - cacheBytes) / MiB),
+      },
       targets: { coldOverDirectMax: 1.1, warmMinMBps: 1000 },
       pass: coldOverDirect <= 1.1 && warmBestMBps >= 1000,
     };
@@ -220,6 +244,11 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_IMAGE_MIB ? { imageBytes: Number(process.env.BENCH_IMAGE_MIB) * MiB } : {}),
   });
   console.table(result.rows);
+  const m = result.memory;
+  console.log(
+    `sidecar RSS: ${m.idleRssMiB} MiB idle, ${m.peakRssMiB} MiB peak, ${m.cacheMiB} MiB in the cache: ` +
+      `${m.peakOverIdleAndCacheMiB} MiB outside the cache at the peak`,
+  );
   console.log(
     `cold/direct = ${result.coldOverDirect} (target <= 1.1); warm best = ${result.warmBestMBps} MB/s (target >= 1000): ${result.pass ? "PASS" : "MISS"}`,
   );
