@@ -145,5 +145,12 @@ function toInputError(err: unknown, limit: number): AdmissionInputError | undefi
   if (type === "request.aborted" || type === "request.size.invalid" || type === "stream.encoding.set") {
     return new AdmissionInputError("BODY_NOT_JSON", (err as Error).message);
   }
+  // Any other refusal of the body reader (a Content-Encoding the bytes do not match, a truncated
+  // compressed body) is the sender's: body-parser marks those with a 4xx status.
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return new AdmissionInputError("BODY_UNREADABLE", `body could not be decoded: ${reason}`);
+  }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { gzipSync } from "node:zlib";
 import jsonpatch from "fast-json-patch";
 import { Agent, request } from "undici";
 import { silentLogger } from "../../../lib/logger.ts";
@@ -45,11 +46,17 @@ describe("webhook HTTPS server", function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function call(path: string, init: { method?: string; body?: string; contentType?: string } = {}) {
+  async function call(
+    path: string,
+    init: { method?: string; body?: string | Buffer; contentType?: string; encoding?: string } = {},
+  ) {
     const res = await request(`${controller.url}${path}`, {
       dispatcher: agent,
       method: (init.method ?? (init.body !== undefined ? "POST" : "GET")) as "GET" | "POST",
-      headers: { "content-type": init.contentType ?? "application/json" },
+      headers: {
+        "content-type": init.contentType ?? "application/json",
+        ...(init.encoding !== undefined && { "content-encoding": init.encoding }),
+      },
       ...(init.body !== undefined && { body: init.body }),
     });
     const text = await res.body.text();
@@ -115,8 +122,41 @@ describe("webhook HTTPS server", function () {
     expect(body["response"]["auditAnnotations"]).to.deep.equal({ "skip-reason": "port-collision" });
   });
 
-  const refusals: [string, { body: string; contentType?: string }, number, string][] = [
+  const reviewBody = JSON.stringify(
+    review(pod({ containers: [{ name: "a", image: "registry.example.com/a:1" }] })),
+  );
+  const refusals: [
+    string,
+    { body: string | Buffer; contentType?: string; encoding?: string },
+    number,
+    string,
+  ][] = [
     ["malformed JSON", { body: "{" }, 400, "BODY_NOT_JSON"],
+    [
+      "a gzip Content-Encoding over a plain body",
+      { body: reviewBody, encoding: "gzip" },
+      400,
+      "BODY_UNREADABLE",
+    ],
+    ["a br Content-Encoding over a plain body", { body: reviewBody, encoding: "br" }, 400, "BODY_UNREADABLE"],
+    [
+      "a deflate Content-Encoding over a plain body",
+      { body: reviewBody, encoding: "deflate" },
+      400,
+      "BODY_UNREADABLE",
+    ],
+    [
+      "a truncated gzip body",
+      { body: gzipSync(reviewBody).subarray(0, 40), encoding: "gzip" },
+      400,
+      "BODY_UNREADABLE",
+    ],
+    [
+      "an unknown Content-Encoding",
+      { body: reviewBody, encoding: "compress" },
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
     ["the wrong content type", { body: "{}", contentType: "text/plain" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
     [
       "a body over --max-body-bytes",
@@ -143,13 +183,22 @@ describe("webhook HTTPS server", function () {
     ],
   ];
   for (const [what, init, status, code] of refusals) {
-    it(`answers ${what} with ${status} ${code}`, async () => {
+    it(`answers ${what} with ${status} ${code}, not counted as an internal error`, async () => {
+      const internal = async () => (await call("/metrics")).text.match(/code="INTERNAL"} (\d+)/)?.[1] ?? "0";
+      const before = await internal();
       const res = await call("/mutate", init);
       expect(res.status).to.equal(status);
       expect(res.json()["error"]["code"]).to.equal(code);
       expect(res.json()["error"]["message"]).to.be.a("string").and.not.equal("");
+      expect(await internal()).to.equal(before);
     });
   }
+
+  it("reads a gzip-encoded review", async () => {
+    const res = await call("/mutate", { body: gzipSync(reviewBody), encoding: "gzip" });
+    expect(res.status).to.equal(200);
+    expect(res.json()["response"]["allowed"]).to.equal(true);
+  });
 
   it("answers unknown paths with 404", async () => {
     expect((await call("/nope")).status).to.equal(404);
