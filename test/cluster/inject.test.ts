@@ -220,6 +220,30 @@ describe("cluster: injection through the API server", function () {
     expect(expectUntouched(created)).to.deep.equal([]);
   });
 
+  it("object limits: creates a pod with 261,900 bytes of annotations unmodified, not rejected", async function () {
+    const ns = await newNamespace("annotations", P2P);
+    const body = appPod("annotated");
+    body.metadata!.annotations = { big: "x".repeat(261_900 - 3) };
+    // Injected, its annotations would pass 256 KiB: "metadata.annotations: Too long".
+    const created = await create(ns, body);
+    expect(expectUntouched(created)).to.deep.equal([]);
+  });
+
+  it("object limits: creates a pod of 600 containers with long image names unmodified, not rejected", async function () {
+    const ns = await newNamespace("crowded", P2P);
+    const body = appPod("crowded");
+    const longImage = (i: number) => `${TEST_REGISTRY}/shop/${"a".repeat(180)}-${i}:1`;
+    while (body.spec!.containers.length < 600) {
+      const i = body.spec!.containers.length;
+      body.spec!.containers.push({ name: `c${i}`, image: longImage(i) });
+    }
+    const created = await create(ns, body);
+    expect(expectUntouched(created)).to.deep.equal([]);
+    expect(created.spec!.containers.map((c) => c.image)).to.deep.equal(
+      body.spec!.containers.map((c) => c.image),
+    );
+  });
+
   it("admits pods in a namespace whose ResourceQuota counts limits.cpu, with no LimitRange defaults", async function () {
     const ns = await newNamespace("quota-only", P2P);
     await core.createNamespacedResourceQuota({

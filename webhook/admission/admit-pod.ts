@@ -10,6 +10,7 @@ import type { ClusterFacts } from "../kube/cluster-facts.ts";
 import type { KubeApi } from "../kube/kube-api.ts";
 import { computePatch } from "../mutation/compute-patch.ts";
 import { decide, precheck, type InjectionPlan } from "../mutation/decide.ts";
+import { objectLimitBroken } from "../mutation/object-limits.ts";
 import type { PatchOperation } from "../mutation/pod-editor.ts";
 import type { Pod } from "../mutation/pod.ts";
 import { skip, type Skip } from "../mutation/skip.ts";
@@ -140,6 +141,10 @@ export async function admitPod(
     pullSecrets,
     directoryCA: deps.directoryCA?.(),
   });
+  // Checked on the patched pod (what the API server will validate), so after the pull secrets: a
+  // secret written for a pod left alone is the cost of not rejecting a valid pod.
+  const broken = objectLimitBroken(pod, result.pod);
+  if (broken) return { injected: false, skip: skip("object-limits", broken), warnings };
   return {
     injected: true,
     patch: result.patch,

@@ -20,6 +20,7 @@ export type SkipReason =
   | "no-accelerated-images"
   | "port-collision"
   | "limit-range"
+  | "object-limits"
   | "pull-secret-failed";
 
 export const SKIP_REASONS: readonly SkipReason[] = Object.freeze([
@@ -38,6 +39,7 @@ export const SKIP_REASONS: readonly SkipReason[] = Object.freeze([
   "no-accelerated-images",
   "port-collision",
   "limit-range",
+  "object-limits",
   "pull-secret-failed",
 ]);
 

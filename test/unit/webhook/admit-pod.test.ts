@@ -219,6 +219,26 @@ describe("admitPod", () => {
     expect(!r.injected && r.warnings).to.have.length(1);
   });
 
+  it("object limits: a pod with 261,900 bytes of annotations is left alone, not pushed past the API server's 256 KiB", async () => {
+    const annotations = { big: "x".repeat(261_900 - 3) };
+    const r = await admit(pod({}, { annotations }));
+    expect(reason(r)).to.equal("object-limits");
+    expect(!r.injected && r.skip.message).to.match(
+      /annotations take 261900 bytes and the injection's would bring them to \d+, over the API server's limit of 262144 bytes/,
+    );
+    expect(!r.injected && r.skip.warn).to.equal(true);
+  });
+
+  it("object limits: 600 containers with long image names are left alone (the p2p-config annotation would pass 256 KiB)", async () => {
+    const containers = Array.from({ length: 600 }, (_, i) => ({
+      name: `c${i}`,
+      image: `registry.example.com/team/${"a".repeat(180)}-${i}:1`,
+    }));
+    expect(reason(await admit(pod({ containers })))).to.equal("object-limits");
+    // A tenth of them fits: injected as usual.
+    expect(reason(await admit(pod({ containers: containers.slice(0, 60) })))).to.equal("injected");
+  });
+
   it("injects without the LimitRange check when the LimitRanges cannot be read", async () => {
     const deps = testDeps();
     deps.kube.addLimitRange("apps", {
