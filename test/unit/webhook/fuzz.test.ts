@@ -1,8 +1,10 @@
 /**
- * Fuzz: a few thousand random and mutated AdmissionReviews through handleReview. No call may throw,
- * every answer is well-formed (a 4xx error body, or an AdmissionReview response to the same uid), no
- * answer comes from the internal-error path, and every patch applies cleanly to the pod it was
- * computed for. Seeded: a failure prints the seed and iteration to replay.
+ * Fuzz: a few thousand random, mutated and stretched (huge or unicode annotations, hundreds of
+ * containers) AdmissionReviews through handleReview. No call may throw, every answer is well-formed (a
+ * 4xx error body, or an AdmissionReview response to the same uid), no answer comes from the
+ * internal-error path, and every patch applies cleanly to the pod it was computed for and leaves a pod
+ * the webhook still reads, within the API server's limits the original kept. Seeded: a failure prints
+ * the seed and iteration to replay.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { expect } from "chai";
@@ -11,6 +13,8 @@ import { handleReview } from "../../../webhook/admission/handle-review.ts";
 import { parseManifests } from "../../../webhook/cli/inject-command.ts";
 import { podView } from "../../../webhook/cli/workloads.ts";
 import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
+import { objectLimitBroken } from "../../../webhook/mutation/object-limits.ts";
+import { checkPod } from "../../../webhook/mutation/pod.ts";
 import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
 import { prng } from "./prng.ts";
 import { pod, review, testConfig, testDeps } from "./webhook-fixtures.ts";
@@ -104,7 +108,38 @@ function mutator(rand: () => number) {
       return text.slice(0, at) + pick(["{", "}", "]", '"', ",", "\\", "\u0000", "null"]) + text.slice(at);
     return text.slice(0, at) + text.slice(at + 1 + int(10));
   };
-  return { int, pick, randomValue, mutateTree, mutateText };
+  /** A valid pod pushed toward the API server's limits: huge or unicode annotations, many containers. */
+  const stretch = (object: Json): void => {
+    const metadata = ((object["metadata"] as Json | undefined) ?? {}) as Json;
+    object["metadata"] = metadata;
+    const spec = object["spec"] as Json | undefined;
+    switch (int(3)) {
+      case 0: {
+        // Up to just under the 256 KiB the API server allows, in one or many annotations.
+        const total = 256_000 + int(6_100);
+        const parts = 1 + int(50);
+        metadata["annotations"] = Object.fromEntries(
+          Array.from({ length: parts }, (_, i) => [`fuzz/${i}`, "x".repeat(Math.floor(total / parts))]),
+        );
+        break;
+      }
+      case 1:
+        metadata["annotations"] = Object.fromEntries(
+          Array.from({ length: 1 + int(20) }, (_, i) => [`fuzz/${i}`, "é\u202e😀".repeat(int(2000))]),
+        );
+        break;
+      default: {
+        const containers = (spec?.["containers"] as Json[] | undefined) ?? [];
+        const count = 50 + int(600);
+        for (let i = containers.length; i < count && spec; i++)
+          containers.push({
+            name: `f${i}`,
+            image: `registry.example.com/team/${"b".repeat(int(200))}-${i}:1`,
+          });
+      }
+    }
+  };
+  return { int, pick, randomValue, mutateTree, mutateText, stretch };
 }
 
 describe("fuzz: random and mutated AdmissionReviews", function () {
@@ -131,7 +166,7 @@ describe("fuzz: random and mutated AdmissionReviews", function () {
 
     for (let i = 0; i < ITERATIONS; i++) {
       const where = `seed ${SEED}, iteration ${i}`;
-      const kind = m.int(10);
+      const kind = m.int(13);
       let text: string;
       let object: unknown;
       if (kind === 0) text = JSON.stringify(m.randomValue());
@@ -139,6 +174,7 @@ describe("fuzz: random and mutated AdmissionReviews", function () {
         const r = review(structuredClone(m.pick(pods)), { uid: `uid-${i}`, dryRun: m.int(4) === 0 });
         if (kind <= 6) m.mutateTree((r["request"] as Json)["object"] as Json);
         else if (kind <= 8) m.mutateTree(r);
+        else if (kind >= 10) m.stretch((r["request"] as Json)["object"] as Json);
         object = (r["request"] as Json | undefined)?.["object"];
         text = JSON.stringify(r);
         if (kind === 9) text = m.mutateText(text);
@@ -162,6 +198,8 @@ describe("fuzz: random and mutated AdmissionReviews", function () {
       const response = answer.body["response"] as Json;
       expect(response["uid"], where).to.equal((JSON.parse(text) as { request: { uid: string } }).request.uid);
       expect(response["allowed"], where).to.equal(true);
+      const skipReason = (response["auditAnnotations"] as Json | undefined)?.["skip-reason"];
+      if (skipReason === "object-limits") tally["object-limits"] = (tally["object-limits"] ?? 0) + 1;
       expect(JSON.stringify(response["status"] ?? ""), where).not.to.include("internal error");
       for (const w of (response["warnings"] as string[] | undefined) ?? [])
         expect(w, where).to.be.a("string");
@@ -171,7 +209,14 @@ describe("fuzz: random and mutated AdmissionReviews", function () {
         const ops = JSON.parse(
           Buffer.from(response["patch"] as string, "base64").toString("utf8"),
         ) as jsonpatch.Operation[];
-        expect(() => jsonpatch.applyPatch(structuredClone(object), ops, true, false), where).not.to.throw();
+        let patched: unknown;
+        expect(() => {
+          patched = jsonpatch.applyPatch(structuredClone(object), ops, true, false).newDocument;
+        }, where).not.to.throw();
+        // What the API server will validate: still a pod the webhook reads, within the limits the
+        // original kept.
+        expect(() => checkPod(patched), where).not.to.throw();
+        expect(objectLimitBroken(checkPod(object), checkPod(patched)), where).to.equal(undefined);
       }
     }
     const internal = await metrics.errors.get();
@@ -180,5 +225,7 @@ describe("fuzz: random and mutated AdmissionReviews", function () {
     expect(tally["400"] ?? 0, JSON.stringify(tally)).to.be.greaterThan(50);
     expect(tally["patched"] ?? 0, JSON.stringify(tally)).to.be.greaterThan(200);
     expect(tally["200"] ?? 0, JSON.stringify(tally)).to.be.greaterThan(1000);
+    expect(tally["object-limits"] ?? 0, JSON.stringify(tally)).to.be.greaterThan(10);
+    console.log(`      outcomes: ${JSON.stringify(tally)}`);
   });
 });
