@@ -3,7 +3,6 @@
  * announces costs nothing until its bytes come.
  */
 import { expect } from "chai";
-import { createHash } from "node:crypto";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
 import { startLyingRegistry, type LyingRegistry } from "../../support/origin/lying-registry.ts";
 import type { PushedImage } from "../../support/images/push.ts";
@@ -12,7 +11,7 @@ import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
 import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
 import { startPausedClients, type PausedClients } from "../../support/pull-clients/paused-clients.ts";
 import { metricValue, startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
-import { ALICE, get, ociCodes } from "./sidecar-harness.ts";
+import { ALICE, get, ociCodes, pullDiscarding } from "./sidecar-harness.ts";
 
 const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
@@ -183,12 +182,4 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
 function blobRequest(side: ChildSidecar, digest: string): string {
   const path = `${side.apiPrefix}/team-a/paused/blobs/${digest}`;
   return `GET ${path} HTTP/1.1\r\nhost: ${side.host}\r\nauthorization: ${ALICE}\r\n\r\n`;
-}
-
-async function pullDiscarding(url: string, authorization: string): Promise<string> {
-  const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(120_000) });
-  if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`);
-  const hash = createHash("sha256");
-  for await (const chunk of res.body) hash.update(chunk);
-  return `sha256:${hash.digest("hex")}`;
 }

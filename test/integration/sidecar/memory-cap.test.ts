@@ -10,26 +10,17 @@
  * - each blob being streamed holds the engine's readahead window (8 MiB by default).
  */
 import { expect } from "chai";
-import { createHash } from "node:crypto";
 import { splitLayers } from "../../support/images/layers.ts";
 import type { PushedImage } from "../../support/images/push.ts";
 import type { Origin } from "../../support/origin/origin-stack.ts";
 import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
 import { metricValue, startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
-import { ALICE } from "./sidecar-harness.ts";
+import { ALICE, pullDiscarding } from "./sidecar-harness.ts";
 
 const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
 /** Keep in step with the chart's sidecar memory limit (cap + margin). */
 export const MEMORY_MARGIN_BYTES = 256 * MiB;
-
-async function pullDiscarding(url: string, authorization: string): Promise<string> {
-  const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(120_000) });
-  if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`);
-  const hash = createHash("sha256");
-  for await (const chunk of res.body) hash.update(chunk);
-  return `sha256:${hash.digest("hex")}`;
-}
 
 describe("sidecar process: the memory cache cap holds", function () {
   this.timeout(300_000);

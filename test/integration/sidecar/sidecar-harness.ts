@@ -128,3 +128,12 @@ export function ociCodes(body: Buffer): string[] {
   const parsed = JSON.parse(body.toString("utf8")) as { errors?: { code: string }[] };
   return (parsed.errors ?? []).map((e) => e.code);
 }
+
+/** GETs a blob, hashing and dropping its bytes as they come; resolves with their digest. */
+export async function pullDiscarding(url: string, authorization: string): Promise<string> {
+  const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(120_000) });
+  if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`);
+  const hash = createHash("sha256");
+  for await (const chunk of res.body) hash.update(chunk);
+  return `sha256:${hash.digest("hex")}`;
+}

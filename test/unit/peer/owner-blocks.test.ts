@@ -28,6 +28,14 @@ function ownerOrigin(source: MemoryBlockSource): OwnerOrigin {
   return { source, holds: async (blob) => source.has(blob) };
 }
 
+/** The owner side of `engine`, with `source` as its registry and no wait for a credential. */
+function ownerOver(engine: BlockEngine, source: MemoryBlockSource): EngineOwnerBlocks {
+  return new EngineOwnerBlocks(engine, async () => ownerOrigin(source), {
+    credentialWaitMs: 0,
+    noCredentialTtlMs: 1000,
+  });
+}
+
 function engineWith(network?: PeerNetwork): BlockEngine {
   return new BlockEngine({
     store: new MemoryBlockStore({ capacityBytes: 64 * 1024 * 1024 }),
@@ -74,10 +82,7 @@ describe("engine-backed owner blocks", () => {
   });
 
   it("three peers asking for one block cause one origin fetch", async () => {
-    const owner = new EngineOwnerBlocks(engineWith(), async () => ownerOrigin(origin), {
-      credentialWaitMs: 0,
-      noCredentialTtlMs: 1000,
-    });
+    const owner = ownerOver(engineWith(), origin);
     const before = origin.fetches;
     const signal = new AbortController().signal;
     const got = await Promise.all([
@@ -93,17 +98,11 @@ describe("engine-backed owner blocks", () => {
     const engine = engineWith();
     const signal = new AbortController().signal;
     // Repository a/b's registry holds the blob; the owner caches block 2 through it.
-    const grantsA = new EngineOwnerBlocks(engine, async () => ownerOrigin(origin), {
-      credentialWaitMs: 0,
-      noCredentialTtlMs: 1000,
-    });
+    const grantsA = ownerOver(engine, origin);
     expect((await grantsA.get(req(2), signal))?.byteLength).to.equal(BS);
     // Repository other/repo does not hold it: the same engine, with its block cached, answers nothing.
     const elsewhere = new MemoryBlockSource({ kind: "origin" });
-    const asOther = new EngineOwnerBlocks(engine, async () => ownerOrigin(elsewhere), {
-      credentialWaitMs: 0,
-      noCredentialTtlMs: 1000,
-    });
+    const asOther = ownerOver(engine, elsewhere);
     expect(await asOther.get({ ...req(2), repo: "other/repo" }, signal)).to.equal(undefined);
     expect(elsewhere.fetches).to.equal(0);
   });
@@ -111,10 +110,7 @@ describe("engine-backed owner blocks", () => {
   it("a size that disagrees with the registry's is refused at once, and nothing is stored", async () => {
     const engine = engineWith();
     const signal = new AbortController().signal;
-    const owner = new EngineOwnerBlocks(engine, async () => ownerOrigin(origin), {
-      credentialWaitMs: 0,
-      noCredentialTtlMs: 1000,
-    });
+    const owner = ownerOver(engine, origin);
     const fetches = origin.fetches;
     // The last block of a blob said to be 10 bytes short: would be stored short under the real key.
     const last = Math.floor((blob.size - 10) / BS);
