@@ -1,8 +1,8 @@
 /**
  * What the registry front and the origin block source ask of the registries: manifests (always from
- * the registry, passed through byte for byte), blob authorization + size (a HEAD upstream that proves
- * the credential for that blob in that repository), and ranged blob reads with the redirect target remembered for a
- * short while so each block does not walk the redirect again.
+ * the registry, passed through byte for byte), listings, blob authorization + size (a HEAD upstream
+ * that proves the credential for that blob in that repository), and ranged blob reads with the
+ * redirect target remembered for a short while so each block does not walk the redirect again.
  */
 import { createHash } from "node:crypto";
 import type { ClientCredential } from "./client-credential.ts";
