@@ -56,6 +56,11 @@ async function handle(deps: RegistryFrontDeps, req: IncomingMessage, res: Server
   } catch (err) {
     if (isClientAbort(err) && abort.signal.aborted) {
       res.destroy();
+    } else if (kind === "ping" && err instanceof OciError && err.code === "UNAUTHORIZED") {
+      // Every pull starts with an anonymous /v2/ ping, and this challenge is how the pod's credentials
+      // are asked for: the protocol working, not an error to count or warn about.
+      deps.logger.debug({ method, url: req.url }, "challenged an anonymous ping");
+      renderOciError(res, err, method);
     } else {
       const oci = toOciError(err, kind);
       deps.metrics.errors.inc({ code: oci.code });

@@ -44,4 +44,19 @@ describe("sidecar logs", function () {
       expect(text, secret).not.to.contain(secret);
     }
   });
+
+  it("the anonymous /v2/ ping every pull starts with is a challenge, not a warning or a counted error", async () => {
+    const errors = async () =>
+      (await side.sidecar.metrics.registry.getSingleMetricAsString("acr_p2p_errors_total")).trim();
+    const before = await errors();
+    const from = lines.length;
+    const ping = await get(`${side.url}/v2/`);
+    expect(ping.status).to.equal(401);
+    expect(await errors()).to.equal(before);
+    const logged = lines.slice(from).map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logged.filter((l) => l.level >= 40)).to.deep.equal([]);
+    // A wrong credential on a real request is still an error, counted.
+    await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/v1`, { authorization: basic("alice", "x") });
+    expect(await errors()).to.not.equal(before);
+  });
 });

@@ -78,7 +78,8 @@ describe("sidecar registry front (rig origin with token auth)", function () {
       expect(metrics, name).to.contain(name);
     }
     expect(metrics).to.match(/acr_p2p_block_bytes_total\{source="origin"\} [1-9]/);
-    expect(metrics).to.match(/acr_p2p_errors_total\{code="UNAUTHORIZED"\} [1-9]/);
+    // The anonymous ping's challenge (the first test) is the protocol at work, not an error.
+    expect(metrics).not.to.match(/acr_p2p_errors_total\{code="UNAUTHORIZED"\}/);
   });
 
   it("answers an unknown manifest with MANIFEST_UNKNOWN", async () => {
