@@ -114,12 +114,19 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
       return { list: peers.sources(target.host, target.repo, origin), origin };
     },
     stalledReaderMs: config.transferTimeoutMs,
-    onStalledReader: (path) => {
-      metrics.stalledReaders.inc();
-      logger.warn(
-        { host: path.host, repo: path.repo, digest: path.digest, seconds: config.transferTimeoutSeconds },
-        "client stopped reading a blob; dropped",
-      );
+    report: {
+      served: (path, bytes, from, seconds) =>
+        logger.info(
+          { host: path.host, repo: path.repo, digest: path.digest, bytes, from, seconds: round3(seconds) },
+          "blob served",
+        ),
+      stalledReader: (path) => {
+        metrics.stalledReaders.inc();
+        logger.warn(
+          { host: path.host, repo: path.repo, digest: path.digest, seconds: config.transferTimeoutSeconds },
+          "client stopped reading a blob; dropped",
+        );
+      },
     },
     metrics,
     logger,
@@ -182,4 +189,8 @@ function closeServer(server: Server): Promise<void> {
 function addressOf(server: Server): string {
   const a = server.address() as AddressInfo;
   return a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }

@@ -10,7 +10,7 @@ import { blockCount, blockKey, blockRequest, checkBlob } from "./block-plan.ts";
 import { BlockFetcher } from "./block-fetcher.ts";
 import type { BadBlockEvent, BlockResult } from "./block-fetcher.ts";
 import { NOOP_METRICS } from "./block-metrics.ts";
-import type { BlockMetrics } from "./block-metrics.ts";
+import type { BlockMetrics, ByteSource } from "./block-metrics.ts";
 import { BlockReadable } from "./block-readable.ts";
 import type { BlockCheck } from "./block-readable.ts";
 import { BlobTrust } from "./blob-trust.ts";
@@ -55,6 +55,11 @@ export interface StreamOptions {
   readonly signal?: AbortSignal;
   /** Whether a read of a blob under recovery waits for the recovery (default true). */
   readonly waitForRecovery?: boolean;
+  /**
+   * Each block the stream takes, with where its bytes came from: `origin` or `peer` (fetched for it),
+   * `cache`, or `shared` (a fetch another stream started). For a per-pull account in the log.
+   */
+  readonly onBlock?: (from: ByteSource, bytes: number) => void;
 }
 
 export interface EngineStats {
@@ -125,8 +130,15 @@ export class BlockEngine {
     checkBlob(blob);
     const count = blockCount(blob.size, this.blockSizeBytes);
     const record = this.#verified(blob);
-    const fetch = (index: number, signal: AbortSignal) =>
-      this.#acquire(blob, index, sources, signal, options);
+    const { onBlock } = options;
+    const fetch = async (index: number, signal: AbortSignal): Promise<BlockResult> => {
+      const result = await this.#acquire(blob, index, sources, signal, options);
+      onBlock?.(
+        result.via === "source" ? (result.supplier?.kind ?? "source") : result.via,
+        result.bytes.length,
+      );
+      return result;
+    };
     const check: BlockCheck = record
       ? new VerifiedBlockCheck(record, fetch)
       : new WholeBlobCheck(blob, {

@@ -33,11 +33,18 @@ export interface BlobDeps {
   readonly upstream: UpstreamRegistry;
   /** How long a client may leave a blob response backed up before it is dropped (transferTimeout). */
   readonly stalledReaderMs: number;
-  /** Called when a client that stopped reading is dropped (log, metric). */
-  readonly onStalledReader: (path: BlobPath) => void;
+  readonly report: BlobReport;
   readonly engine: Pick<BlockEngine, "streamBlob" | "readRange">;
   /** The sources for one authorized client; `sequential` for whole-blob streams (not Range reads). */
   readonly sourcesFor: (target: Omit<BlobTarget, "digest">, sequential: boolean) => ClientSources;
+}
+
+/** What the front tells the log and the metrics about blob pulls. */
+export interface BlobReport {
+  /** A whole blob went to a client: its bytes by where they came from, and how long it took. */
+  served(path: BlobPath, bytes: number, from: Readonly<Record<string, number>>, seconds: number): void;
+  /** A client that stopped reading was dropped. */
+  stalledReader(path: BlobPath): void;
 }
 
 /** Serves one blob request; resolves with the body bytes written. */
@@ -49,6 +56,7 @@ export async function serveBlob(
   res: ServerResponse,
   signal: AbortSignal,
 ): Promise<number> {
+  const started = performance.now();
   const target: BlobTarget = { credential, host: path.host, repo: path.repo, digest: path.digest };
   const { size } = await deps.upstream.authorizeBlob(target, signal);
   res.setHeader("docker-content-digest", path.digest);
@@ -66,11 +74,17 @@ export async function serveBlob(
     if (path.range !== undefined) {
       return await serveRange(deps, target, size, sources, resolveRange(path.range, size), res, signal);
     }
+    const from: Record<string, number> = {};
     const stream = deps.engine.streamBlob({ digest: path.digest, size }, sources.list, {
       authoritative: sources.origin,
       signal,
+      onBlock: (source, bytes) => (from[source] = (from[source] ?? 0) + bytes),
     });
-    return await sendStream(stream, res, 200, size, deps.stalledReaderMs, () => deps.onStalledReader(path));
+    const sent = await sendStream(stream, res, 200, size, deps.stalledReaderMs, () =>
+      deps.report.stalledReader(path),
+    );
+    deps.report.served(path, sent, from, (performance.now() - started) / 1000);
+    return sent;
   } catch (err) {
     // The size came from the registry's HEAD and is trusted only while bytes verify with it: after a
     // failed read the next request asks the registry again.

@@ -59,4 +59,28 @@ describe("sidecar logs", function () {
     await get(`${side.url}${side.apiPrefix}/team-a/app/manifests/v1`, { authorization: basic("alice", "x") });
     expect(await errors()).to.not.equal(before);
   });
+
+  it("a pull writes exactly one info line per blob: repository, digest, bytes, where they came from, seconds", async () => {
+    const layer = image.layers[0]!;
+    const url = `${side.url}${side.apiPrefix}/team-a/app/blobs/${layer.digest}`;
+    const served = (from: number) =>
+      lines
+        .slice(from)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l["msg"] === "blob served");
+    for (const expected of [{ origin: layer.size }, { cache: layer.size }]) {
+      const from = lines.length;
+      expect((await get(url, { authorization: basic("alice", "alice-pw") })).status).to.equal(200);
+      const logged = served(from);
+      expect(logged).to.have.length(1);
+      expect(logged[0]).to.include({
+        level: 30,
+        repo: "team-a/app",
+        digest: layer.digest,
+        bytes: layer.size,
+      });
+      expect(logged[0]!["from"]).to.deep.equal(expected);
+      expect(logged[0]!["seconds"]).to.be.a("number");
+    }
+  });
 });
