@@ -1,8 +1,8 @@
 /**
  * Blobs: authorized first (the registry must have granted this credential this blob in this
- * repository: a cached blob is never served on the strength of a token, or of another repository), then streamed from the block engine, which releases
- * the final bytes only once the sha256 matches. A Range is served from a verified blob, or passed
- * through to the registry.
+ * repository: a cached blob is never served on the strength of a token, or of another repository),
+ * then streamed from the block engine, which releases the final bytes only once the sha256 matches. A
+ * Range is served from a verified blob, or passed through to the registry.
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";

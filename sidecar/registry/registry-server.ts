@@ -56,11 +56,6 @@ async function handle(deps: RegistryFrontDeps, req: IncomingMessage, res: Server
   } catch (err) {
     if (isClientAbort(err) && abort.signal.aborted) {
       res.destroy();
-    } else if (kind === "ping" && err instanceof OciError && err.code === "UNAUTHORIZED") {
-      // Every pull starts with an anonymous /v2/ ping, and this challenge is how the pod's credentials
-      // are asked for: the protocol working, not an error to count or warn about.
-      deps.logger.debug({ method, url: req.url }, "challenged an anonymous ping");
-      renderOciError(res, err, method);
     } else {
       const oci = toOciError(err, kind);
       deps.metrics.errors.inc({ code: oci.code });
@@ -93,7 +88,12 @@ async function route(
   switch (path.kind) {
     case "ping":
       // Answering the ping with a Basic challenge is what makes clients send the pod's credentials.
-      if (credential === ANONYMOUS) throw unauthorized("authentication required");
+      // Every pull starts so: the protocol working, answered here rather than thrown, so it is not
+      // counted or logged as an error.
+      if (credential === ANONYMOUS) {
+        renderOciError(res, unauthorized("authentication required"), method);
+        return 0;
+      }
       res.statusCode = 200;
       res.setHeader("content-type", "application/json");
       res.end(method === "HEAD" ? undefined : "{}");

@@ -108,10 +108,7 @@ export class UpstreamRegistry {
     const res = await this.#client.request(req);
     await expectOk(res, "manifest");
     this.#authorizer.record(credential, host, repo, res.authValidUntil);
-    const header = (name: string): string | undefined => {
-      const v = res.headers[name];
-      return typeof v === "string" ? v : undefined;
-    };
+    const header = (name: string): string | undefined => stringHeader(res, name);
     const contentLength = header("content-length");
     if (contentLength !== undefined && Number(contentLength) > MAX_MANIFEST_BYTES) {
       await res.body.dump().catch(() => undefined);
@@ -160,10 +157,7 @@ export class UpstreamRegistry {
       signal,
     });
     await expectOk(res, "listing");
-    const header = (name: string): string | undefined => {
-      const v = res.headers[name];
-      return typeof v === "string" ? v : undefined;
-    };
+    const header = (name: string): string | undefined => stringHeader(res, name);
     return {
       contentType: header("content-type"),
       link: header("link"),
@@ -224,8 +218,9 @@ export class UpstreamRegistry {
   }
 
   /**
-   * Forgets a grant whose size did not verify (the bytes read with it did not match the digest), so
-   * the next request asks the registry again instead of failing on the same size for the token's life.
+   * Forgets a grant after a read with its size failed (a wrong size shows as a digest mismatch or a
+   * short range), so the next request asks the registry again instead of failing on the same size for
+   * the token's life.
    */
   forgetBlob(target: BlobTarget): void {
     this.#grants.delete(grantKey(target));
@@ -306,6 +301,12 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
       },
     );
   });
+}
+
+/** A response header that came once, as a string; undefined when absent or repeated. */
+function stringHeader(res: RegistryResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return typeof v === "string" ? v : undefined;
 }
 
 function grantKey(target: BlobTarget): string {
