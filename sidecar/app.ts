@@ -120,6 +120,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
           { host: path.host, repo: path.repo, digest: path.digest, bytes, from, seconds: round3(seconds) },
           "blob served",
         ),
+      backedUp: (delta) => metrics.backedUpReaders.inc(delta),
       stalledReader: (path) => {
         metrics.stalledReaders.inc();
         logger.warn(

@@ -22,6 +22,7 @@ export class SidecarMetrics {
   readonly blockFetchesInFlight: Gauge;
   readonly errors: Counter<"code">;
   readonly stalledReaders: Counter;
+  readonly backedUpReaders: Gauge;
   readonly blockErrors: Counter<"code">;
   readonly requestSeconds: Histogram<"kind" | "method" | "status">;
   #cacheStats: (() => CacheStats) | undefined;
@@ -76,6 +77,11 @@ export class SidecarMetrics {
     this.stalledReaders = new Counter({
       name: "acr_p2p_stalled_readers_dropped_total",
       help: "Blob responses dropped because the client read nothing for transferTimeout.",
+      registers,
+    });
+    this.backedUpReaders = new Gauge({
+      name: "acr_p2p_readers_backed_up",
+      help: "Blob responses whose client is not reading now (dropped after transferTimeout); they hold no fetch slot.",
       registers,
     });
     this.errors = new Counter({

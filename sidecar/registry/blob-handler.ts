@@ -17,7 +17,7 @@ import type { ClientCredential } from "../upstream/client-credential.ts";
 import type { BlobTarget, UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";
 import { resolveRange, type ResolvedRange } from "./byte-range.ts";
-import { dropStalledReader } from "./stalled-reader.ts";
+import { dropStalledReader, type StalledReaderWatch } from "./stalled-reader.ts";
 import type { DistributionPath } from "./distribution-path.ts";
 
 export type BlobPath = Extract<DistributionPath, { kind: "blob" }>;
@@ -43,6 +43,8 @@ export interface BlobDeps {
 export interface BlobReport {
   /** A whole blob went to a client: its bytes by where they came from, and how long it took. */
   served(path: BlobPath, bytes: number, from: Readonly<Record<string, number>>, seconds: number): void;
+  /** Blob responses whose client is not reading now (+1 when one backs up, -1 when it drains or ends). */
+  backedUp(delta: 1 | -1): void;
   /** A client that stopped reading was dropped. */
   stalledReader(path: BlobPath): void;
 }
@@ -72,7 +74,10 @@ export async function serveBlob(
   const sources = deps.sourcesFor(target, path.range === undefined);
   try {
     if (path.range !== undefined) {
-      return await serveRange(deps, target, size, sources, resolveRange(path.range, size), res, signal);
+      return await serveRange(deps, target, size, sources, resolveRange(path.range, size), res, {
+        signal,
+        watch: stalledReaderWatch(deps, path),
+      });
     }
     const from: Record<string, number> = {};
     const stream = deps.engine.streamBlob({ digest: path.digest, size }, sources.list, {
@@ -80,9 +85,7 @@ export async function serveBlob(
       signal,
       onBlock: (source, bytes) => (from[source] = (from[source] ?? 0) + bytes),
     });
-    const sent = await sendStream(stream, res, 200, size, deps.stalledReaderMs, () =>
-      deps.report.stalledReader(path),
-    );
+    const sent = await sendStream(stream, res, 200, size, stalledReaderWatch(deps, path));
     deps.report.served(path, sent, from, (performance.now() - started) / 1000);
     return sent;
   } catch (err) {
@@ -100,7 +103,7 @@ async function serveRange(
   sources: ClientSources,
   range: ResolvedRange,
   res: ServerResponse,
-  signal: AbortSignal,
+  { signal, watch }: { signal: AbortSignal; watch: StalledReaderWatch },
 ): Promise<number> {
   const length = range.end - range.start + 1;
   res.setHeader("content-range", `bytes ${range.start}-${range.end}/${size}`);
@@ -128,7 +131,15 @@ async function serveRange(
     }
     stream = upstream.body;
   }
-  return sendStream(stream, res, 206, length, deps.stalledReaderMs, () => undefined);
+  return sendStream(stream, res, 206, length, watch);
+}
+
+function stalledReaderWatch(deps: BlobDeps, path: BlobPath): StalledReaderWatch {
+  return {
+    ms: deps.stalledReaderMs,
+    backedUp: (delta) => deps.report.backedUp(delta),
+    dropped: () => deps.report.stalledReader(path),
+  };
 }
 
 /**
@@ -141,8 +152,7 @@ async function sendStream(
   res: ServerResponse,
   status: number,
   length: number,
-  stalledReaderMs: number,
-  onStalledReader: () => void,
+  watch: StalledReaderWatch,
 ): Promise<number> {
   try {
     await firstReadable(stream);
@@ -156,7 +166,7 @@ async function sendStream(
   stream.on("data", (chunk: Uint8Array) => {
     sent += chunk.length;
   });
-  const stopWatching = dropStalledReader(res, stalledReaderMs, onStalledReader);
+  const stopWatching = dropStalledReader(res, watch);
   try {
     await pipeline(stream, res);
   } finally {

@@ -8,33 +8,45 @@
 import type { ServerResponse } from "node:http";
 import { AbortedError } from "../blocks/index.ts";
 
+export interface StalledReaderWatch {
+  /** How long a response may stay backed up before it is dropped (transferTimeout). */
+  readonly ms: number;
+  /** A response was seen backed up (+1), or drained or closed after that (-1): clients not reading now. */
+  backedUp(delta: 1 | -1): void;
+  /** A response was dropped. */
+  dropped(): void;
+}
+
 /** Watches `res` until it finishes or closes; returns a function that stops watching early. */
-export function dropStalledReader(res: ServerResponse, ms: number, onDrop: () => void): () => void {
+export function dropStalledReader(res: ServerResponse, watch: StalledReaderWatch): () => void {
   let backedUpSince: number | undefined;
+  const notBackedUp = (): void => {
+    if (backedUpSince === undefined) return;
+    backedUpSince = undefined;
+    watch.backedUp(-1);
+  };
   const check = (): void => {
-    if (!res.writableNeedDrain) {
-      backedUpSince = undefined;
-      return;
-    }
+    if (!res.writableNeedDrain) return notBackedUp();
     const now = performance.now();
-    backedUpSince ??= now;
-    if (now - backedUpSince < ms) return;
+    if (backedUpSince === undefined) {
+      backedUpSince = now;
+      watch.backedUp(1);
+    }
+    if (now - backedUpSince < watch.ms) return;
     stop();
-    onDrop();
-    res.destroy(new AbortedError(`the client read nothing for ${ms / 1000} s`));
+    watch.dropped();
+    res.destroy(new AbortedError(`the client read nothing for ${watch.ms / 1000} s`));
   };
   // A slow reader that drains now and then is making progress, however backed up it looks at a check.
-  const drained = (): void => {
-    backedUpSince = undefined;
-  };
-  const timer = setInterval(check, Math.max(10, Math.min(1000, ms / 4)));
+  const timer = setInterval(check, Math.max(10, Math.min(1000, watch.ms / 4)));
   timer.unref();
   const stop = (): void => {
     clearInterval(timer);
+    notBackedUp();
     res.off("close", stop);
-    res.off("drain", drained);
+    res.off("drain", notBackedUp);
   };
-  res.on("drain", drained);
+  res.on("drain", notBackedUp);
   res.once("close", stop);
   return stop;
 }

@@ -31,7 +31,11 @@ export interface TestSidecar {
 export function sidecarArgs(origin: Origin, extra: readonly string[] = []): string[] {
   const args = ["--upstream-host", origin.proxy.host, "--plain-http-upstream", origin.proxy.host];
   if (origin.tokenServer) args.push("--allow-host", new URL(origin.tokenServer.realm).host);
-  return [...args, "--connect-timeout", "2", "--transfer-timeout", "3", ...extra];
+  const timeouts = [
+    ["--connect-timeout", "2"],
+    ["--transfer-timeout", "3"],
+  ].filter(([flag]) => !extra.includes(flag!));
+  return [...args, ...timeouts.flat(), ...extra];
 }
 
 export interface TestSidecarOptions {
