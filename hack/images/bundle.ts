@@ -1,0 +1,71 @@
+/**
+ * One self-contained ES module per image: the sidecar's from bin/acr-p2p-sidecar.ts (the sidecar alone),
+ * the controller's from bin/acr-p2p.ts (every subcommand). esbuild resolves the TypeScript sources and
+ * the production dependencies into one file each, so an image carries no node_modules and Node loads
+ * one file instead of hundreds. The metafile says which inputs went into each bundle (a test reads it).
+ *
+ *   node hack/images/bundle.ts [OUT_DIR]     (default .cache/images/bundles)
+ */
+import { build, type Metafile } from "esbuild";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
+
+export const BUNDLES = {
+  sidecar: "bin/acr-p2p-sidecar.ts",
+  controller: "bin/acr-p2p.ts",
+} as const;
+export type BundleName = keyof typeof BUNDLES;
+
+export interface Bundle {
+  readonly name: BundleName;
+  /** The bundle's path. */
+  readonly file: string;
+  /** Every source file that went into it, relative to the repository root (node_modules/... included). */
+  readonly inputs: readonly string[];
+}
+
+/**
+ * An ES module bundle still meets CommonJS dependencies (prom-client, pino) that `require` Node's
+ * builtins: give them a real `require`.
+ */
+const REQUIRE_SHIM =
+  'import { createRequire as __acrP2pCreateRequire } from "node:module";\n' +
+  "const require = __acrP2pCreateRequire(import.meta.url);";
+
+export async function bundle(name: BundleName, outDir: string): Promise<Bundle> {
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${name}.mjs`);
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [BUNDLES[name]],
+    outfile: file,
+    bundle: true,
+    platform: "node",
+    target: "node24",
+    format: "esm",
+    banner: { js: REQUIRE_SHIM },
+    // Names stay readable in stack traces and logs; whitespace and syntax are squeezed.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "linked",
+    sourcemap: false,
+    metafile: true,
+    logLevel: "warning",
+  });
+  return { name, file, inputs: inputsOf(result.metafile) };
+}
+
+function inputsOf(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs).sort();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const outDir = resolve(process.argv[2] ?? join(ROOT, ".cache/images/bundles"));
+  for (const name of Object.keys(BUNDLES) as BundleName[]) {
+    const made = await bundle(name, outDir);
+    process.stdout.write(`${made.file}: ${made.inputs.length} inputs\n`);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Runs one subcommand of a CLI entry point. Each subcommand lives beside the code it runs and exports
+ * `main(argv): Promise<number>` (the exit code); only the entry points and those mains read argv/env.
+ * The entry points differ only in the subcommands they offer: the sidecar image's bundle is built from
+ * one that offers `sidecar` alone, so it carries none of the controller's code.
+ */
+
+export interface Subcommand {
+  readonly summary: string;
+  readonly load: () => Promise<{ main(argv: string[]): Promise<number> }>;
+}
+
+function usage(subcommands: Readonly<Record<string, Subcommand>>): string {
+  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  return `usage: acr-p2p <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'acr-p2p <command> --help' for a command's options.\n`;
+}
+
+async function run(subcommands: Readonly<Record<string, Subcommand>>, argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage(subcommands));
+    return name === undefined ? 2 : 0;
+  }
+  const subcommand = subcommands[name];
+  if (!subcommand) {
+    process.stderr.write(`acr-p2p: unknown command ${JSON.stringify(name)}\n\n${usage(subcommands)}`);
+    return 2;
+  }
+  const module = await subcommand.load();
+  return module.main(rest);
+}
+
+/** Runs the subcommand argv names and sets the exit code; an error thrown by it becomes one line and 1. */
+export function dispatch(subcommands: Readonly<Record<string, Subcommand>>, argv: string[]): void {
+  run(subcommands, argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`acr-p2p: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
