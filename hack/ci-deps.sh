@@ -12,10 +12,11 @@ log() { echo "[ci-deps $(date +%H:%M:%S)] $*" >&2; }
 # Debian packages: docker-registry containerd skopeo iproute2 util-linux (registry rig) ...
 bash "$root/hack/registry-deps.sh"
 # ... and hack/cluster's: openssl (PKI), curl (readiness), ss (iproute2), setsid/flock (util-linux);
-# python3 holds a never-accepting socket for the peer client's connect-timeout test.
+# python3 holds a never-accepting socket for the peer client's connect-timeout test; `npm run images`
+# strips the Node binary (binutils).
 need=()
 for pair in openssl:/usr/bin/openssl curl:/usr/bin/curl ca-certificates:/etc/ssl/certs/ca-certificates.crt \
-  unzip:/usr/bin/unzip python3:/usr/bin/python3; do
+  unzip:/usr/bin/unzip python3:/usr/bin/python3 binutils:/usr/bin/strip; do
   [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -38,3 +39,14 @@ log "$(go version)"
 
 "$root/hack/build-k8s-tools.sh" > /dev/null
 "$root/hack/build-k8s-tools.sh" --env
+
+# The images (npm run images): fetches the pinned Debian packages of their base layer once and caches
+# the base and Node layers by content; the image tests then build offline. Seconds when cached.
+# apt-get download needs package lists: refresh them once if the first try finds none.
+if ! (cd "$root" && npm run --silent images > /dev/null); then
+  log "npm run images failed; refreshing apt lists and retrying"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  $sudo flock /tmp/apt.lock apt-get update -qq
+  (cd "$root" && npm run --silent images > /dev/null)
+fi

@@ -47,16 +47,13 @@ kubeconfig=$(mktemp)
 kind get kubeconfig --name "$cluster" > "$kubeconfig"
 export KUBECONFIG=$kubeconfig
 
-# 3. Images: build, push, and take the digests the registry gave them.
+# 3. Images: built without Docker (npm run images), pushed with skopeo; the digests come from the build.
 declare -A digest
+pushed=$(npm run --silent images -- --push "localhost:$reg_port/acr-p2p" --push-insecure)
+log "$pushed"
 for image in controller sidecar; do
-  ref="localhost:$reg_port/acr-p2p/$image:e2e"
-  docker build -q -f "hack/images/$image.Dockerfile" -t "$ref" . > /dev/null
-  docker push -q "$ref" > /dev/null
-  repo_digest=$(docker image inspect -f '{{index .RepoDigests 0}}' "$ref")
-  digest[$image]=${repo_digest#*@}
-  size=$(docker image inspect -f '{{.Size}}' "$ref")
-  log "$image image: $((size / 1024 / 1024)) MiB, ${digest[$image]}"
+  digest[$image]=$(sed -n "s/.*--set $image\.image\.digest=\(sha256:[0-9a-f]*\).*/\1/p" <<< "$pushed")
+  [ -n "${digest[$image]}" ] || { echo "no $image digest in npm run images' output" >&2; exit 1; }
 done
 
 # 4. The chart with its hooks; test values as the local cluster tier uses (test/support/cluster-chart.ts).

@@ -1,6 +1,6 @@
 /**
  * The V8 flags the sidecar process runs with: the sidecar image's ENTRYPOINT passes them to node (a
- * unit test keeps hack/images/sidecar.Dockerfile in step), and the test rig starts sidecar processes
+ * unit test keeps hack/images/build-images.ts in step), and the test rig starts sidecar processes
  * with them, so benchmarks and memory tests measure what ships.
  *
  * --initial-old-space-size=64: the sidecar's JS heap is small (about 20 MB) while its block buffers

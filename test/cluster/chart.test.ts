@@ -28,6 +28,7 @@ import {
   CHART_NAMESPACE,
   CONTROLLER_SA,
   findObject,
+  IMAGE_SET_ARGS,
   helm,
   renderChart,
 } from "../support/cluster-chart.ts";
@@ -121,7 +122,7 @@ describe("cluster: Helm chart", function () {
   });
 
   it("passes helm lint", async function () {
-    const r = await helm(cluster, ["lint", "--strict", CHART_DIR]);
+    const r = await helm(cluster, ["lint", "--strict", CHART_DIR, ...IMAGE_SET_ARGS]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.not.match(/\[(WARNING|ERROR)\]/);
   });
@@ -401,6 +402,31 @@ describe("cluster: Helm chart", function () {
       expect(result.stderr).to.match(names);
     });
   }
+
+  it("refuses to render without images, naming the values and how to build and push them", async function () {
+    const { result } = await renderChart(cluster, [], { images: false });
+    expect(result.code).to.not.equal(0);
+    expect(result.stderr).to.contain("sidecar.image.digest");
+    expect(result.stderr).to.contain("controller.image.digest");
+    expect(result.stderr).to.contain("npm run images -- --push REGISTRY/PREFIX");
+    // One image is not enough either.
+    const half = await renderChart(cluster, ["--set", IMAGE_SET_ARGS[1]!.split(",").slice(0, 2).join(",")], {
+      images: false,
+    });
+    expect(half.result.code).to.not.equal(0);
+  });
+
+  it("renders the controller by tag when only its repository is set (the chart's appVersion, the tag npm run images pushes)", async function () {
+    const { result, objects } = await renderChart(cluster, [
+      "--set",
+      "controller.image.digest=,controller.image.repository=registry.test.local:5000/acr-p2p/controller",
+    ]);
+    expect(result.code, result.stderr).to.equal(0);
+    const deployment = findObject<V1Deployment>(objects, "Deployment");
+    expect(deployment.spec!.template.spec!.containers[0]!.image).to.equal(
+      "registry.test.local:5000/acr-p2p/controller:0.1.0",
+    );
+  });
 
   it("accepts memoryCacheCapacityGB and optionBlockSize when they agree", async function () {
     const { result } = await renderChart(cluster, [

@@ -63,12 +63,36 @@ export function parseManifests(text: string): KubernetesObject[] {
     .filter((o): o is KubernetesObject => o !== null && typeof o === "object" && "kind" in o);
 }
 
-/** `helm template` of the chart (offline: no lookup, caBundle left to certgen). */
+/** The test images as `helm --set` arguments: the chart renders nothing without images. */
+export const IMAGE_SET_ARGS: readonly string[] = [
+  "--set",
+  [
+    `controller.image.repository=${TEST_REGISTRY}/acr-p2p/controller`,
+    `controller.image.digest=sha256:${"c".repeat(64)}`,
+    `sidecar.image.repository=${TEST_REGISTRY}/acr-p2p/sidecar`,
+    `sidecar.image.digest=sha256:${"5".repeat(64)}`,
+  ].join(","),
+];
+
+/**
+ * `helm template` of the chart (offline: no lookup, caBundle left to certgen), with the test images
+ * unless `images` is false.
+ */
 export async function renderChart(
   cluster: TestCluster,
   setArgs: string[] = [],
+  opts: { images?: boolean } = {},
 ): Promise<{ result: CommandResult; objects: KubernetesObject[] }> {
-  const result = await helm(cluster, ["template", RELEASE, CHART_DIR, "-n", CHART_NAMESPACE, ...setArgs]);
+  const images = opts.images === false ? [] : IMAGE_SET_ARGS;
+  const result = await helm(cluster, [
+    "template",
+    RELEASE,
+    CHART_DIR,
+    "-n",
+    CHART_NAMESPACE,
+    ...images,
+    ...setArgs,
+  ]);
   return { result, objects: result.code === 0 ? parseManifests(result.stdout) : [] };
 }
 

@@ -44,10 +44,11 @@ const NOT_RENDERED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Non-root, as PodSecurity "restricted" asks: the sidecar image's own USER (hack/images), stated so the
- * kubelet can check runAsNonRoot without trusting the image.
+ * Non-root, as PodSecurity "restricted" asks: the sidecar image's own user (`nonroot`, 65532, from
+ * hack/images/debian-base.ts; a unit test keeps them equal), stated so the kubelet can check
+ * runAsNonRoot without trusting the image.
  */
-const SIDECAR_UID = 1000;
+export const SIDECAR_UID = 65532;
 
 /** The kubelet refreshes the projected token at 80% of this; the sidecar reads it afresh for each directory call. */
 const DIRECTORY_TOKEN_SECONDS = 3600;

@@ -9,8 +9,8 @@ imagePullSecrets:
 {{- end }}
 securityContext:
   runAsNonRoot: true
-  runAsUser: 1000
-  runAsGroup: 1000
+  runAsUser: 65532
+  runAsGroup: 65532
   seccompProfile: { type: RuntimeDefault }
 containers:
   - name: certgen

@@ -32,6 +32,10 @@ app.kubernetes.io/component: controller
 {{/* Seed rules the schema cannot express; each message names the parameter. */}}
 {{- define "p2p.validate" -}}
 {{- $v := .Values -}}
+{{- $howToBuild := "build and push the images with `npm run images -- --push REGISTRY/PREFIX`, which prints the --set flags naming both (README: Install)" -}}
+{{- if not (and $v.controller.image.repository $v.sidecar.image.repository $v.sidecar.image.digest) -}}
+{{- fail (printf "controller.image.repository, sidecar.image.repository and sidecar.image.digest are required (controller.image.digest too, or its tag): %s" $howToBuild) -}}
+{{- end -}}
 {{- if and $v.existingAccessKeySecret (or $v.accessKey $v.accessKeySecret) -}}
 {{- fail "existingAccessKeySecret: set either it or accessKey/accessKeySecret, not both" -}}
 {{- end -}}

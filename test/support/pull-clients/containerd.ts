@@ -7,6 +7,7 @@
  *   ctrd.listImages() -> ImageEntry[]                `ctr images ls`: name, digest, size, platforms
  *   ctrd.contentPath(digest) -> string               the blob file, to hash what was pulled
  *   ctrd.removeAllImages()                           removes images and waits for content GC
+ *   ctrd.importLayout(dir, baseName) -> string       imports an OCI image layout; its image name
  *   ctrd.ctr(args, timeoutMs?) -> CommandResult      any other ctr command
  *   ctrd.stop()                                      SIGTERM (SIGKILL after grace), temp dir removed
  *
@@ -98,6 +99,25 @@ export class Containerd {
     if (opts.allPlatforms) args.push("--all-platforms");
     args.push(ref);
     return this.ctr(args, opts.timeoutMs ?? 120_000);
+  }
+
+  /**
+   * Imports the OCI image layout in `dir` (its index's ref name is the tag) as `baseName:tag` and
+   * resolves with that name. ctr wants the layout as a tar, and imports nothing (exit 0) without a ref name.
+   */
+  async importLayout(dir: string, baseName: string): Promise<string> {
+    const tarFile = join(this.dir, `import-${Date.now()}.tar`);
+    const tar = await runCommand("tar", ["-C", dir, "-cf", tarFile, "."]);
+    if (tar.code !== 0) throw new Error(`tar of ${dir} failed: ${tar.stderr}`);
+    await this.#ok(["images", "import", "--base-name", baseName, tarFile]);
+    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as {
+      manifests: { annotations?: Record<string, string> }[];
+    };
+    const tag = index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"];
+    const name = `${baseName}:${tag}`;
+    if (!(await this.listImages()).some((i) => i.name === name))
+      throw new Error(`ctr imported no ${name} from ${dir}`);
+    return name;
   }
 
   async listContent(): Promise<ContentEntry[]> {
