@@ -8,7 +8,9 @@
  * Each is started STARTS times: time from exec to the first /readyz 200 (p50, p90), and for the first
  * RSS_STARTS of them the RSS 3 s after ready with no traffic (median). The sidecars run with the image's
  * Node flags and a registry address nothing listens on (nothing is pulled).
- * Targets (issue "npm run images"): sidecar bundle ready <= 200 ms p50, idle RSS <= 60 MB.
+ * Then each image's size, compressed (what a node pulls) and uncompressed, from `npm run images`' build.
+ * Targets (issue "npm run images"): sidecar bundle ready <= 200 ms p50, idle RSS <= 60 MB, sidecar
+ * image <= 50 MB compressed.
  *
  * Run: `npm run bench -- startup` (prints a table, writes bench/results/startup.json).
  */
@@ -17,6 +19,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildImages } from "../hack/images/build-images.ts";
 import { bundle } from "../hack/images/bundle.ts";
 import { SIDECAR_NODE_FLAGS } from "../sidecar/node-flags.ts";
 import { freePort, makeTempDir, spawnManaged } from "../test/support/origin/child-process.ts";
@@ -112,7 +115,25 @@ export interface StartupRow {
   readonly idleRssMB: number;
 }
 
-export async function benchStartup(): Promise<{ rows: StartupRow[]; pass: boolean }> {
+export interface ImageSizeRow {
+  readonly image: string;
+  readonly compressedMB: number;
+  readonly uncompressedMB: number;
+  readonly layersMB: string;
+}
+
+async function imageSizes(dir: string): Promise<ImageSizeRow[]> {
+  const images = await buildImages({ out: join(dir, "images") });
+  const mb = (bytes: number) => Math.round(bytes / 100_000) / 10;
+  return images.map((image) => ({
+    image: image.name,
+    compressedMB: mb(image.layers.reduce((sum, l) => sum + l.size, 0)),
+    uncompressedMB: mb(image.layers.reduce((sum, l) => sum + l.uncompressedSize, 0)),
+    layersMB: image.layers.map((l) => mb(l.size)).join(" + "),
+  }));
+}
+
+export async function benchStartup(): Promise<{ rows: StartupRow[]; images: ImageSizeRow[]; pass: boolean }> {
   const dir = makeTempDir("bench-startup");
   const made = await bundle("sidecar", dir);
   const variants: Variant[] = [
@@ -137,13 +158,22 @@ export async function benchStartup(): Promise<{ rows: StartupRow[]; pass: boolea
     });
   }
   const bundled = rows.find((r) => r.variant === "sidecar bundle")!;
-  return { rows, pass: bundled.readyP50Ms <= 200 && bundled.idleRssMB <= 60 };
+  const images = await imageSizes(dir);
+  const sidecarImage = images.find((i) => i.image === "sidecar")!;
+  return {
+    rows,
+    images,
+    pass: bundled.readyP50Ms <= 200 && bundled.idleRssMB <= 60 && sidecarImage.compressedMB <= 50,
+  };
 }
 
 async function main(): Promise<void> {
   const result = await benchStartup();
   console.table(result.rows);
-  console.log(`sidecar bundle: ready <= 200 ms p50, idle RSS <= 60 MB: ${result.pass ? "PASS" : "MISS"}`);
+  console.table(result.images);
+  console.log(
+    `sidecar: ready <= 200 ms p50, idle RSS <= 60 MB, image <= 50 MB compressed: ${result.pass ? "PASS" : "MISS"}`,
+  );
   const out = join(ROOT, "bench", "results", "startup.json");
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, JSON.stringify(result, null, 2) + "\n");
