@@ -15,12 +15,25 @@ function usage(subcommands: Readonly<Record<string, Subcommand>>): string {
   return `usage: acr-p2p <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'acr-p2p <command> --help' for a command's options.\n`;
 }
 
-async function run(subcommands: Readonly<Record<string, Subcommand>>, argv: string[]): Promise<number> {
+/** Every entry point offers `version`. */
+const VERSION: Subcommand = {
+  summary: "print the release, its git revision and the Node version",
+  load: () => import("./version-command.ts"),
+};
+
+async function run(offered: Readonly<Record<string, Subcommand>>, argv: string[]): Promise<number> {
+  const subcommands: Readonly<Record<string, Subcommand>> = { ...offered, version: VERSION };
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  // Asked for: stdout, exit 0. A usage error (no command): stderr, exit 2, as other CLIs do.
+  if (name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage(subcommands));
-    return name === undefined ? 2 : 0;
+    return 0;
   }
+  if (name === undefined) {
+    process.stderr.write(usage(subcommands));
+    return 2;
+  }
+  if (name === "--version") return (await VERSION.load()).main([]);
   const subcommand = subcommands[name];
   if (!subcommand) {
     process.stderr.write(`acr-p2p: unknown command ${JSON.stringify(name)}\n\n${usage(subcommands)}`);

@@ -12,6 +12,8 @@ export interface RawOptions {
   /** Keys the user set explicitly (flag or env), as opposed to defaults. */
   readonly explicit: ReadonlySet<string>;
   readonly help: boolean;
+  /** Arguments that are not options (`-` included), in order; only when the command takes them. */
+  readonly positionals: readonly string[];
 }
 
 /** A command's options: `{help: true}` when --help was asked (nothing else is validated then). */
@@ -35,14 +37,20 @@ export function collectRawOptions(
   specs: readonly OptionSpec[],
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
+  opts: { positionals?: boolean } = {},
 ): RawOptions {
   const byFlag = new Map(specs.map((s) => [s.flag, s]));
   const fromFlags = new Map<string, string[]>();
+  const positionals: string[] = [];
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === "--help" || arg === "-h") {
       help = true;
+      continue;
+    }
+    if (opts.positionals && (arg === "-" || !arg.startsWith("-"))) {
+      positionals.push(arg);
       continue;
     }
     const eq = arg.indexOf("=");
@@ -83,7 +91,7 @@ export function collectRawOptions(
       explicit.add(spec.key);
     } else if (spec.default !== undefined) values.set(spec.key, spec.default);
   }
-  return { values, explicit, help };
+  return { values, explicit, help, positionals };
 }
 
 function splitList(items: readonly string[]): string[] {

@@ -1,11 +1,11 @@
 /**
- * `acr-p2p inject -f FILE [--registry HOST]... [-o yaml|json]`: prints the manifests of FILE with every
- * Pod / pod template mutated exactly as the webhook would (the same admitPod), plus the derived pull
- * secrets it would create. No cluster: Namespaces and Secrets found in FILE stand in for the cluster's;
- * a namespace not in FILE counts as opted in; the server version is --kube-version.
+ * `acr-p2p inject FILE|DIR|- [--registry HOST]... [-o yaml|json]` (or `-f FILE`): prints the manifests
+ * with every Pod / pod template mutated exactly as the webhook would (the same admitPod), plus the
+ * derived pull secrets it would create. No cluster: Namespaces and Secrets in the input stand in for
+ * the cluster's; a namespace not in the input counts as opted in; the server version is --kube-version.
+ * Only the manifests go to stdout (`... | kubectl apply -f -` works); skips and errors go to stderr.
  */
-import { readFile } from "node:fs/promises";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { silentLogger } from "../../lib/logger.ts";
 import type { OptionSpec } from "../../lib/sidecar-options.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
@@ -22,7 +22,10 @@ import { ACCELERATE_MODE, ACCELERATE_MODE_P2P } from "../mutation/names.ts";
 import { checkPod, PodShapeError } from "../mutation/pod.ts";
 import type { PatchOperation } from "../mutation/pod-editor.ts";
 import { StaticRegistryResolver } from "../registry/registry-resolver.ts";
+import { readManifestSource } from "./manifest-source.ts";
 import { podView } from "./workloads.ts";
+
+export { parseManifests } from "./manifest-source.ts";
 
 type Json = Record<string, unknown>;
 
@@ -49,7 +52,7 @@ export const INJECT_OPTIONS: readonly OptionSpec[] = Object.freeze([
     env: "ACR_P2P_INJECT_FILE",
     flag: "--filename",
     kind: "string",
-    help: "Manifest file (YAML or JSON, several documents allowed); - reads stdin. Short: -f.",
+    help: "Manifest file (YAML or JSON, several documents allowed), a directory (its .yaml, .yml and .json files) or - for stdin; also given as the one argument. Short: -f.",
   },
   {
     key: "output",
@@ -76,9 +79,9 @@ export const INJECT_OPTIONS: readonly OptionSpec[] = Object.freeze([
 ] satisfies OptionSpec[]);
 
 const HEADER = [
-  "usage: acr-p2p inject -f FILE [--registry HOST]... [-o yaml|json] [options]",
+  "usage: acr-p2p inject FILE|DIR|- [--registry HOST]... [-o yaml|json] [options]",
   "",
-  "Prints FILE's Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs as the",
+  "Prints the Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs as the",
   "webhook would mutate them, plus the derived pull secrets it would create. Namespaces and Secrets in",
   "FILE stand in for the cluster's; a namespace not in FILE counts as opted in. Skips go to stderr.",
 ];
@@ -97,9 +100,17 @@ export function parseInjectArgs(
   env: Readonly<Record<string, string | undefined>>,
 ): { readonly help: true } | ({ readonly help: false } & InjectArgs) {
   const expanded = argv.map((a) => (a === "-f" ? "--filename" : a === "-o" ? "--output" : a));
-  const raw = collectRawOptions(INJECT_OPTIONS, expanded, env);
+  const raw = collectRawOptions(INJECT_OPTIONS, expanded, env, { positionals: true });
   if (raw.help) return { help: true };
   const spec = (key: string) => INJECT_OPTIONS.find((o) => o.key === key) as OptionSpec;
+  const flagged = raw.values.get("filename");
+  const sources = [...(typeof flagged === "string" ? [flagged] : []), ...raw.positionals];
+  if (sources.length > 1) {
+    throw ConfigError.forSpec(
+      spec("filename"),
+      `one manifest source, got ${sources.length}: ${sources.map((s) => JSON.stringify(s)).join(", ")} (a directory takes all its files)`,
+    );
+  }
   const versionText = String(raw.values.get("kubeVersion"));
   if (!/^v?\d+\.\d+(\.\d+)?$/.test(versionText)) {
     throw ConfigError.forSpec(
@@ -107,10 +118,9 @@ export function parseInjectArgs(
       `expected MAJOR.MINOR, got ${JSON.stringify(versionText)}`,
     );
   }
-  const file = raw.values.get("filename");
   return {
     help: false,
-    file: typeof file === "string" ? file : undefined,
+    file: sources[0],
     output: parseChoice<"yaml" | "json">(spec("output"), String(raw.values.get("output"))),
     config: buildMutationConfig(raw),
     registries: parseRegistries(spec("registries"), listOf(raw.values.get("registries"))),
@@ -134,16 +144,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.file === undefined) {
-    process.stderr.write("acr-p2p inject: name the manifest with -f FILE (or -f - for stdin)\n");
+    process.stderr.write(`acr-p2p inject: name the manifests: FILE, DIR or - for stdin\n\n${HEADER[0]}\n`);
     return 2;
   }
   let docs: Json[];
   try {
-    docs = parseManifests(args.file === "-" ? await readStdin() : await readFile(args.file, "utf8"));
+    docs = await readManifestSource(args.file);
   } catch (err) {
-    process.stderr.write(
-      `acr-p2p inject: ${args.file}: ${err instanceof Error ? err.message : String(err)}\n`,
-    );
+    process.stderr.write(`acr-p2p inject: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   const result = await injectDocuments(docs, args.config, args.registries, args.version);
@@ -233,21 +241,6 @@ export async function injectDocuments(
   return { documents: [...docs, ...created], patches, messages, failed };
 }
 
-export function parseManifests(text: string): Json[] {
-  const out: Json[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if ("errors" in doc && doc.errors.length > 0) throw new Error(doc.errors[0]?.message ?? "not YAML");
-    const value: unknown = doc.toJS();
-    if (value == null) continue;
-    if (typeof value !== "object" || Array.isArray(value))
-      throw new Error("each document must be a Kubernetes object");
-    const obj = value as Json;
-    if (obj["kind"] === "List" && Array.isArray(obj["items"])) out.push(...(obj["items"] as Json[]));
-    else out.push(obj);
-  }
-  return out;
-}
-
 export function formatDocuments(docs: readonly Json[], output: "yaml" | "json"): string {
   if (output === "json") {
     const value = docs.length === 1 ? docs[0] : { apiVersion: "v1", kind: "List", items: docs };
@@ -258,10 +251,4 @@ export function formatDocuments(docs: readonly Json[], output: "yaml" | "json"):
 
 function listOf(value: string | readonly string[] | undefined): readonly string[] {
   return value === undefined ? [] : typeof value === "string" ? [value] : value;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

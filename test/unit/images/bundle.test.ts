@@ -60,6 +60,10 @@ describe("image bundles", function () {
     expect(help.stderr).to.equal("");
     expect(help.status).to.equal(0);
     expect(help.stdout).to.match(/^usage: acr-p2p sidecar/);
+    // Away from package.json and git, version comes from what the bundle was built with.
+    const version = runAlone(sidecar, ["version"]);
+    expect(version.status, version.stderr).to.equal(0);
+    expect(version.stdout).to.match(/^acr-p2p \d+\.\d+\.\d+\nrevision: [0-9a-f]{40}(-dirty)?\nnode: v24\./);
     const webhook = runAlone(sidecar, ["webhook"]);
     expect(webhook.status).to.equal(2);
     expect(webhook.stderr).to.contain('unknown command "webhook"');

@@ -3,8 +3,11 @@
  * template; JSON output, stdin, skips and bad arguments behave as documented.
  */
 import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 
 const ROOT = new URL("../../../", import.meta.url);
 const REGISTRY = "my-registry-vpc.cn-hangzhou.cr.aliyuncs.com";
@@ -70,7 +73,60 @@ describe("acr-p2p inject (CLI)", function () {
     expect(unpinned.stderr).to.include("ACR_P2P_SIDECAR_IMAGE").and.include("not pinned by digest");
     const nofile = cli([]);
     expect(nofile.code).to.equal(2);
-    expect(nofile.stderr).to.include("-f FILE");
+    expect(nofile.stderr).to.include("FILE, DIR or - for stdin");
+    const two = cli(["-f", "examples/deployment.yaml", "other.yaml"]);
+    expect(two.code).to.equal(2);
+    expect(two.stderr).to.include('"examples/deployment.yaml", "other.yaml"');
+  });
+
+  it("reads the same manifests from FILE, -f FILE, - (stdin) and a DIR of them: the same output", () => {
+    const sample = readFileSync(new URL("examples/deployment.yaml", ROOT), "utf8");
+    const namespace = {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "shop", labels: { "k8s.aliyun.com/image-accelerate-mode": "p2p" } },
+    };
+    const scratch = mkdtempSync(join(tmpdir(), "acr-p2p-inject-"));
+    try {
+      const combined = join(scratch, "combined.yaml");
+      writeFileSync(combined, `${sample}---\n${JSON.stringify(namespace)}\n`);
+      // A directory: its .yaml/.yml/.json files in name order; anything else is not a manifest.
+      const dir = join(scratch, "manifests");
+      mkdirSync(dir);
+      writeFileSync(join(dir, "1-deployment.yaml"), sample);
+      writeFileSync(join(dir, "2-namespace.json"), JSON.stringify(namespace));
+      writeFileSync(join(dir, "README.txt"), "not a manifest");
+      const byFlag = cli(["-f", combined, "--registry", REGISTRY]);
+      expect(byFlag.code, byFlag.stderr).to.equal(0);
+      expect(byFlag.stdout).to.include("kind: Namespace").and.include("acr-p2p-sidecar");
+      for (const args of [[combined], ["-"], [dir]]) {
+        const r = cli(
+          [...args, "--registry", REGISTRY],
+          args[0] === "-" ? readFileSync(combined, "utf8") : undefined,
+        );
+        expect(r.code, `${args[0]}: ${r.stderr}`).to.equal(0);
+        expect(r.stdout, String(args[0])).to.equal(byFlag.stdout);
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it("run as `npx acr-p2p inject FILE`, stdout is YAML with nothing before it (pipes into kubectl apply -f -)", () => {
+    const r = spawnSync(
+      "npx",
+      ["--no-install", "acr-p2p", "inject", "examples/deployment.yaml", "--registry", REGISTRY],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.startsWith("apiVersion: ")).to.equal(true);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Json);
+    expect(docs[0]!["kind"]).to.equal("Deployment");
+    expect(JSON.stringify(docs)).to.include("acr-p2p-sidecar");
   });
 
   it("--help lists its options", () => {
