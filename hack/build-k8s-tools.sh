@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds and caches the Go-built binaries the cluster tier needs: kube-apiserver and kubectl
-# (k8s.io/kubernetes), etcd (go.etcd.io/etcd/server/v3) and helm (helm.sh/helm/v3), from the Go module
+# Builds and caches the Go-built binaries the cluster and node tiers need: kube-apiserver, kubectl and
+# kubelet (k8s.io/kubernetes), a pause binary for the node tier's sandboxes (hack/tools/pause), etcd (go.etcd.io/etcd/server/v3) and helm (helm.sh/helm/v3), from the Go module
 # proxy, at the versions in hack/tools/versions.env. Each lands in ~/.cache/acr-p2p/bin/<tool>-<version>/
 # and is built only when missing, so a second run does nothing. Cold: 6-10 min on 2 cores.
 #
 #   hack/build-k8s-tools.sh            build what is missing, then print the env lines below
-#   hack/build-k8s-tools.sh --env      print KUBE_APISERVER=... ETCD=... KUBECTL=... HELM=... lines;
+#   hack/build-k8s-tools.sh --env      print KUBE_APISERVER=... KUBELET=... PAUSE=... ETCD=... KUBECTL=... HELM=... lines;
 #                                      exit 3 (printing nothing) if anything is not built yet
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,15 +16,21 @@ cache=${ACR_P2P_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/acr-p2p}
 k8s_dir="$cache/bin/kubernetes-$K8S_VERSION"
 etcd_dir="$cache/bin/etcd-$ETCD_VERSION"
 helm_dir="$cache/bin/helm-$HELM_VERSION"
+kubelet_dir="$cache/bin/kubelet-$K8S_VERSION"
+# The pause binary is ours: keyed by its source's hash.
+pause_dir="$cache/bin/pause-$(sha256sum "$tools/pause/main.go" "$tools/pause/go.mod" | sha256sum | cut -c1-12)"
 
 print_env() {
   echo "KUBE_APISERVER=$k8s_dir/kube-apiserver"
   echo "KUBECTL=$k8s_dir/kubectl"
+  echo "KUBELET=$kubelet_dir/kubelet"
+  echo "PAUSE=$pause_dir/pause"
   echo "ETCD=$etcd_dir/etcd"
   echo "HELM=$helm_dir/helm"
 }
 all_built() {
-  [[ -x $k8s_dir/kube-apiserver && -x $k8s_dir/kubectl && -x $etcd_dir/etcd && -x $helm_dir/helm ]]
+  [[ -x $k8s_dir/kube-apiserver && -x $k8s_dir/kubectl && -x $etcd_dir/etcd && -x $helm_dir/helm &&
+    -x $kubelet_dir/kubelet && -x $pause_dir/pause ]]
 }
 if [[ ${1:-} == --env ]]; then
   all_built || exit 3
@@ -58,6 +64,17 @@ build() {
   log "built $(cd "$out" && echo *) in $((SECONDS - started)) s"
 }
 
+# The variables Kubernetes' hack/lib/version.sh sets, so --version prints the real version.
+version_flags() {
+  local minor=${K8S_VERSION#v1.} flags="" pkg
+  minor=${minor%%.*}
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
+  done
+  echo "$flags"
+}
+
 total=$SECONDS
 if [[ -x $helm_dir/helm ]]; then
   log "helm $HELM_VERSION cached"
@@ -83,16 +100,18 @@ fi
 if [[ -x $k8s_dir/kube-apiserver && -x $k8s_dir/kubectl ]]; then
   log "kube-apiserver/kubectl $K8S_VERSION cached"
 else
-  minor=${K8S_VERSION#v1.}
-  minor=${minor%%.*}
-  vflags=""
-  # Same variables Kubernetes' hack/lib/version.sh sets, so --version prints the real version.
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    vflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    vflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
-  done
-  build "$k8s_dir" "$tools/kubernetes" "$vflags" \
+  build "$k8s_dir" "$tools/kubernetes" "$(version_flags)" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+fi
+if [[ -x $kubelet_dir/kubelet ]]; then
+  log "kubelet $K8S_VERSION cached"
+else
+  build "$kubelet_dir" "$tools/kubernetes" "$(version_flags)" k8s.io/kubernetes/cmd/kubelet
+fi
+if [[ -x $pause_dir/pause ]]; then
+  log "pause cached"
+else
+  build "$pause_dir" "$tools/pause" "" .
 fi
 log "all tools ready ($((SECONDS - total)) s)"
 print_env

@@ -13,10 +13,12 @@ log() { echo "[ci-deps $(date +%H:%M:%S)] $*" >&2; }
 bash "$root/hack/registry-deps.sh"
 # ... and hack/cluster's: openssl (PKI), curl (readiness), ss (iproute2), setsid/flock (util-linux);
 # python3 holds a never-accepting socket for the peer client's connect-timeout test; `npm run images`
-# strips the Node binary (binutils).
+# strips the Node binary (binutils); the node tier's containerd wants a CNI network
+# (containernetworking-plugins).
 need=()
 for pair in openssl:/usr/bin/openssl curl:/usr/bin/curl ca-certificates:/etc/ssl/certs/ca-certificates.crt \
-  unzip:/usr/bin/unzip python3:/usr/bin/python3 binutils:/usr/bin/strip; do
+  unzip:/usr/bin/unzip python3:/usr/bin/python3 binutils:/usr/bin/strip \
+  containernetworking-plugins:/usr/lib/cni/bridge; do
   [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const TIERS = ["unit", "integration", "cluster"] as const;
+const TIERS = ["unit", "integration", "cluster", "node"] as const;
 
 function npmRun(script: string, env: NodeJS.ProcessEnv = {}): number {
   const result = spawnSync("npm", ["run", "--silent", script], {

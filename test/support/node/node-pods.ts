@@ -1,0 +1,48 @@
+/**
+ * What the node tier needs around pods: the objects a controller-manager would have made in a
+ * namespace (the `default` ServiceAccount, the `kube-root-ca.crt` ConfigMap the token volume mounts),
+ * and waiting for a pod's phase.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import type { TestCluster } from "../cluster.ts";
+import { createTestNamespace } from "../cluster-objects.ts";
+import { waitUntil } from "../origin/child-process.ts";
+
+export async function createNodeNamespace(
+  cluster: TestCluster,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
+  const name = await createTestNamespace(cluster.kubeConfig, prefix, labels);
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const ca = readFileSync(join(cluster.stateDir!, "ca.crt"), "utf8");
+  await core.createNamespacedConfigMap({
+    namespace: name,
+    body: { metadata: { name: "kube-root-ca.crt" }, data: { "ca.crt": ca } },
+  });
+  return name;
+}
+
+/** Polls the pod until `done` says so; the error names the pod's phase and container states. */
+export async function waitForPod(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  done: (pod: V1Pod) => boolean,
+  timeoutMs = 120_000,
+): Promise<V1Pod> {
+  const core = kc.makeApiClient(CoreV1Api);
+  let last: V1Pod | undefined;
+  await waitUntil(
+    async () => {
+      last = await core.readNamespacedPod({ name, namespace });
+      return done(last);
+    },
+    timeoutMs,
+    () => `pod ${namespace}/${name}: ${JSON.stringify(last?.status, null, 1)?.slice(0, 3000)}`,
+    250,
+  );
+  return last!;
+}

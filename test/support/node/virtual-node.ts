@@ -1,0 +1,393 @@
+/**
+ * A virtual node of the node tier: containerd (CRI) and a real kubelet in a network namespace of
+ * node-network.ts, in a private mount namespace (hack/virtual-node), registered with the test API
+ * server as a virtual node of one zone. The host services it needs (API server, origin, token server)
+ * appear on its 127.0.0.1 at their host ports (netns-forwarder.ts).
+ *
+ *   startVirtualNode(cluster, network, {index, zone, forwardPorts}) -> VirtualNode
+ *   node.importImage(layoutDir, baseName) -> name    an OCI layout into the node's CRI image store
+ *   node.stop()                                      kubelet, containerd, every container (by cgroup), the
+ *                                                    cgroups, the namespace's forwarder; also at exit
+ */
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { tarLayer } from "../../../hack/images/layer.ts";
+import { writeImageLayout } from "../../../hack/images/oci-layout.ts";
+import type { TestCluster } from "../cluster.ts";
+import { REPO_ROOT } from "../cluster.ts";
+import {
+  makeTempDir,
+  removeTempDir,
+  runCommand,
+  spawnManaged,
+  waitUntil,
+  type ManagedProcess,
+} from "../origin/child-process.ts";
+import type { NodeNamespace, NodeNetwork } from "./node-network.ts";
+import { forwardPortsInto, type PortForwarding } from "./netns-forwarder.ts";
+
+const NODE_SCRIPT = join(REPO_ROOT, "hack/virtual-node");
+const PAUSE_IMAGE = "acr-p2p.test/pause";
+/** The v1 hierarchies the kubelet and runc use here (cgroups v1, hybrid). */
+const CGROUP_HIERARCHIES = [
+  "cpu",
+  "cpuacct",
+  "cpuset",
+  "memory",
+  "devices",
+  "freezer",
+  "blkio",
+  "pids",
+  "systemd",
+];
+
+export interface VirtualNodeOptions {
+  /** 1, 2, ...: the node is vnode-<index>, at the network's .<index+1>. */
+  readonly index: number;
+  readonly zone: string;
+  /** Host 127.0.0.1 ports the node must reach (the API server's is added). */
+  readonly forwardPorts?: readonly number[];
+}
+
+export interface VirtualNode {
+  readonly name: string;
+  readonly ip: string;
+  readonly netns: string;
+  readonly dir: string;
+  readonly socket: string;
+  importImage(layoutDir: string, baseName: string): Promise<string>;
+  ctr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  logTail(): string;
+  stop(): Promise<void>;
+}
+
+export interface NodeTools {
+  readonly kubelet: string;
+  readonly pause: string;
+}
+
+export async function nodeTools(): Promise<NodeTools> {
+  const r = await runCommand(join(REPO_ROOT, "hack/build-k8s-tools.sh"), ["--env"], { timeoutMs: 10_000 });
+  if (r.code !== 0)
+    throw new Error("the kubelet is not built: run hack/build-k8s-tools.sh (or hack/ci-deps.sh)");
+  const env = new Map(
+    r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("=", 2) as [string, string]),
+  );
+  return { kubelet: env.get("KUBELET")!, pause: env.get("PAUSE")! };
+}
+
+/** A one-layer image holding the pause binary, as the tar `ctr images import` reads. */
+async function pauseImageTar(pauseBinary: string, dir: string): Promise<string> {
+  const staging = join(dir, "pause-rootfs");
+  mkdirSync(staging, { recursive: true });
+  chmodSync(staging, 0o755);
+  writeFileSync(join(staging, "pause"), readFileSync(pauseBinary));
+  chmodSync(join(staging, "pause"), 0o755);
+  const layer = await tarLayer(staging, join(dir, "pause-layer.tar.gz"));
+  const layout = writeImageLayout(join(dir, "pause-layout"), {
+    layers: [layer],
+    refName: "1",
+    config: {
+      created: "1970-01-01T00:00:00Z",
+      User: "65535:65535",
+      Env: [],
+      Entrypoint: ["/pause"],
+      Cmd: [],
+      WorkingDir: "/",
+      Labels: {},
+    },
+  });
+  const tar = join(dir, "pause.tar");
+  const r = await runCommand("tar", ["-C", layout.dir, "-cf", tar, "."]);
+  if (r.code !== 0) throw new Error(`tar of the pause layout: ${r.stderr}`);
+  return tar;
+}
+
+function containerdToml(dir: string, index: number): string {
+  return `version = 2
+root = "${dir}/containerd/root"
+state = "${dir}/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = "${dir}/containerd.sock"
+[ttrpc]
+  address = "${dir}/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${PAUSE_IMAGE}:1"
+  # root here lacks CAP_SYS_RESOURCE: without this every sandbox fails to start.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${dir}/cni"
+`;
+}
+
+function cniConflist(dir: string, index: number): string {
+  // Pods here use the node's network (hostNetwork); the runtime still wants a network to report ready.
+  return JSON.stringify({
+    cniVersion: "0.4.0",
+    name: "acr-p2p-node",
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "cni0",
+        isGateway: false,
+        ipMasq: false,
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: `10.214.${index}.0/24` }]],
+          dataDir: `${dir}/cni-ipam`,
+        },
+      },
+    ],
+  });
+}
+
+function kubeletYaml(dir: string, cgroupRoot: string, address: string): string {
+  return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: false }
+authorization: { mode: AlwaysAllow }
+address: ${address}
+readOnlyPort: 0
+healthzPort: 0
+containerRuntimeEndpoint: unix://${dir}/containerd.sock
+cgroupDriver: cgroupfs
+cgroupRoot: ${cgroupRoot}
+failCgroupV1: false
+failSwapOn: false
+makeIPTablesUtilChains: false
+resolvConf: ""
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: { memory.available: "1Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%" }
+syncFrequency: 5s
+nodeStatusUpdateFrequency: 5s
+fileCheckFrequency: 5s
+`;
+}
+
+/** The cgroup tree of the node in every v1 hierarchy; cpuset needs its cpus and mems before use. */
+function createCgroupRoot(cgroupRoot: string): void {
+  for (const h of CGROUP_HIERARCHIES) {
+    const path = join("/sys/fs/cgroup", h, cgroupRoot);
+    mkdirSync(path, { recursive: true });
+    if (h === "cpuset") {
+      for (const f of ["cpuset.cpus", "cpuset.mems"])
+        writeFileSync(join(path, f), readFileSync(join("/sys/fs/cgroup/cpuset", f)));
+    }
+  }
+}
+
+/** Kills every process in the node's cgroups, then removes them, deepest first. */
+async function removeCgroupRoot(cgroupRoot: string): Promise<void> {
+  const trees = CGROUP_HIERARCHIES.map((h) => join("/sys/fs/cgroup", h, cgroupRoot)).filter(existsSync);
+  const walk = (dir: string): string[] => [
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => walk(join(dir, e.name))),
+    dir,
+  ];
+  const pids = () =>
+    trees.flatMap(walk).flatMap((d) => {
+      try {
+        return readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    });
+  await waitUntil(
+    async () => {
+      const left = pids();
+      for (const pid of left) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      return left.length === 0;
+    },
+    20_000,
+    () => `processes left in cgroup ${cgroupRoot}: ${pids().join(", ")}`,
+    100,
+  );
+  for (const tree of trees) {
+    for (const dir of walk(tree)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // a hierarchy can take a moment to release an emptied cgroup; retried below
+      }
+    }
+  }
+  await waitUntil(
+    async () => {
+      for (const tree of trees.filter(existsSync)) for (const dir of walk(tree)) spawnSync("rmdir", [dir]);
+      return trees.every((t) => !existsSync(t));
+    },
+    10_000,
+    () => `cgroup ${cgroupRoot} not removed`,
+    100,
+  );
+}
+
+/** containerd shims of this node (they leave the node's process tree): found by their socket address. */
+function shimPids(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmdline = readFileSync(`/proc/${p}/cmdline`, "utf8");
+        return cmdline.includes("containerd-shim") && cmdline.includes(`${dir}/containerd.sock`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+export async function startVirtualNode(
+  cluster: TestCluster,
+  network: NodeNetwork,
+  opts: VirtualNodeOptions,
+): Promise<VirtualNode> {
+  const tools = await nodeTools();
+  const ns: NodeNamespace = network.addNode(opts.index);
+  const name = `vnode-${opts.index}`;
+  const dir = makeTempDir(`node-${opts.index}`);
+  const cgroupRoot = `/acr-p2p-${process.pid}-${opts.index}`;
+  const apiPort = Number(new URL(cluster.server).port);
+  mkdirSync(join(dir, "cni"), { recursive: true });
+  writeFileSync(join(dir, "cni", "10-acr-p2p.conflist"), cniConflist(dir, opts.index));
+  writeFileSync(join(dir, "containerd.toml"), containerdToml(dir, opts.index));
+  writeFileSync(join(dir, "kubelet.yaml"), kubeletYaml(dir, cgroupRoot, ns.ip));
+  writeFileSync(join(dir, "kubeconfig"), readFileSync(cluster.kubeconfigPath));
+  await pauseImageTar(tools.pause, dir);
+  const labels = [
+    "type=virtual-kubelet",
+    `topology.kubernetes.io/zone=${opts.zone}`,
+    "alibabacloud.com/eci=true",
+  ].join(",");
+  writeFileSync(
+    join(dir, "env"),
+    [
+      `KUBELET=${tools.kubelet}`,
+      `NODE_NAME=${name}`,
+      `NODE_IP=${ns.ip}`,
+      `NODE_LABELS=${labels}`,
+      `PAUSE_IMAGE_NAME=${PAUSE_IMAGE}`,
+    ].join("\n") + "\n",
+  );
+  createCgroupRoot(cgroupRoot);
+  const forwarding: PortForwarding = await forwardPortsInto(ns.name, [apiPort, ...(opts.forwardPorts ?? [])]);
+  const proc: ManagedProcess = spawnManaged(NODE_SCRIPT, ["run", ns.name, dir], {
+    logPath: join(dir, "node.log"),
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await proc.stop(15_000);
+    // Containers outlive containerd (their shims are reparented): kill them by cgroup, then the shims.
+    await removeCgroupRoot(cgroupRoot).catch(() => undefined);
+    for (const pid of shimPids(dir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    await forwarding.stop();
+    removeTempDir(dir);
+  };
+  process.once("exit", () => {
+    if (stopped) return;
+    for (const pid of shimPids(dir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  });
+  const node: VirtualNode = {
+    name,
+    ip: ns.ip,
+    netns: ns.name,
+    dir,
+    socket: join(dir, "containerd.sock"),
+    async importImage(layoutDir: string, baseName: string): Promise<string> {
+      const tar = join(dir, `import-${Date.now()}.tar`);
+      const t = await runCommand("tar", ["-C", layoutDir, "-cf", tar, "."]);
+      if (t.code !== 0) throw new Error(`tar of ${layoutDir}: ${t.stderr}`);
+      const r = await node.ctr(["images", "import", "--base-name", baseName, tar]);
+      if (r.code !== 0) throw new Error(`ctr images import on ${name}: ${r.stderr}`);
+      const index = JSON.parse(readFileSync(join(layoutDir, "index.json"), "utf8")) as {
+        manifests: { annotations?: Record<string, string> }[];
+      };
+      return `${baseName}:${index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"]}`;
+    },
+    ctr: (args) =>
+      runCommand("ctr", ["-a", join(dir, "containerd.sock"), "-n", "k8s.io", ...args], { timeoutMs: 60_000 }),
+    logTail: () => {
+      const tail = (f: string) =>
+        existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8").slice(-3000) : "";
+      return `node.log:\n${tail("node.log")}\nkubelet.log:\n${tail("kubelet.log")}\ncontainerd.log:\n${tail("containerd.log")}`;
+    },
+    stop,
+  };
+  try {
+    await waitUntil(
+      async () => {
+        if (!proc.running) throw new Error(`${name} exited:\n${node.logTail()}`);
+        const r = await runCommand(
+          cluster.kubectl,
+          [
+            "--kubeconfig",
+            cluster.kubeconfigPath,
+            "get",
+            "node",
+            name,
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+          ],
+          { timeoutMs: 10_000 },
+        );
+        return r.code === 0 && r.stdout.trim() === "True";
+      },
+      60_000,
+      () => `${name} not Ready:\n${node.logTail()}`,
+      250,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return node;
+}
