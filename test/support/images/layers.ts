@@ -20,6 +20,10 @@ export interface LayerSpec {
   size: number;
   /** Path of the file inside the layer; default `data/<seed>.bin` sanitized. */
   fileName?: string;
+  /** The file's bytes instead of pseudo-random ones, e.g. a program (`size` must be their length). */
+  content?: Uint8Array;
+  /** The file's mode; default 0644. */
+  mode?: number;
 }
 
 export interface LayerDigests {
@@ -44,14 +48,14 @@ function defaultFileName(seed: string): string {
   return `data/${seed.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80)}.bin`;
 }
 
-/** A ustar header for one regular file, mode 0644, owned by root, mtime 0. */
-export function tarHeader(name: string, size: number): Buffer {
+/** A ustar header for one regular file (mode 0644 unless given), owned by root, mtime 0. */
+export function tarHeader(name: string, size: number, mode = 0o644): Buffer {
   const h = Buffer.alloc(512);
   const put = (text: string, offset: number, length: number) => h.write(text, offset, length, "ascii");
   const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
   if (Buffer.byteLength(name) > 100) throw new Error(`tar name too long: ${name}`);
   put(name, 0, 100);
-  put(octal(0o644, 8), 100, 8);
+  put(octal(mode, 8), 100, 8);
   put(octal(0, 8), 108, 8);
   put(octal(0, 8), 116, 8);
   put(octal(size, 12), 124, 12);
@@ -68,8 +72,11 @@ export function tarHeader(name: string, size: number): Buffer {
 }
 
 function* tarChunks(spec: LayerSpec): Generator<Buffer> {
-  yield tarHeader(spec.fileName ?? defaultFileName(spec.seed), spec.size);
-  yield* pseudoRandom(spec.seed, spec.size);
+  if (spec.content && spec.content.length !== spec.size)
+    throw new Error(`layer ${spec.seed}: size ${spec.size} but ${spec.content.length} bytes of content`);
+  yield tarHeader(spec.fileName ?? defaultFileName(spec.seed), spec.size, spec.mode);
+  if (spec.content) yield Buffer.from(spec.content);
+  else yield* pseudoRandom(spec.seed, spec.size);
   const pad = (512 - (spec.size % 512)) % 512;
   // Padding to a record, then the two zero records that end an archive.
   yield Buffer.alloc(pad + 1024);
@@ -114,7 +121,8 @@ function hashTap(source: Iterable<Buffer>): { chunks: Generator<Buffer>; result:
 }
 
 const memo = new Map<string, LayerDigests>();
-const key = (spec: LayerSpec) => `${spec.seed}\0${spec.size}\0${spec.fileName ?? ""}`;
+// Layers with content are told apart by their seed, like the others.
+const key = (spec: LayerSpec) => `${spec.seed}\0${spec.size}\0${spec.fileName ?? ""}\0${spec.mode ?? ""}`;
 
 /** The layer blob; when drained completely, its digests are recorded for `knownDigests`. */
 export function* layerChunks(spec: LayerSpec): Generator<Buffer> {

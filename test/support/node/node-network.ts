@@ -4,7 +4,7 @@
  * here routes anywhere else: the namespaces reach the bridge's /24 and their own loopback only.
  *
  *   createNodeNetwork() -> NodeNetwork        bridge up; names carry this process's pid
- *   network.addNode(n) -> NodeNamespace       namespace ap2p-<pid>-<n>, address 10.213.X.<n+1>
+ *   network.addNode(n) -> NodeNamespace       namespace ap2p-<pid><a..z>-<n>, address 10.213.X.<n+1>
  *   network.remove()                          every namespace, veth and the bridge, also at exit
  */
 import { spawnSync } from "node:child_process";
@@ -40,8 +40,11 @@ function freeSubnet(): number {
   throw new Error("no free 10.213.X.0/24 for the node network");
 }
 
+let networks = 0;
+
 export function createNodeNetwork(): NodeNetwork {
-  const tag = String(process.pid);
+  // Interface names are at most 15 characters: the pid and a count of this process's networks.
+  const tag = `${process.pid}${String.fromCharCode(97 + (networks++ % 26))}`;
   const bridge = `ap2pbr${tag}`;
   const subnet = freeSubnet();
   const hostIp = `10.213.${subnet}.1`;
@@ -69,7 +72,7 @@ export function createNodeNetwork(): NodeNetwork {
     hostIp,
     addNode(index: number): NodeNamespace {
       const name = `ap2p-${tag}-${index}`;
-      const hostEnd = `ap${tag}n${index}`;
+      const hostEnd = `ap${tag}${index}`;
       const nodeIp = `10.213.${subnet}.${index + 1}`;
       ip(["netns", "add", name]);
       namespaces.push(name);

@@ -64,8 +64,16 @@ export interface VirtualNode {
   readonly netns: string;
   readonly dir: string;
   readonly socket: string;
+  /** Imports an OCI layout as baseName:<its tag> and baseName@<its digest>; resolves with the first. */
   importImage(layoutDir: string, baseName: string): Promise<string>;
   ctr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /**
+   * A container's log as the kubelet wrote it (CRI format: `<RFC 3339 ns time> <stream> <tag> <line>`),
+   * read through the node's mount namespace; "" before it exists.
+   */
+  containerLog(namespace: string, pod: string, container: string): string;
+  /** containerd's own log (its CRI requests: PullImage, ...), with nanosecond times. */
+  containerdLog(): string;
   logTail(): string;
   stop(): Promise<void>;
 }
@@ -281,7 +289,7 @@ export async function startVirtualNode(
   const ns: NodeNamespace = network.addNode(opts.index);
   const name = `vnode-${opts.index}`;
   const dir = makeTempDir(`node-${opts.index}`);
-  const cgroupRoot = `/acr-p2p-${process.pid}-${opts.index}`;
+  const cgroupRoot = `/acr-p2p-${network.bridge}-${opts.index}`;
   const apiPort = Number(new URL(cluster.server).port);
   mkdirSync(join(dir, "cni"), { recursive: true });
   writeFileSync(join(dir, "cni", "10-acr-p2p.conflist"), cniConflist(dir, opts.index));
@@ -346,7 +354,8 @@ export async function startVirtualNode(
       const tar = join(dir, `import-${Date.now()}.tar`);
       const t = await runCommand("tar", ["-C", layoutDir, "-cf", tar, "."]);
       if (t.code !== 0) throw new Error(`tar of ${layoutDir}: ${t.stderr}`);
-      const r = await node.ctr(["images", "import", "--base-name", baseName, tar]);
+      // --digests also names it base@digest: how a pod spec pinned by digest finds it (IfNotPresent).
+      const r = await node.ctr(["images", "import", "--digests", "--base-name", baseName, tar]);
       if (r.code !== 0) throw new Error(`ctr images import on ${name}: ${r.stderr}`);
       const index = JSON.parse(readFileSync(join(layoutDir, "index.json"), "utf8")) as {
         manifests: { annotations?: Record<string, string> }[];
@@ -355,6 +364,14 @@ export async function startVirtualNode(
     },
     ctr: (args) =>
       runCommand("ctr", ["-a", join(dir, "containerd.sock"), "-n", "k8s.io", ...args], { timeoutMs: 60_000 }),
+    containerLog(namespace: string, pod: string, container: string): string {
+      const pid = readFileSync(join(dir, "kubelet.pid"), "utf8").trim();
+      const pods = `/proc/${pid}/root/var/log/pods`;
+      const podDir = readdirSync(pods).find((d) => d.startsWith(`${namespace}_${pod}_`));
+      const file = podDir && join(pods, podDir, container, "0.log");
+      return file && existsSync(file) ? readFileSync(file, "utf8") : "";
+    },
+    containerdLog: () => readFileSync(join(dir, "containerd.log"), "utf8"),
     logTail: () => {
       const tail = (f: string) =>
         existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8").slice(-3000) : "";

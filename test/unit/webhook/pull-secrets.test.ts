@@ -84,6 +84,24 @@ describe("pull secrets: derived secrets", () => {
     expect(d?.secret.metadata.labels).to.deep.equal({ "app.kubernetes.io/managed-by": "acr-p2p" });
   });
 
+  it("ends each key with a slash: the kubelet matches keys as plain prefixes of the image reference", () => {
+    // Seen on the node tier's kubelet (v1.34, test/node): a key `127.0.0.1:PORT/<host>` without the
+    // slash also matched images of `127.0.0.1:PORT/<host>ile/...`, so one registry's credentials went
+    // to another whose encoded name starts with it.
+    const [d] = planDerivedSecrets(sources("YTpi"), ["registry.local:5000"], 65001);
+    const json = JSON.parse(
+      Buffer.from(d?.secret.data?.[".dockerconfigjson"] ?? "", "base64").toString(),
+    ) as {
+      auths: Record<string, unknown>;
+    };
+    const [key] = Object.keys(json.auths);
+    const own = "127.0.0.1:65001/registry.local_5000/team/app:1";
+    const other = "127.0.0.1:65001/registry.local_50001/team/app:1";
+    expect(own.startsWith(key!)).to.equal(true);
+    expect(other.startsWith(key!)).to.equal(false);
+    expect(other.startsWith(key!.slice(0, -1)), "the same key without its slash").to.equal(true);
+  });
+
   it("plans nothing for hosts the source has no credentials for", () => {
     expect(planDerivedSecrets(sources("YTpi"), ["registry.example.com"], 65001)).to.deep.equal([]);
   });
