@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds and caches the Go-built binaries the cluster and node tiers need: kube-apiserver, kubectl and
-# kubelet (k8s.io/kubernetes), a pause binary for the node tier's sandboxes (hack/tools/pause), etcd (go.etcd.io/etcd/server/v3) and helm (helm.sh/helm/v3), from the Go module
+# Builds and caches the Go-built binaries the cluster and node tiers need: kube-apiserver, kubectl,
+# kubelet, kube-controller-manager and kube-scheduler (k8s.io/kubernetes), a pause binary for the node tier's sandboxes (hack/tools/pause), etcd (go.etcd.io/etcd/server/v3) and helm (helm.sh/helm/v3), from the Go module
 # proxy, at the versions in hack/tools/versions.env. Each lands in ~/.cache/acr-p2p/bin/<tool>-<version>/
 # and is built only when missing, so a second run does nothing. Cold: 6-10 min on 2 cores.
 #
@@ -16,21 +16,24 @@ cache=${ACR_P2P_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/acr-p2p}
 k8s_dir="$cache/bin/kubernetes-$K8S_VERSION"
 etcd_dir="$cache/bin/etcd-$ETCD_VERSION"
 helm_dir="$cache/bin/helm-$HELM_VERSION"
-kubelet_dir="$cache/bin/kubelet-$K8S_VERSION"
+node_dir="$cache/bin/kubernetes-node-$K8S_VERSION"
 # The pause binary is ours: keyed by its source's hash.
-pause_dir="$cache/bin/pause-$(sha256sum "$tools/pause/main.go" "$tools/pause/go.mod" | sha256sum | cut -c1-12)"
+pause_dir="$cache/bin/pause-$(cat "$tools/pause/main.go" "$tools/pause/go.mod" | sha256sum | cut -c1-12)"
 
 print_env() {
   echo "KUBE_APISERVER=$k8s_dir/kube-apiserver"
   echo "KUBECTL=$k8s_dir/kubectl"
-  echo "KUBELET=$kubelet_dir/kubelet"
+  echo "KUBELET=$node_dir/kubelet"
+  echo "KUBE_CONTROLLER_MANAGER=$node_dir/kube-controller-manager"
+  echo "KUBE_SCHEDULER=$node_dir/kube-scheduler"
   echo "PAUSE=$pause_dir/pause"
   echo "ETCD=$etcd_dir/etcd"
   echo "HELM=$helm_dir/helm"
 }
 all_built() {
   [[ -x $k8s_dir/kube-apiserver && -x $k8s_dir/kubectl && -x $etcd_dir/etcd && -x $helm_dir/helm &&
-    -x $kubelet_dir/kubelet && -x $pause_dir/pause ]]
+    -x $node_dir/kubelet && -x $node_dir/kube-controller-manager && -x $node_dir/kube-scheduler &&
+    -x $pause_dir/pause ]]
 }
 if [[ ${1:-} == --env ]]; then
   all_built || exit 3
@@ -103,10 +106,12 @@ else
   build "$k8s_dir" "$tools/kubernetes" "$(version_flags)" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 fi
-if [[ -x $kubelet_dir/kubelet ]]; then
-  log "kubelet $K8S_VERSION cached"
+# The node tier's: a kubelet per virtual node, and the controller-manager and scheduler they need.
+if [[ -x $node_dir/kubelet && -x $node_dir/kube-controller-manager && -x $node_dir/kube-scheduler ]]; then
+  log "kubelet, kube-controller-manager, kube-scheduler $K8S_VERSION cached"
 else
-  build "$kubelet_dir" "$tools/kubernetes" "$(version_flags)" k8s.io/kubernetes/cmd/kubelet
+  build "$node_dir" "$tools/kubernetes" "$(version_flags)" k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 fi
 if [[ -x $pause_dir/pause ]]; then
   log "pause cached"

@@ -7,7 +7,7 @@ import { CoreV1Api, type V1Node } from "@kubernetes/client-node";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
 import { createNodeNetwork, type NodeNetwork } from "../support/node/node-network.ts";
 import { createNodeNamespace, waitForPod } from "../support/node/node-pods.ts";
-import { startVirtualNode, type VirtualNode } from "../support/node/virtual-node.ts";
+import { startVirtualNode, VIRTUAL_NODE_TAINT, type VirtualNode } from "../support/node/virtual-node.ts";
 
 describe("node tier: one virtual node", function () {
   let cluster: TestCluster;
@@ -15,7 +15,7 @@ describe("node tier: one virtual node", function () {
   let node: VirtualNode;
 
   before(async function () {
-    cluster = await testCluster();
+    cluster = await testCluster({ controllers: true });
     network = createNodeNetwork();
     node = await startVirtualNode(cluster, network, { index: 1, zone: "zone-a" });
   });
@@ -32,6 +32,7 @@ describe("node tier: one virtual node", function () {
       "topology.kubernetes.io/zone": "zone-a",
     });
     expect(registered.status?.addresses).to.deep.include({ type: "InternalIP", address: node.ip });
+    expect(registered.spec?.taints).to.deep.equal([VIRTUAL_NODE_TAINT]);
   });
 
   it("runs a plain hostNetwork pod bound to it", async () => {

@@ -65,7 +65,7 @@ async function toolPaths(): Promise<{ helm: string; kubectl: string } | undefine
   return { helm: need(env, "HELM"), kubectl: need(env, "KUBECTL") };
 }
 
-async function startLocal(): Promise<TestCluster> {
+async function startLocal(controllers: boolean): Promise<TestCluster> {
   // Not makeTempDir: its exit hook could remove the dir (and the pid files) before `down` reads them.
   const stateDir = mkdtempSync(join(tmpdir(), "acr-p2p-cluster-"));
   // Stop it at exit, even when a test failed (spawnSync is allowed in an exit handler); if this
@@ -73,7 +73,11 @@ async function startLocal(): Promise<TestCluster> {
   process.once("exit", () => {
     spawnSync(CLUSTER_SCRIPT, ["down", stateDir], { stdio: "ignore", timeout: 20_000 });
   });
-  const ownerEnv = { ...process.env, ACR_P2P_CLUSTER_OWNER_PID: String(process.pid) };
+  const ownerEnv = {
+    ...process.env,
+    ACR_P2P_CLUSTER_OWNER_PID: String(process.pid),
+    ACR_P2P_CLUSTER_CONTROLLERS: controllers ? "1" : "",
+  };
   const r = await runCommand(CLUSTER_SCRIPT, ["up", stateDir], { timeoutMs: 120_000, env: ownerEnv });
   if (r.code === 3) {
     throw new ClusterUnavailableError(
@@ -117,10 +121,23 @@ async function useExternal(kubeconfigPath: string): Promise<TestCluster> {
 }
 
 let shared: Promise<TestCluster> | undefined;
+let sharedWithControllers = false;
 
-/** The run's control plane: started on first use, shared by every test file of the run. */
-export function testCluster(): Promise<TestCluster> {
+/**
+ * The run's control plane: started on first use, shared by every test file of the run. With
+ * `controllers`, kube-controller-manager and kube-scheduler run too (the node tier); a run asks for
+ * one kind only.
+ */
+export function testCluster(opts: { controllers?: boolean } = {}): Promise<TestCluster> {
+  if (shared) {
+    if (opts.controllers !== undefined && opts.controllers !== sharedWithControllers)
+      throw new Error(
+        `the run's control plane was started ${sharedWithControllers ? "with" : "without"} controllers`,
+      );
+    return shared;
+  }
   const given = process.env.ACR_P2P_TEST_KUBECONFIG;
-  shared ??= given ? useExternal(given) : startLocal();
+  sharedWithControllers = opts.controllers ?? false;
+  shared = given ? useExternal(given) : startLocal(sharedWithControllers);
   return shared;
 }

@@ -6,10 +6,15 @@
  * forwards each TCP connection to a socket the host side (forwardPortsInto) serves.
  */
 import { createConnection, createServer, type Server } from "node:net";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeTempDir, spawnManaged, waitUntil, type ManagedProcess } from "../origin/child-process.ts";
+import {
+  makeTempDir,
+  removeTempDir,
+  spawnManaged,
+  waitUntil,
+  type ManagedProcess,
+} from "../origin/child-process.ts";
 
 /** Pipes every connection to `server` into a new connection made by `connect`, both ways. */
 function relay(server: Server, connect: () => ReturnType<typeof createConnection>): void {
@@ -62,7 +67,7 @@ export async function forwardPortsInto(netns: string, ports: readonly number[]):
     async stop() {
       await proc.stop();
       for (const server of servers) server.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
 }

@@ -8,6 +8,7 @@
  *   network.remove()                          every namespace, veth and the bridge, also at exit
  */
 import { spawnSync } from "node:child_process";
+import { atExit } from "./at-exit.ts";
 
 export interface NodeNamespace {
   readonly name: string;
@@ -55,11 +56,12 @@ export function createNodeNetwork(): NodeNetwork {
   const remove = () => {
     if (removed) return;
     removed = true;
+    unregister();
     for (const ns of namespaces) ip(["netns", "del", ns], true);
     for (const veth of veths) ip(["link", "del", veth], true);
     ip(["link", "del", bridge], true);
   };
-  process.once("exit", remove);
+  const unregister = atExit(remove);
   try {
     ip(["addr", "add", `${hostIp}/24`, "dev", bridge]);
     ip(["link", "set", bridge, "up"]);

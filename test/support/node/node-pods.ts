@@ -1,10 +1,8 @@
 /**
- * What the node tier needs around pods: the objects a controller-manager would have made in a
- * namespace (the `default` ServiceAccount, the `kube-root-ca.crt` ConfigMap the token volume mounts),
- * and waiting for a pod's phase.
+ * What the node tier needs around pods: a namespace whose `default` ServiceAccount and
+ * `kube-root-ca.crt` ConfigMap (what the token volume mounts) the controller-manager has made, and
+ * waiting for a pod's phase.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { TestCluster } from "../cluster.ts";
 import { createTestNamespace } from "../cluster-objects.ts";
@@ -17,11 +15,18 @@ export async function createNodeNamespace(
 ): Promise<string> {
   const name = await createTestNamespace(cluster.kubeConfig, prefix, labels);
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-  const ca = readFileSync(join(cluster.stateDir!, "ca.crt"), "utf8");
-  await core.createNamespacedConfigMap({
-    namespace: name,
-    body: { metadata: { name: "kube-root-ca.crt" }, data: { "ca.crt": ca } },
-  });
+  await waitUntil(
+    async () => {
+      try {
+        await core.readNamespacedConfigMap({ namespace: name, name: "kube-root-ca.crt" });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    () => `the controller-manager made no kube-root-ca.crt in ${name}`,
+  );
   return name;
 }
 

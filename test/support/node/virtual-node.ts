@@ -33,9 +33,16 @@ import {
   type ManagedProcess,
 } from "../origin/child-process.ts";
 import type { NodeNamespace, NodeNetwork } from "./node-network.ts";
+import { atExit } from "./at-exit.ts";
 import { forwardPortsInto, type PortForwarding } from "./netns-forwarder.ts";
 
 const NODE_SCRIPT = join(REPO_ROOT, "hack/virtual-node");
+/** The taint of ACK's virtual nodes. */
+export const VIRTUAL_NODE_TAINT = {
+  key: "virtual-kubelet.io/provider",
+  value: "alibabacloud",
+  effect: "NoSchedule",
+};
 const PAUSE_IMAGE = "acr-p2p.test/pause";
 /** The v1 hierarchies the kubelet and runc use here (cgroups v1, hybrid). */
 const CGROUP_HIERARCHIES = [
@@ -265,6 +272,16 @@ async function removeCgroupRoot(cgroupRoot: string): Promise<void> {
   );
 }
 
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+}
+
 /** containerd shims of this node (they leave the node's process tree): found by their socket address. */
 function shimPids(dir: string): number[] {
   return readdirSync("/proc")
@@ -309,6 +326,8 @@ export async function startVirtualNode(
       `NODE_NAME=${name}`,
       `NODE_IP=${ns.ip}`,
       `NODE_LABELS=${labels}`,
+      // As ACK's virtual nodes: only pods that tolerate it (or are bound to the node) run there.
+      `NODE_TAINTS=${VIRTUAL_NODE_TAINT.key}=${VIRTUAL_NODE_TAINT.value}:${VIRTUAL_NODE_TAINT.effect}`,
       `PAUSE_IMAGE_NAME=${PAUSE_IMAGE}`,
     ].join("\n") + "\n",
   );
@@ -321,29 +340,16 @@ export async function startVirtualNode(
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    unregister();
     await proc.stop(15_000);
     // Containers outlive containerd (their shims are reparented): kill them by cgroup, then the shims.
     await removeCgroupRoot(cgroupRoot).catch(() => undefined);
-    for (const pid of shimPids(dir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    killAll(shimPids(dir));
     await forwarding.stop();
     removeTempDir(dir);
   };
-  process.once("exit", () => {
-    if (stopped) return;
-    for (const pid of shimPids(dir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-  });
+  // A test process that exits without stop(): the node script dies with it (pdeathsig), the shims not.
+  const unregister = atExit(() => killAll(shimPids(dir)));
   const node: VirtualNode = {
     name,
     ip: ns.ip,
