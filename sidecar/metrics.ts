@@ -3,6 +3,7 @@
  * two sidecars in one test process do not share counters). Served on the health port at /metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { registerBuildInfo } from "../lib/build-info.ts";
 import type { BlockMetrics } from "./blocks/index.ts";
 
 export interface CacheStats {
@@ -97,6 +98,7 @@ export class SidecarMetrics {
       buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30, 120],
       registers,
     });
+    registerBuildInfo(this.registry, "sidecar");
     const self = this;
     new Gauge({
       name: "acr_p2p_cache_bytes",

@@ -3,6 +3,7 @@
  * test process). Skip reasons are pre-declared so every series exists from the first scrape.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { registerBuildInfo } from "../../lib/build-info.ts";
 import { SKIP_REASONS } from "../mutation/skip.ts";
 
 export type AdmissionResult = "injected" | "skipped" | "ignored" | "rejected" | "error";
@@ -48,6 +49,7 @@ export class WebhookMetrics {
       registers,
     });
     for (const reason of SKIP_REASONS) this.skips.inc({ reason }, 0);
+    registerBuildInfo(this.registry, "controller");
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -15,6 +15,19 @@ function run(entry: string, args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+describe("build info", () => {
+  it("both processes export acr_p2p_build_info with what `version` prints", async () => {
+    const { SidecarMetrics } = await import("../../../sidecar/metrics.ts");
+    const { WebhookMetrics } = await import("../../../webhook/server/metrics.ts");
+    const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+    const labels = `version="${VERSION}",revision="${head}",node="${process.version}"`;
+    const sidecar = await new SidecarMetrics({ processMetrics: false }).registry.metrics();
+    const controller = await new WebhookMetrics().registry.metrics();
+    expect(sidecar).to.include(`acr_p2p_build_info{component="sidecar",${labels}} 1`);
+    expect(controller).to.include(`acr_p2p_build_info{component="controller",${labels}} 1`);
+  });
+});
+
 describe("acr-p2p CLI entry points", function () {
   this.timeout(30_000);
 
