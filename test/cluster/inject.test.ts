@@ -37,6 +37,7 @@ import {
   stopWebhookProcess,
   needsLocalWebhook,
   type WebhookRig,
+  webhookMetric,
 } from "../support/cluster-webhook.ts";
 
 const P2P = { [MODE_LABEL]: "p2p" };
@@ -102,6 +103,45 @@ describe("cluster: injection through the API server", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include(P2P_CONFIG).and.include(REWRITTEN_APP_IMAGE).and.include(rig.sidecarImage);
     expect(r.stdout).to.match(/ACR_P2P_PORT:\s+65001/);
+  });
+
+  it("a pod that opted in and was left alone says why in kubectl describe (acr-p2p/not-injected)", async function () {
+    const ns = await newNamespace("skipped", P2P);
+    const only = appPod("web", { spec: { containers: [{ name: "log", image: OTHER_IMAGE }] } });
+    const created = await create(ns, only);
+    expect(isInjected(created)).to.equal(false);
+    expect(created.metadata?.annotations?.["acr-p2p/not-injected"]).to.match(/^no-accelerated-images: /);
+    const r = await runCommand(rig.cluster.kubectl, [
+      "--kubeconfig",
+      rig.cluster.kubeconfigPath,
+      "-n",
+      ns,
+      "describe",
+      "pod",
+      "web",
+    ]);
+    expect(r.stdout).to.match(/acr-p2p\/not-injected: no-accelerated-images/);
+  });
+
+  it("a pod created with the sidecar already in it is not a skip in the metrics", async function () {
+    if (rig.cluster.external) this.skip();
+    const ns = await newNamespace("again", P2P);
+    const injected = await create(ns, appPod("first"));
+    const copy: V1Pod = {
+      metadata: {
+        name: "copy",
+        labels: injected.metadata?.labels,
+        annotations: injected.metadata?.annotations,
+      },
+      spec: injected.spec,
+    };
+    const before = await webhookMetric(rig, 'acr_p2p_webhook_admissions_total{result="ignored"}');
+    const created = await create(ns, copy);
+    expect(created.spec?.initContainers?.length).to.equal(injected.spec?.initContainers?.length);
+    expect(await webhookMetric(rig, 'acr_p2p_webhook_admissions_total{result="ignored"}')).to.equal(
+      before + 1,
+    );
+    expect(await webhookMetric(rig, 'acr_p2p_webhook_skips_total{reason="already-injected"}')).to.equal(0);
   });
 
   it("leaves a pod of an unlabelled namespace alone", async function () {

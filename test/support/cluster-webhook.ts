@@ -289,6 +289,27 @@ export function healthStatus(port: number, caPem: string): Promise<number> {
   });
 }
 
+/** A sample of the local controller's /metrics (over TLS trusted by the rig's CA), 0 when absent. */
+export function webhookMetric(rig: WebhookRig, sample: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: rig.port, path: "/metrics", ca: rig.ca.caPem, timeout: 5000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => {
+          const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+          resolve(line ? Number(line.slice(sample.length + 1)) : 0);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("/metrics timed out")));
+    req.end();
+  });
+}
+
 /** True once the API server sends pods of a labelled namespace to the webhook (a dry-run create). */
 export async function webhookActive(rig: WebhookRig): Promise<boolean> {
   const core = rig.cluster.kubeConfig.makeApiClient(CoreV1Api);

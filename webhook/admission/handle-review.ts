@@ -4,6 +4,7 @@
  * Only a body that is not an AdmissionReview gets a 4xx; anything with a uid gets a 200 answer.
  */
 import { checkPod, PodShapeError } from "../mutation/pod.ts";
+import { skipAnnotationPatch } from "../mutation/skip-annotation.ts";
 import type { AdmissionResult, WebhookMetrics } from "../server/metrics.ts";
 import { admitPod, type AdmissionDeps } from "./admit-pod.ts";
 import {
@@ -104,6 +105,12 @@ async function answerReview(
         auditAnnotations: { injected: "true" },
       });
     }
+    // A pod that already has the sidecar: a reinvocation after another webhook's change (or a copy of
+    // an injected pod). Nothing was skipped.
+    if (admitted.skip.reason === "already-injected") {
+      log.debug("already injected");
+      return reply("ignored", { message: admitted.skip.message });
+    }
     metrics.skips.inc({ reason: admitted.skip.reason });
     log[admitted.skip.warn ? "info" : "debug"](
       { reason: admitted.skip.reason, detail: admitted.skip.message },
@@ -111,6 +118,7 @@ async function answerReview(
     );
     const message = `not injected (${admitted.skip.reason}): ${admitted.skip.message}`;
     return reply("skipped", {
+      patch: skipAnnotationPatch(pod, admitted.skip),
       message,
       warnings: [...(admitted.skip.warn ? [message] : []), ...admitted.warnings],
       auditAnnotations: { "skip-reason": admitted.skip.reason },

@@ -16,6 +16,8 @@ export const PLAIN_HTTP_ANNOTATION = "k8s.aliyun.com/plain-http-registry";
 export const CACHE_SIZE_ANNOTATION = "acr-p2p/cache-size";
 export const MEMORY_LIMIT_ANNOTATION = "acr-p2p/sidecar-memory-limit";
 export const PEER_SHARING_ANNOTATION = "acr-p2p/peer-sharing";
+/** On a pod that asked for acceleration and was left alone: `<reason>: <message>`. */
+export const SKIPPED_ANNOTATION = "acr-p2p/not-injected";
 
 export const SIDECAR_CONTAINER_NAME = "acr-p2p-sidecar";
 export const PEER_PORT_NAME = "p2p-peer";

@@ -23,9 +23,9 @@ export type SkipReason =
   | "object-limits"
   | "pull-secret-failed";
 
+/** The reasons counted in acr_p2p_webhook_skips_total (an already injected pod is not a skip). */
 export const SKIP_REASONS: readonly SkipReason[] = Object.freeze([
   "system-namespace",
-  "already-injected",
   "opted-out",
   "not-opted-in",
   "namespace-lookup-failed",

@@ -1,0 +1,74 @@
+/**
+ * What a skip leaves behind: a pod that asked for acceleration and did not get it says why in an
+ * annotation (`kubectl describe pod` shows it); a pod that never asked is not touched; a reinvocation
+ * on an injected pod is not a skip.
+ */
+import { expect } from "chai";
+import jsonpatch from "fast-json-patch";
+import { handleReview } from "../../../webhook/admission/handle-review.ts";
+import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
+import { pod, review, testDeps } from "./webhook-fixtures.ts";
+
+type Json = Record<string, any>;
+
+async function answer(object: Json, metrics = new WebhookMetrics()) {
+  const http = await handleReview(JSON.stringify(review(object)), testDeps(), metrics);
+  const response = http.body["response"] as Json;
+  const patch = response["patch"]
+    ? (JSON.parse(Buffer.from(response["patch"] as string, "base64").toString()) as Json[])
+    : [];
+  return { response, patch };
+}
+
+async function skipCount(metrics: WebhookMetrics, reason: string): Promise<number> {
+  const values = (await metrics.skips.get()).values;
+  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+describe("skips, visible on the pod", () => {
+  it("an opted-in pod left alone carries acr-p2p/not-injected with the reason and the message", async () => {
+    const { patch } = await answer(pod({ containers: [{ name: "app", image: "quay.io/x/y:1" }] }));
+    expect(patch).to.deep.equal([
+      {
+        op: "add",
+        path: "/metadata/annotations",
+        value: {
+          "acr-p2p/not-injected": patch[0]!.value["acr-p2p/not-injected"],
+        },
+      },
+    ]);
+    expect(patch[0]!.value["acr-p2p/not-injected"]).to.match(/^no-accelerated-images: no image comes from/);
+  });
+
+  it("bounds the annotation, whatever the message quotes", async () => {
+    const image = `registry.example.com/team/app:${"x".repeat(3000)}`;
+    const { patch } = await answer(pod({ containers: [{ name: "app", image }] }));
+    const value = String(patch[0]?.value?.["acr-p2p/not-injected"] ?? "");
+    expect(value).to.match(/^invalid-image: /);
+    expect(value.length).to.be.at.most(1024);
+  });
+
+  it("a pod that did not ask is not touched", async () => {
+    const { response, patch } = await answer(pod({}, { labels: {} }));
+    expect(patch).to.deep.equal([]);
+    expect(response["status"].message).to.include("not-opted-in");
+  });
+
+  it("a reinvocation on an injected pod is neither a skip nor a change", async () => {
+    const metrics = new WebhookMetrics();
+    const first = await answer(pod(), metrics);
+    expect(first.patch.length).to.be.above(0);
+    const injected = jsonpatch.applyPatch(
+      structuredClone(pod()),
+      first.patch as never,
+      false,
+      false,
+    ).newDocument;
+    const again = await answer(injected as Json, metrics);
+    expect(again.patch).to.deep.equal([]);
+    expect(await skipCount(metrics, "already-injected")).to.equal(0);
+    const admissions = (await metrics.admissions.get()).values;
+    expect(admissions.find((v) => v.labels.result === "ignored")?.value).to.equal(1);
+    expect(admissions.find((v) => v.labels.result === "skipped")?.value ?? 0).to.equal(0);
+  });
+});
