@@ -436,6 +436,15 @@ describe("cluster: Helm chart", function () {
     expect(result.code, result.stderr).to.equal(0);
   });
 
+  it("helm show readme prints the chart's README, with install, upgrade, uninstall and troubleshooting", async function () {
+    const r = await helm(cluster, ["show", "readme", CHART_DIR]);
+    expect(r.code, r.stderr).to.equal(0);
+    for (const section of ["## Upgrade", "## Uninstall", "## Troubleshooting", "npm run images -- --push"]) {
+      expect(r.stdout, section).to.include(section);
+    }
+    expect(r.stdout).to.include("--dry-run=server");
+  });
+
   it("requires Kubernetes >= 1.29 (native sidecars)", async function () {
     const old = await renderChart(cluster, ["--kube-version", "1.28.9"]);
     expect(old.result.code).to.not.equal(0);
