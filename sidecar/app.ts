@@ -35,6 +35,8 @@ export interface SidecarDeps {
   readonly resolver?: Resolver;
   /** Process metrics (RSS, CPU) in /metrics; default true. */
   readonly processMetrics?: boolean;
+  /** How often a blob still being sent is logged ("blob progress"); default 10 s. */
+  readonly progressLogMs?: number;
 }
 
 export interface Sidecar {
@@ -114,7 +116,22 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
       return { list: peers.sources(target.host, target.repo, origin), origin };
     },
     stalledReaderMs: config.transferTimeoutMs,
+    progressEveryMs: deps.progressLogMs ?? 10_000,
     report: {
+      progress: (path, bytes, size, from, seconds) =>
+        logger.info(
+          {
+            host: path.host,
+            repo: path.repo,
+            digest: path.digest,
+            bytes,
+            size,
+            percent: Math.floor((100 * bytes) / Math.max(1, size)),
+            from,
+            seconds: round3(seconds),
+          },
+          "blob progress",
+        ),
       served: (path, bytes, from, seconds) =>
         logger.info(
           { host: path.host, repo: path.repo, digest: path.digest, bytes, from, seconds: round3(seconds) },

@@ -33,6 +33,8 @@ export interface BlobDeps {
   readonly upstream: UpstreamRegistry;
   /** How long a client may leave a blob response backed up before it is dropped (transferTimeout). */
   readonly stalledReaderMs: number;
+  /** How often a whole blob still being sent is reported (a long pull shows it is moving). */
+  readonly progressEveryMs: number;
   readonly report: BlobReport;
   readonly engine: Pick<BlockEngine, "streamBlob" | "readRange">;
   /** The sources for one authorized client; `sequential` for whole-blob streams (not Range reads). */
@@ -41,6 +43,14 @@ export interface BlobDeps {
 
 /** What the front tells the log and the metrics about blob pulls. */
 export interface BlobReport {
+  /** A whole blob is still being sent: bytes handed out so far, by where they came from. */
+  progress(
+    path: BlobPath,
+    bytes: number,
+    size: number,
+    from: Readonly<Record<string, number>>,
+    seconds: number,
+  ): void;
   /** A whole blob went to a client: its bytes by where they came from, and how long it took. */
   served(path: BlobPath, bytes: number, from: Readonly<Record<string, number>>, seconds: number): void;
   /** Blob responses whose client is not reading now (+1 when one backs up, -1 when it drains or ends). */
@@ -85,8 +95,19 @@ export async function serveBlob(
       signal,
       onBlock: (source, bytes) => (from[source] = (from[source] ?? 0) + bytes),
     });
-    const sent = await sendStream(stream, res, 200, size, stalledReaderWatch(deps, path));
-    deps.report.served(path, sent, from, (performance.now() - started) / 1000);
+    const seconds = () => (performance.now() - started) / 1000;
+    const progress = setInterval(() => {
+      const bytes = Object.values(from).reduce((sum, b) => sum + b, 0);
+      deps.report.progress(path, bytes, size, { ...from }, seconds());
+    }, deps.progressEveryMs);
+    progress.unref();
+    let sent: number;
+    try {
+      sent = await sendStream(stream, res, 200, size, stalledReaderWatch(deps, path));
+    } finally {
+      clearInterval(progress);
+    }
+    deps.report.served(path, sent, from, seconds());
     return sent;
   } catch (err) {
     // The size came from the registry's HEAD and is trusted only while bytes verify with it: after a

@@ -84,3 +84,53 @@ describe("sidecar logs", function () {
     }
   });
 });
+
+describe("sidecar logs: a long pull", function () {
+  this.timeout(120_000);
+  let origin: Origin;
+  let side: TestSidecar;
+  let image: PushedImage;
+  const lines: string[] = [];
+
+  before(async () => {
+    // 4 MiB from a registry sending 4 MB/s: about a second, with progress every 200 ms.
+    ({ origin, image } = await startOriginWithImage([{ seed: "log-long", size: 4 * 1024 * 1024 }], {
+      origin: { bytesPerSec: 4_000_000 },
+    }));
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString("utf8"));
+        cb();
+      },
+    });
+    side = await startTestSidecar(origin, { logger: pino({ level: "info" }, sink), progressLogMs: 200 });
+  });
+  after(() => stopSidecarRig(side, origin));
+
+  it("shows progress while a blob is sent (bytes growing, where from), then the one line for the blob", async () => {
+    const layer = image.layers[0]!;
+    expect(
+      (
+        await get(`${side.url}${side.apiPrefix}/team-a/app/blobs/${layer.digest}`, {
+          authorization: basic("alice", "alice-pw"),
+        })
+      ).status,
+    ).to.equal(200);
+    const logged = lines
+      .map((l) => JSON.parse(l) as Record<string, any>)
+      .filter((l) => l["digest"] === layer.digest);
+    const progress = logged.filter((l) => l["msg"] === "blob progress");
+    expect(progress.length, "progress lines").to.be.at.least(2);
+    const bytes = progress.map((l) => l["bytes"] as number);
+    expect(bytes).to.deep.equal([...bytes].sort((a, b) => a - b));
+    for (const l of progress) {
+      expect(l).to.include({ level: 30, repo: "team-a/app", size: layer.size });
+      expect(l["bytes"]).to.be.at.most(layer.size);
+      expect(l["percent"]).to.equal(Math.floor((100 * l["bytes"]) / layer.size));
+      expect(l["from"]["origin"]).to.equal(l["bytes"]);
+    }
+    // The blob's one closing line comes after its progress.
+    expect(logged.at(-1)?.["msg"]).to.equal("blob served");
+    expect(logged.filter((l) => l["msg"] === "blob served")).to.have.length(1);
+  });
+});

@@ -43,6 +43,7 @@ export interface TestSidecarOptions {
   readonly args?: readonly string[];
   readonly resolver?: Resolver;
   readonly logger?: Logger;
+  readonly progressLogMs?: number;
 }
 
 export async function startTestSidecar(origin: Origin, opts: TestSidecarOptions = {}): Promise<TestSidecar> {
@@ -52,6 +53,7 @@ export async function startTestSidecar(origin: Origin, opts: TestSidecarOptions 
     logger: opts.logger ?? silentLogger(),
     processMetrics: false,
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    ...(opts.progressLogMs ? { progressLogMs: opts.progressLogMs } : {}),
   });
   const host = sidecar.registryAddress;
   const encoded = encodeHostForPath(origin.proxy.host);
