@@ -66,9 +66,11 @@ describe("cluster: chart installed on the API server", function () {
       .readNamespacedPodDisruptionBudget({ name: RELEASE, namespace: CHART_NAMESPACE });
     expect(pdb.spec?.minAvailable).to.equal(1);
     const service = await core.readNamespacedService({ name: RELEASE, namespace: CHART_NAMESPACE });
-    expect(service.spec?.ports?.map((p) => p.port))
-      .to.include(443)
-      .and.have.length(2);
+    expect(service.spec?.ports?.map((p) => [p.name, p.port])).to.deep.equal([
+      ["webhook", 443],
+      ["directory", 8444],
+      ["metrics", 8445],
+    ]);
   });
 
   it("runs the controller and certgen pods under PodSecurity restricted", async function () {

@@ -241,6 +241,7 @@ export async function spawnControllerProcess(
   }
   env.ACR_P2P_LISTEN = `127.0.0.1:${options.port}`;
   env.ACR_P2P_DIRECTORY_PORT = String(options.directoryPort ?? (await freePort()));
+  env.ACR_P2P_METRICS_PORT = String(await freePort());
   env.KUBECONFIG = await serviceAccountKubeconfig(
     cluster,
     CHART_NAMESPACE,

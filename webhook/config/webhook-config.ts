@@ -62,6 +62,8 @@ export interface WebhookConfig {
   readonly directoryEnabled: boolean;
   /** The peer directory's port on listenHost (0: a free port). */
   readonly directoryPort: number;
+  /** Plain-HTTP /metrics (0: a free port). */
+  readonly metricsPort: number;
   /** The peer ticket signing key file; undefined: generated at start. */
   readonly peerTicketKeyFile: string | undefined;
   /** Serving certificate files; undefined means "generate a CA and certificate at start". */
@@ -99,6 +101,12 @@ export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
       r.spec("directoryPort"),
       `${directoryPort} is the webhook's own port (--listen)`,
     );
+  const metricsPort = parseInt(r.spec("metricsPort"), r.required("metricsPort"));
+  if (metricsPort !== 0 && (metricsPort === listenPort || metricsPort === directoryPort))
+    throw ConfigError.forSpec(
+      r.spec("metricsPort"),
+      `${metricsPort} is already the webhook's or the directory's port`,
+    );
   const certFile = r.text("tlsCert");
   const keyFile = r.text("tlsKey");
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -118,6 +126,7 @@ export function buildWebhookConfig(raw: RawOptions): WebhookConfig {
     listenPort,
     directoryEnabled: parseBool(r.spec("directoryEnabled"), r.required("directoryEnabled")),
     directoryPort,
+    metricsPort,
     peerTicketKeyFile: r.text("peerTicketKeyFile"),
     tlsFiles:
       certFile !== undefined && keyFile !== undefined

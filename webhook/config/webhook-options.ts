@@ -125,6 +125,16 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     help: "HTTPS port of the peer directory (GET /v1/peers, /healthz), on the --listen host, with the webhook's serving certificate. 0 picks a free port.",
   }),
   option({
+    key: "metricsPort",
+    env: "ACR_P2P_METRICS_PORT",
+    flag: "--metrics-port",
+    kind: "int",
+    default: "8445",
+    min: 0,
+    max: 65535,
+    help: "Plain-HTTP port of /metrics alone, on the --listen host: Prometheus scrapes it without the webhook's certificate. 0 picks a free port.",
+  }),
+  option({
     key: "peerTicketKeyFile",
     env: "ACR_P2P_PEER_TICKET_KEY_FILE",
     flag: "--peer-ticket-key",

@@ -15,6 +15,7 @@ import type { KubeApi } from "../kube/kube-api.ts";
 import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
 import { startControllerDirectory, type ControllerDirectory } from "./controller-directory.ts";
+import { startMetricsServer } from "./metrics-server.ts";
 import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
 import { WebhookMetrics } from "./metrics.ts";
 import { ServingCertificate, SERVING_CERTIFICATE_CHECK } from "./serving-certificate.ts";
@@ -40,6 +41,8 @@ export interface RunningController extends RunningServer {
   /** The pair served now, the CA bundle file and their readiness. */
   readonly servingCertificate: ServingCertificate;
   readonly metrics: WebhookMetrics;
+  /** http://host:port/metrics on the plain-HTTP metrics port. */
+  readonly metricsUrl: string;
   readonly facts: ClusterFacts;
   /** The peer directory, when started. */
   readonly directory: ControllerDirectory | undefined;
@@ -109,6 +112,7 @@ export async function startController(
     readiness,
   });
   serving.watch(server.server, parts.tlsReloadMs ?? TLS_RELOAD_MS);
+  const metricsServer = await startMetricsServer(config.listenHost, config.metricsPort, metrics);
   // Warm the version cache so the first admission does not wait for it.
   void facts.serverVersion().then(
     (v) => logger.info({ kubernetes: v.gitVersion }, "server version"),
@@ -120,6 +124,7 @@ export async function startController(
       registries: [...resolver.acceleratedHosts()],
       certificate: serving.state,
       hosts: tls.hosts,
+      metrics: metricsServer.url,
       ...(directory && { directory: directory.url }),
     },
     "webhook listening",
@@ -128,11 +133,12 @@ export async function startController(
     ...server,
     close: async () => {
       serving.stop();
-      await Promise.all([server.close(), directory?.close()]);
+      await Promise.all([server.close(), metricsServer.close(), directory?.close()]);
     },
     tls,
     servingCertificate: serving,
     metrics,
+    metricsUrl: metricsServer.url,
     facts,
     directory,
   };

@@ -70,4 +70,7 @@ app.kubernetes.io/component: controller
 {{- if eq (int $v.controller.webhookPort) (int $v.controller.directoryPort) -}}
 {{- fail "controller.directoryPort must differ from controller.webhookPort" -}}
 {{- end -}}
+{{- if or (eq (int $v.controller.metricsPort) (int $v.controller.webhookPort)) (eq (int $v.controller.metricsPort) (int $v.controller.directoryPort)) -}}
+{{- fail "controller.metricsPort must differ from controller.webhookPort and controller.directoryPort" -}}
+{{- end -}}
 {{- end -}}

@@ -111,13 +111,16 @@ describe("webhook HTTPS server", function () {
     );
   });
 
-  it("answers a skipped pod with allowed, no patch and the reason", async () => {
+  it("answers a skipped pod with allowed, the reason, and a patch that only annotates it with the reason", async () => {
     const object = pod({
       containers: [{ name: "app", image: "registry.example.com/a:1", ports: [{ containerPort: 65001 }] }],
     });
     const body = (await call("/mutate", { body: JSON.stringify(review(object)) })).json();
     expect(body["response"]["allowed"]).to.equal(true);
-    expect(body["response"]).not.to.have.property("patch");
+    const patch = JSON.parse(Buffer.from(body["response"]["patch"], "base64").toString()) as Json[];
+    expect(patch).to.have.length(1);
+    expect(patch[0]!["path"]).to.equal("/metadata/annotations");
+    expect(patch[0]!["value"]["acr-p2p/not-injected"]).to.match(/^port-collision: /);
     expect(body["response"]["status"]["message"]).to.include("port-collision");
     expect(body["response"]["auditAnnotations"]).to.deep.equal({ "skip-reason": "port-collision" });
   });
@@ -229,6 +232,21 @@ describe("webhook HTTPS server", function () {
     expect(text).to.match(
       /acr_p2p_webhook_admission_duration_seconds_bucket\{le="\+Inf",result="injected"\} [1-9]/,
     );
+  });
+
+  it("serves the same metrics on a plain-HTTP port of their own, and nothing else there", async () => {
+    expect(controller.metricsUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const plain = await request(controller.metricsUrl);
+    expect(plain.statusCode).to.equal(200);
+    const text = await plain.body.text();
+    expect(text).to.match(/acr_p2p_webhook_injections_total [1-9]/);
+    expect(text).to.include('acr_p2p_build_info{component="controller"');
+    const mutate = await request(controller.metricsUrl.replace("/metrics", "/mutate"), {
+      method: "POST",
+      body: "{}",
+    });
+    expect(mutate.statusCode).to.equal(404);
+    await mutate.body.dump();
   });
 });
 

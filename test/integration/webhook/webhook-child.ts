@@ -35,6 +35,7 @@ function childEnv(env: Record<string, string>): Record<string, string> {
   return {
     PATH: process.env["PATH"] ?? "",
     ACR_P2P_LISTEN: "127.0.0.1:0",
+    ACR_P2P_METRICS_PORT: "0",
     ACR_P2P_DIRECTORY_ENABLED: "false",
     ...env,
   };

@@ -27,7 +27,8 @@ export const BASE_ARGS: readonly string[] = [
 
 export function testConfig(args: readonly string[] = [], env: Record<string, string> = {}): WebhookConfig {
   // Serverless unless a test says otherwise (by flag, which wins over this env).
-  const withDefaults = { ACR_P2P_SERVERLESS: "true", ...env };
+  // Metrics on a free port: several controllers may run in one test process.
+  const withDefaults = { ACR_P2P_SERVERLESS: "true", ACR_P2P_METRICS_PORT: "0", ...env };
   return buildWebhookConfig(collectRawOptions(ALL_WEBHOOK_OPTIONS, [...BASE_ARGS, ...args], withDefaults));
 }
 
