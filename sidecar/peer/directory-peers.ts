@@ -24,6 +24,8 @@ export interface DirectoryPeersOptions {
   readonly minRetryMs?: number;
   readonly maxRetryMs?: number;
   readonly connectTimeoutMs?: number;
+  /** Called on each failed call (unreachable, refused, malformed answer): counted for alerts. */
+  readonly onFailure?: () => void;
 }
 
 interface Answer {
@@ -105,6 +107,7 @@ export class DirectoryPeers implements PeerViewProvider {
       } catch (err) {
         if (signal.aborted) break;
         failures++;
+        this.#opts.onFailure?.();
         const delay = Math.min(
           this.#opts.maxRetryMs ?? 30_000,
           (this.#opts.minRetryMs ?? 500) * 2 ** (failures - 1),

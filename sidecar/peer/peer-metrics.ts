@@ -14,6 +14,8 @@ export class PeerMetrics {
   readonly connections: Gauge;
   readonly connectionsOpened: Counter;
 
+  readonly directoryFailures: Counter;
+
   constructor(registry: Registry, sample: () => { peers: number; quarantined: number; connections: number }) {
     const registers = [registry];
     this.servedBytes = new Counter({
@@ -56,6 +58,11 @@ export class PeerMetrics {
       collect() {
         this.set(sample().connections);
       },
+    });
+    this.directoryFailures = new Counter({
+      name: "acr_p2p_directory_failures_total",
+      help: "Failed calls to the peer directory (unreachable, refused, malformed answer); the last peer list stays in force.",
+      registers,
     });
     this.connectionsOpened = new Counter({
       name: "acr_p2p_peer_connections_opened_total",

@@ -93,6 +93,7 @@ function viewFor(
   settings: PeerNetworkSettings,
   self: string,
   logger: Logger,
+  onDirectoryFailure: () => void,
 ): { mode: "directory" | "static"; view: PeerViewProvider } | undefined {
   if (settings.directoryURL !== undefined) {
     const tokenFile = settings.directoryTokenFile;
@@ -106,6 +107,7 @@ function viewFor(
       tokenFile,
       logger,
       connectTimeoutMs: settings.connectTimeoutMs,
+      onFailure: onDirectoryFailure,
       ...(settings.directoryCA ? { ca: settings.directoryCA } : {}),
     });
     return { mode: "directory", view };
@@ -144,7 +146,10 @@ export function createPeerNetwork(
     settings.peerPort,
   );
   const quarantine = new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS });
-  const chosen = settings.peerSharing ? viewFor(settings, self, logger) : undefined;
+  // The directory's first call fails no sooner than after an await: `metrics` is set by then.
+  const chosen = settings.peerSharing
+    ? viewFor(settings, self, logger, () => metrics?.directoryFailures.inc())
+    : undefined;
   if (chosen === undefined) {
     return {
       mode: "off",

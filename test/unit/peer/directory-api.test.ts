@@ -110,10 +110,11 @@ describe("directory API and client", function () {
     expect(next.etag).to.not.equal(first.etag);
   });
 
-  it("the sidecar's client follows changes, and keeps its last list while the directory is down", async () => {
+  it("the sidecar's client follows changes, and keeps its last list while the directory is down (each failed call counted)", async () => {
     state.update(world());
     const dir = mkdtempSync(join(tmpdir(), "acr-p2p-dir-"));
     writeFileSync(join(dir, "token"), "tok-p1\n");
+    let failures = 0;
     const client = new DirectoryPeers({
       url: base,
       tokenFile: join(dir, "token"),
@@ -121,6 +122,7 @@ describe("directory API and client", function () {
       waitSeconds: 2,
       minRetryMs: 50,
       maxRetryMs: 200,
+      onFailure: () => failures++,
     });
     try {
       expect(client.current()).to.deep.equal({ group: "", peers: [], ticket: undefined });
@@ -132,9 +134,10 @@ describe("directory API and client", function () {
       state.update(world([peerPod("t", "p1", "na", "10.0.0.1"), peerPod("t", "p3", "na", "10.0.0.4")]));
       await until(() => client.current().peers.includes("10.0.0.4:65002"));
 
+      expect(failures).to.equal(0);
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      await new Promise((r) => setTimeout(r, 300));
+      await until(() => failures >= 2);
       expect(client.current().peers).to.deep.equal(["10.0.0.1:65002", "10.0.0.4:65002"]);
       expect(client.current().ticket).to.be.a("string");
     } finally {
