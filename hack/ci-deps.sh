@@ -41,6 +41,10 @@ log "$(go version)"
 
 "$root/hack/build-k8s-tools.sh" > /dev/null
 "$root/hack/build-k8s-tools.sh" --env
+# The Prometheus Operator's CRDs, for the chart's monitoring objects (from the Go module proxy; cached).
+# shellcheck source=/dev/null
+source "$root/hack/tools/versions.env"
+(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")
 
 # The images (npm run images): fetches the pinned Debian packages of their base layer once and caches
 # the base and Node layers by content; the image tests then build offline. Seconds when cached.

@@ -4,7 +4,7 @@
  * every env variable the chart sets known to the code's option tables (and the other way round), the
  * controller's conditional RBAC, bad values refused naming the parameter, the kubeVersion floor.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import type {
@@ -15,9 +15,14 @@ import type {
   V1Deployment,
   V1Job,
   V1MutatingWebhookConfiguration,
+  V1Service,
 } from "@kubernetes/client-node";
 import { isMap, isPair, isScalar, parseDocument } from "yaml";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
+import { monitoringCrdFiles } from "../support/monitoring-crds.ts";
+import { makeTempDir, runCommand } from "../support/origin/child-process.ts";
+import { acrP2pMetricNames, processMetricNames } from "../support/registered-metrics.ts";
+import { HEALTH_PORT_NAME, PEER_LABEL } from "../../webhook/mutation/names.ts";
 import { CERTGEN_OPTIONS } from "../../webhook/certgen/certgen-config.ts";
 import { CLOUD_OPTIONS } from "../../webhook/cloud/cloud-options.ts";
 import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
@@ -443,6 +448,119 @@ describe("cluster: Helm chart", function () {
       expect(r.stdout, section).to.include(section);
     }
     expect(r.stdout).to.include("--dry-run=server");
+  });
+
+  describe("monitoring", () => {
+    const MONITORING_KINDS = ["ServiceMonitor", "PodMonitor", "PrometheusRule"];
+    const enabled = () =>
+      renderChart(cluster, ["--set", "monitoring.enabled=true,monitoring.labels.release=prom"]);
+
+    it("renders nothing for monitoring by default", async function () {
+      const { result, objects } = await renderChart(cluster);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(objects.filter((o) => MONITORING_KINDS.includes(o.kind ?? ""))).to.deep.equal([]);
+      expect(objects.filter((o) => o.metadata?.name?.endsWith("-dashboard"))).to.deep.equal([]);
+    });
+
+    it("scrapes the controller's metrics port and every injected sidecar's health port", async function () {
+      const { result, objects } = await enabled();
+      expect(result.code, result.stderr).to.equal(0);
+      const service = findObject<V1Service>(objects, "Service");
+      const monitor = findObject<KubernetesObject & { spec: any }>(objects, "ServiceMonitor");
+      expect(monitor.metadata?.labels?.["release"]).to.equal("prom");
+      expect(service.metadata?.labels).to.include(monitor.spec.selector.matchLabels);
+      expect(service.spec?.ports?.map((p) => p.name)).to.include(monitor.spec.endpoints[0].port);
+      const pods = findObject<KubernetesObject & { spec: any }>(objects, "PodMonitor");
+      expect(pods.spec.selector.matchLabels).to.deep.equal({ [PEER_LABEL]: "true" });
+      expect(pods.spec.podMetricsEndpoints[0].port).to.equal(HEALTH_PORT_NAME);
+      expect(pods.spec.namespaceSelector).to.deep.equal({ any: true });
+    });
+
+    it("alerts and the dashboard name only metrics the processes export", async function () {
+      const { objects } = await enabled();
+      const known = new Set([...acrP2pMetricNames(), ...processMetricNames()]);
+      const rule = findObject<KubernetesObject & { spec: any }>(objects, "PrometheusRule");
+      const alerts = rule.spec.groups.flatMap((g: any) => g.rules) as { alert: string; expr: string }[];
+      expect(alerts.map((a) => a.alert)).to.include.members([
+        "AcrP2POriginShareHigh",
+        "AcrP2PPeersQuarantined",
+        "AcrP2PDirectoryUnreachable",
+        "AcrP2PWebhookErrors",
+        "AcrP2PWebhookSlow",
+      ]);
+      const dashboardMap = objects.find(
+        (o) => o.kind === "ConfigMap" && o.metadata?.name?.endsWith("-dashboard"),
+      ) as (KubernetesObject & { data: Record<string, string> }) | undefined;
+      expect(dashboardMap?.metadata?.labels).to.include({ grafana_dashboard: "1" });
+      const dashboard = JSON.parse(dashboardMap!.data["acr-p2p.json"]!) as {
+        panels: { targets: { expr: string }[] }[];
+      };
+      const exprs = [
+        ...alerts.map((a) => a.expr),
+        ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+      ];
+      expect(exprs.length).to.be.above(10);
+      for (const expr of exprs) {
+        const names = [...expr.matchAll(/\b((?:acr_p2p|process|nodejs)_[a-z_]+)\b/g)].map((m) => m[1]!);
+        expect(names.length, expr).to.be.above(0);
+        for (const name of names) {
+          const base = name.replace(/_(bucket|sum|count)$/, "");
+          expect(known.has(name) || known.has(base), `${name} in ${expr}`).to.equal(true);
+        }
+      }
+    });
+
+    it("the API server accepts the monitoring objects under the Prometheus Operator's own CRDs", async function () {
+      if (cluster.external) this.skip();
+      for (const file of monitoringCrdFiles()) {
+        const r = await runCommand(cluster.kubectl, [
+          "--kubeconfig",
+          cluster.kubeconfigPath,
+          "apply",
+          "--server-side",
+          "-f",
+          file,
+        ]);
+        expect(r.code, r.stderr).to.equal(0);
+      }
+      const established = await runCommand(cluster.kubectl, [
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "wait",
+        "--for=condition=Established",
+        "crd/servicemonitors.monitoring.coreos.com",
+        "crd/podmonitors.monitoring.coreos.com",
+        "crd/prometheusrules.monitoring.coreos.com",
+        "--timeout=30s",
+      ]);
+      expect(established.code, established.stderr).to.equal(0);
+      const { objects } = await enabled();
+      const monitoring = objects.filter((o) => MONITORING_KINDS.includes(o.kind ?? ""));
+      expect(monitoring).to.have.length(3);
+      // The release's namespace, as helm install --create-namespace would make it.
+      await runCommand(cluster.kubectl, [
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "create",
+        "namespace",
+        CHART_NAMESPACE,
+      ]);
+      const dir = makeTempDir("monitoring");
+      const file = join(dir, "monitoring.json");
+      writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: monitoring }));
+      const r = await runCommand(cluster.kubectl, [
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "apply",
+        "--dry-run=server",
+        "-n",
+        CHART_NAMESPACE,
+        "-f",
+        file,
+      ]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/servicemonitor\.monitoring\.coreos\.com\/\S+ created \(server dry run\)/);
+    });
   });
 
   it("requires Kubernetes >= 1.29 (native sidecars)", async function () {
