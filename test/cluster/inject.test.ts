@@ -103,6 +103,11 @@ describe("cluster: injection through the API server", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include(P2P_CONFIG).and.include(REWRITTEN_APP_IMAGE).and.include(rig.sidecarImage);
     expect(r.stdout).to.match(/ACR_P2P_PORT:\s+65001/);
+    // describe cuts long annotation values; the per-fact ones stay whole.
+    expect(r.stdout).to.match(/acr-p2p\/injected-images: 1 through 127\.0\.0\.1:65001: web\n/);
+    expect(r.stdout).to.match(/acr-p2p\/injected-cache: memory, \d+[MG]i\n/);
+    expect(r.stdout).to.match(/acr-p2p\/injected-group: \S+, peer sharing on\n/);
+    expect(r.stdout).to.match(/acr-p2p\/injected-pull-secrets: (none|acr-p2p-[0-9a-f]{16})\n/);
   });
 
   it("a pod that opted in and was left alone says why in kubectl describe (acr-p2p/not-injected)", async function () {

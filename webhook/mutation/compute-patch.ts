@@ -5,6 +5,7 @@
  */
 import type { MutationConfig } from "../config/webhook-config.ts";
 import type { InjectionPlan } from "./decide.ts";
+import { injectionSummary } from "./injection-summary.ts";
 import { frontHost } from "./image-plan.ts";
 import {
   ACCELERATE_MODE,
@@ -52,6 +53,8 @@ export function computePatch(pod: Pod, config: MutationConfig, decisions: Mutati
   editor.setLabel(PEER_GROUP_LABEL, groupLabelValue(plan.group));
   editor.setAnnotation(ACCELERATE_MODE, ACCELERATE_MODE_P2P);
   editor.setAnnotation(P2P_CONFIG_ANNOTATION, p2pConfigAnnotation(config, decisions));
+  for (const [key, value] of Object.entries(injectionSummary(config, decisions)))
+    editor.setAnnotation(key, value);
   const plainHttp = pod.metadata?.annotations?.[PLAIN_HTTP_ANNOTATION];
   editor.setAnnotation(PLAIN_HTTP_ANNOTATION, mergeHostList(plainHttp, frontHost(config.sidecar.port)));
   return { patch: editor.patch, pod: editor.pod };
