@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { expect } from "chai";
-import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import {
   CHART_NAMESPACE,
   SIDECAR_IMAGE,
@@ -30,7 +30,7 @@ import {
   REWRITTEN_APP_IMAGE,
   sidecarOf,
 } from "../support/cluster-pods.ts";
-import { runCommand } from "../support/origin/child-process.ts";
+import { runCommand, waitUntil } from "../support/origin/child-process.ts";
 import {
   sharedWebhook,
   startActiveWebhook,
@@ -126,6 +126,59 @@ describe("cluster: injection through the API server", function () {
       "web",
     ]);
     expect(r.stdout).to.match(/acr-p2p\/not-injected: no-accelerated-images/);
+  });
+
+  it("a skipped pod's reason is an Event on its ReplicaSet, which kubectl describe rs shows", async function () {
+    if (rig.cluster.external) this.skip();
+    const ns = await newNamespace("skipevent", P2P);
+    const apps = rig.cluster.kubeConfig.makeApiClient(AppsV1Api);
+    // No controller-manager here: the ReplicaSet stays at 0 pods; the test creates one in its name.
+    const rs = await apps.createNamespacedReplicaSet({
+      namespace: ns,
+      body: {
+        metadata: { name: "web-5d8f" },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: { containers: [{ name: "log", image: OTHER_IMAGE }] },
+          },
+        },
+      },
+    });
+    const owned = appPod("web", { spec: { containers: [{ name: "log", image: OTHER_IMAGE }] } });
+    owned.metadata!.ownerReferences = [
+      {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        name: "web-5d8f",
+        uid: rs.metadata!.uid!,
+        controller: true,
+      },
+    ];
+    expect(isInjected(await create(ns, owned))).to.equal(false);
+    let described = "";
+    await waitUntil(
+      async () => {
+        const r = await runCommand(rig.cluster.kubectl, [
+          "--kubeconfig",
+          rig.cluster.kubeconfigPath,
+          "-n",
+          ns,
+          "describe",
+          "rs",
+          "web-5d8f",
+        ]);
+        described = r.stdout;
+        return described.includes("AccelerationSkipped");
+      },
+      20_000,
+      () => `no Event in kubectl describe rs:\n${described}`,
+    );
+    expect(described).to.match(
+      /Warning\s+AccelerationSkipped\s+.*pods of this ReplicaSet are not injected \(no-accelerated-images\)/,
+    );
   });
 
   it("a pod created with the sidecar already in it is not a skip in the metrics", async function () {

@@ -7,6 +7,7 @@ import { checkPod, PodShapeError } from "../mutation/pod.ts";
 import { skipAnnotationPatch } from "../mutation/skip-annotation.ts";
 import type { AdmissionResult, WebhookMetrics } from "../server/metrics.ts";
 import { admitPod, type AdmissionDeps } from "./admit-pod.ts";
+import { reportSkipToOwner } from "./skip-event.ts";
 import {
   AdmissionInputError,
   decodeAdmissionReview,
@@ -112,6 +113,8 @@ async function answerReview(
       return reply("ignored", { message: admitted.skip.message });
     }
     metrics.skips.inc({ reason: admitted.skip.reason });
+    // In the background: the answer must not wait for the API server; a dry run records nothing.
+    if (request.dryRun !== true) void reportSkipToOwner(deps.kube, namespace, pod, admitted.skip, log);
     log[admitted.skip.warn ? "info" : "debug"](
       { reason: admitted.skip.reason, detail: admitted.skip.message },
       "skipped",

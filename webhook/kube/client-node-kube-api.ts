@@ -12,6 +12,7 @@ import {
   type NamespaceObject,
   type ObjectMeta,
   type PodSummary,
+  type EventObject,
   type SecretObject,
   type ServerVersion,
 } from "./kube-api.ts";
@@ -61,6 +62,23 @@ export class ClientNodeKubeApi implements KubeApi {
     const body = secretBody(namespace, secret);
     await callKube(`create secret ${namespace}/${secret.metadata.name}`, this.#timeoutMs, () =>
       this.#core.createNamespacedSecret({ namespace, body, fieldManager: "acr-p2p" }),
+    );
+  }
+
+  async createEvent(namespace: string, event: EventObject): Promise<void> {
+    const now = new Date();
+    await callKube(`create event ${namespace}/${event.metadata.name}`, this.#timeoutMs, () =>
+      this.#core.createNamespacedEvent({
+        namespace,
+        body: {
+          ...event,
+          metadata: { ...event.metadata, namespace },
+          source: { component: "acr-p2p-webhook" },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      }),
     );
   }
 

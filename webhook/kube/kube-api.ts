@@ -46,6 +46,21 @@ export interface LimitRangeObject {
   readonly limits: readonly LimitRangeItem[];
 }
 
+/** A core/v1 Event about an object (the fields the webhook sets). */
+export interface EventObject {
+  readonly metadata: { readonly name: string };
+  readonly involvedObject: {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly name: string;
+    readonly uid: string;
+    readonly namespace: string;
+  };
+  readonly reason: string;
+  readonly message: string;
+  readonly type: "Normal" | "Warning";
+}
+
 export interface ServerVersion {
   readonly major: number;
   readonly minor: number;
@@ -65,6 +80,8 @@ export interface KubeApi {
    * pull-secret-store.ts); derived pull secrets are never modified. NOT_FOUND when it does not exist.
    */
   replaceSecret(namespace: string, secret: SecretObject): Promise<void>;
+  /** Creates the event; ALREADY_EXISTS when its name is taken. */
+  createEvent(namespace: string, event: EventObject): Promise<void>;
   /** The namespace's LimitRanges (their maxima and minima decide whether the sidecar fits). */
   listLimitRanges(namespace: string): Promise<LimitRangeObject[]>;
   /** Pods of every namespace matching `labelSelector` (e.g. `acr-p2p/peer=true`), all pages. */

@@ -5,6 +5,7 @@
  */
 import {
   KubeApiError,
+  type EventObject,
   type KubeApi,
   type LimitRangeObject,
   type NamespaceObject,
@@ -17,6 +18,7 @@ type Operation =
   | "getNamespace"
   | "getSecret"
   | "createSecret"
+  | "createEvent"
   | "replaceSecret"
   | "listLimitRanges"
   | "listPods"
@@ -26,6 +28,8 @@ export class MemoryKubeApi implements KubeApi {
   readonly namespaces = new Map<string, NamespaceObject>();
   /** Key: `namespace/name`. */
   readonly secrets = new Map<string, SecretObject>();
+  /** Key: `namespace/name`. */
+  readonly events = new Map<string, EventObject>();
   /** Key: namespace. */
   readonly limitRanges = new Map<string, LimitRangeObject[]>();
   /** Pods with their labels, for listPods. */
@@ -36,6 +40,7 @@ export class MemoryKubeApi implements KubeApi {
     getNamespace: 0,
     getSecret: 0,
     createSecret: 0,
+    createEvent: 0,
     replaceSecret: 0,
     listLimitRanges: 0,
     listPods: 0,
@@ -94,6 +99,17 @@ export class MemoryKubeApi implements KubeApi {
   async getSecret(namespace: string, name: string): Promise<SecretObject | undefined> {
     this.#enter("getSecret");
     return this.secrets.get(`${namespace}/${name}`);
+  }
+
+  async createEvent(namespace: string, event: EventObject): Promise<void> {
+    this.#enter("createEvent");
+    const key = `${namespace}/${event.metadata.name}`;
+    if (this.events.has(key)) {
+      throw new KubeApiError("ALREADY_EXISTS", `events "${event.metadata.name}" already exists`, {
+        status: 409,
+      });
+    }
+    this.events.set(key, event);
   }
 
   async createSecret(namespace: string, secret: SecretObject): Promise<void> {

@@ -6,6 +6,8 @@
 import { expect } from "chai";
 import jsonpatch from "fast-json-patch";
 import { handleReview } from "../../../webhook/admission/handle-review.ts";
+import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
+import { waitUntil } from "../../support/origin/child-process.ts";
 import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
 import { pod, review, testDeps } from "./webhook-fixtures.ts";
 
@@ -70,5 +72,59 @@ describe("skips, visible on the pod", () => {
     const admissions = (await metrics.admissions.get()).values;
     expect(admissions.find((v) => v.labels.result === "ignored")?.value).to.equal(1);
     expect(admissions.find((v) => v.labels.result === "skipped")?.value ?? 0).to.equal(0);
+  });
+});
+
+describe("skips, as an Event on the pod's controller", () => {
+  const owned = (name: string, uid = "uid-rs-1") =>
+    pod(
+      { containers: [{ name: "app", image: "quay.io/x/y:1" }] },
+      {
+        name: undefined,
+        generateName: `${name}-`,
+        ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name, uid, controller: true }],
+      },
+    );
+
+  async function admitAll(kube: MemoryKubeApi, pods: Json[], dryRun = false): Promise<void> {
+    const deps = { ...testDeps(undefined, kube) };
+    for (const p of pods)
+      await handleReview(JSON.stringify(review(p, { dryRun })), deps, new WebhookMetrics());
+  }
+
+  it("one Warning Event per controller and reason, naming the reason and the message", async () => {
+    const kube = new MemoryKubeApi().addNamespace("apps");
+    await admitAll(kube, [owned("web-5d8f"), owned("web-5d8f"), owned("web-5d8f")]);
+    // Written in the background, after the answer: three tries, one Event.
+    await waitUntil(
+      async () => kube.calls.createEvent === 3,
+      5000,
+      () => `${kube.calls.createEvent} creates`,
+    );
+    expect([...kube.events.keys()]).to.deep.equal(["apps/web-5d8f.acr-p2p-no-accelerated-images"]);
+    const event = kube.events.get("apps/web-5d8f.acr-p2p-no-accelerated-images")!;
+    expect(event).to.deep.include({
+      reason: "AccelerationSkipped",
+      type: "Warning",
+      involvedObject: {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        name: "web-5d8f",
+        uid: "uid-rs-1",
+        namespace: "apps",
+      },
+    });
+    expect(event.message).to.match(/^pods of this ReplicaSet are not injected \(no-accelerated-images\): /);
+  });
+
+  it("none for a dry run, a pod without a controller, or a pod that did not ask", async () => {
+    const kube = new MemoryKubeApi().addNamespace("apps");
+    await admitAll(kube, [owned("web-1")], true);
+    await admitAll(kube, [pod({ containers: [{ name: "app", image: "quay.io/x/y:1" }] })]);
+    const quiet = owned("web-2");
+    (quiet["metadata"] as Json)["labels"] = {};
+    await admitAll(kube, [quiet]);
+    // Each case is decided before the first await of the background report: nothing is pending.
+    expect(kube.calls.createEvent).to.equal(0);
   });
 });
