@@ -339,8 +339,6 @@ describe("cluster: Helm chart", function () {
       "proxyFsParallels=64",
       "connectTimeout=3",
       "transferTimeout=20",
-      "accessKey=AKID",
-      "accessKeySecret=AKSECRET",
     ];
     const { result, objects } = await renderChart(
       cluster,
@@ -371,10 +369,13 @@ describe("cluster: Helm chart", function () {
     for (const [path, env] of SEED_PARAMETERS) {
       if (env !== undefined) expect(data, `${path} -> ${env}`).to.have.property(env);
     }
-    const secret = objects.find((o) => o.kind === "Secret") as
+    // The AccessKey pair is the other authorization method (with RRSA the chart refuses it).
+    const ak = await renderChart(cluster, ["--set", "accessKey=AKID", "--set", "accessKeySecret=AKSECRET"]);
+    expect(ak.result.code, ak.result.stderr).to.equal(0);
+    const secret = ak.objects.find((o) => o.kind === "Secret") as
       { stringData?: Record<string, string> } | undefined;
     expect(secret?.stringData).to.deep.equal({ accessKeyId: "AKID", accessKeySecret: "AKSECRET" });
-    const rendered = result.stdout;
+    const rendered = ak.result.stdout;
     expect(rendered).to.include("name: ALIBABA_CLOUD_ACCESS_KEY_ID");
     expect(rendered).to.include("name: ALIBABA_CLOUD_ACCESS_KEY_SECRET");
   });
@@ -399,6 +400,18 @@ describe("cluster: Helm chart", function () {
     ["acrRefreshInterval=5", /acrRefreshInterval/],
     ["acrRefreshInterval=100000", /acrRefreshInterval/],
     ["acrTempCredentials=true", /acrTempCredentials.*acrInstances/],
+    // What the controller refuses at start, refused at install (the same rules: values.schema.json).
+    [
+      "rrsa.enable=true,rrsa.rrsaRoleARN=acs:ram::1:role/r,rrsa.rrsaOIDCProviderRoleARN=acs:ram::1:oidc-provider/p,accessKey=AK,accessKeySecret=S",
+      /rrsa\.enable.*accessKey.*choose one/,
+    ],
+    ["rrsa.rrsaRoleARN=acs:ram::aaa", /rrsa\/rrsaRoleARN.*acs:ram::aaa/],
+    ["rrsa.assumeRoleARN=acs:ram::1:user/x", /rrsa\/assumeRoleARN/],
+    ["rrsa.rrsaOIDCProviderRoleARN=acs:ram::1:role/r", /rrsa\/rrsaOIDCProviderRoleARN/],
+    ["acrInstances={cri-aaa,bad}", /acrInstances.*bad/],
+    ["acrInstances=cri-aaa;cri-bbb", /acrInstances/],
+    ["region=Hangzhou", /region/],
+    ["vpcId=net-123", /vpcId/],
   ];
   for (const [set, names] of BAD_VALUES) {
     it(`refuses ${set}, naming the parameter`, async function () {
@@ -431,6 +444,20 @@ describe("cluster: Helm chart", function () {
     expect(deployment.spec!.template.spec!.containers[0]!.image).to.equal(
       "registry.test.local:5000/acr-p2p/controller:0.1.0",
     );
+  });
+
+  it("takes acrInstances as a list or as one comma-separated string", async function () {
+    for (const args of [
+      ["--set", "acrInstances={cri-aaa,cri-bbb}"],
+      ["--set-string", "acrInstances=cri-aaa\\, cri-bbb"],
+    ]) {
+      const { result, objects } = await renderChart(cluster, args);
+      expect(result.code, result.stderr).to.equal(0);
+      const config = objects.find(
+        (o) => o.kind === "ConfigMap" && o.metadata?.name?.endsWith("-config"),
+      ) as V1ConfigMap;
+      expect(config.data?.["ACR_P2P_ACR_INSTANCES"], args[1]).to.equal("cri-aaa,cri-bbb");
+    }
   });
 
   it("accepts memoryCacheCapacityGB and optionBlockSize when they agree", async function () {

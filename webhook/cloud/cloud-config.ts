@@ -7,6 +7,7 @@
  * when one is given, else the worker RAM role of the node (ECS metadata service). rrsa.assumeRoleARN
  * adds the cross-account hop (AssumeRole with rrsa.expireDuration) on top of whichever method is used.
  */
+import chartSchema from "../../manifests/ack-acr-acceleration-p2p/values.schema.json" with { type: "json" };
 import { CloudConfigError } from "./cloud-errors.ts";
 import { cloudOption, optionLabel, type CloudOptionKey } from "./cloud-options.ts";
 import { SecretValue } from "./secret-value.ts";
@@ -47,12 +48,17 @@ export interface CloudConfig {
 export const EXPIRE_DURATION_MIN = 3600;
 export const EXPIRE_DURATION_MAX = 43200;
 
-const INSTANCE_ID_RE = /^cri-[a-z0-9]+$/;
-const REGION_RE = /^[a-z]{2,}(-[a-z0-9]+)+$/;
-const VPC_ID_RE = /^vpc-[a-z0-9]+$/;
-const ROLE_ARN_RE = /^acs:ram::\d+:role\/[A-Za-z0-9._@-]+$/;
-const OIDC_PROVIDER_ARN_RE = /^acs:ram::\d+:oidc-provider\/[A-Za-z0-9._-]+$/;
-const ENDPOINT_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
+/**
+ * The value rules are the chart's (values.schema.json `definitions`): `helm install` refuses what the
+ * controller would refuse, from one table.
+ */
+const RULES = chartSchema.definitions;
+const INSTANCE_ID_RE = new RegExp(RULES.acrInstanceId.pattern);
+const REGION_RE = new RegExp(RULES.regionId.pattern);
+const VPC_ID_RE = new RegExp(RULES.vpcId.pattern);
+const ROLE_ARN_RE = new RegExp(RULES.ramRoleArn.pattern);
+const OIDC_PROVIDER_ARN_RE = new RegExp(RULES.oidcProviderArn.pattern);
+const ENDPOINT_RE = new RegExp(RULES.endpoint.pattern);
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -119,18 +125,13 @@ function credentialMethod(env: Env, rrsa: boolean): CredentialMethod {
     if (accessKeyId !== undefined) {
       fail("rrsaEnable", "is true and accessKey is set too: choose one authorization method");
     }
-    const roleArn = matching(
-      env,
-      "rrsaRoleArn",
-      ROLE_ARN_RE,
-      "a RAM role ARN (acs:ram::<account>:role/<name>)",
-    );
+    const roleArn = matching(env, "rrsaRoleArn", ROLE_ARN_RE, RULES.ramRoleArn.description);
     if (roleArn === undefined) fail("rrsaRoleArn", "is required when rrsa.enable is true");
     const providerArn = matching(
       env,
       "rrsaOidcProviderArn",
       OIDC_PROVIDER_ARN_RE,
-      "an OIDC provider ARN (acs:ram::<account>:oidc-provider/<name>)",
+      RULES.oidcProviderArn.description,
     );
     if (providerArn === undefined) fail("rrsaOidcProviderArn", "is required when rrsa.enable is true");
     const tokenFile = raw(env, "oidcTokenFile");
@@ -151,25 +152,20 @@ export function parseCloudConfig(env: Env): CloudConfig {
   const credentials = credentialMethod(env, rrsa);
   // Validated even without assumeRoleARN: a bad value in the chart is a mistake worth reporting.
   const durationSeconds = integer(env, "expireDuration", EXPIRE_DURATION_MIN, EXPIRE_DURATION_MAX, "seconds");
-  const assumeRoleArn = matching(
-    env,
-    "assumeRoleArn",
-    ROLE_ARN_RE,
-    "a RAM role ARN (acs:ram::<account>:role/<name>)",
-  );
+  const assumeRoleArn = matching(env, "assumeRoleArn", ROLE_ARN_RE, RULES.ramRoleArn.description);
   const tempCredentials = bool(env, "tempCredentials");
   if (tempCredentials && acrInstances.length === 0) {
     fail("tempCredentials", "is true but acrInstances is empty: temporary credentials are per ACR instance");
   }
   return Object.freeze({
     acrInstances: Object.freeze(acrInstances),
-    region: matching(env, "region", REGION_RE, "a region ID (e.g. cn-hangzhou)"),
-    vpcId: matching(env, "vpcId", VPC_ID_RE, "a VPC ID (vpc-...)"),
+    region: matching(env, "region", REGION_RE, RULES.regionId.description),
+    vpcId: matching(env, "vpcId", VPC_ID_RE, RULES.vpcId.description),
     credentials: Object.freeze(credentials),
     assumeRole:
       assumeRoleArn === undefined ? undefined : Object.freeze({ roleArn: assumeRoleArn, durationSeconds }),
-    stsEndpoint: matching(env, "stsEndpoint", ENDPOINT_RE, "a host[:port] (no scheme)"),
-    crEndpoint: matching(env, "crEndpoint", ENDPOINT_RE, "a host[:port] (no scheme)"),
+    stsEndpoint: matching(env, "stsEndpoint", ENDPOINT_RE, RULES.endpoint.description),
+    crEndpoint: matching(env, "crEndpoint", ENDPOINT_RE, RULES.endpoint.description),
     refreshIntervalSeconds: integer(env, "refreshInterval", 10, 86400, "seconds"),
     tempCredentials,
     roleSessionName: "acr-p2p-controller",

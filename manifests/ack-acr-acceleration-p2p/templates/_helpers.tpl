@@ -25,6 +25,12 @@ app.kubernetes.io/component: controller
 {{- if $i.digest -}}{{ $i.repository }}@{{ $i.digest }}{{- else -}}{{ $i.repository }}:{{ $i.tag | default .Chart.AppVersion }}{{- end -}}
 {{- end -}}
 
+{{/* acrInstances as the controller takes it: one comma-separated string, from a list or a string. */}}
+{{- define "p2p.acrInstances" -}}
+{{- $i := .Values.acrInstances -}}
+{{- if kindIs "slice" $i -}}{{ join "," $i }}{{- else -}}{{ $i | replace " " "" }}{{- end -}}
+{{- end -}}
+
 {{- define "p2p.sidecarImage" -}}
 {{ .Values.sidecar.image.repository }}@{{ .Values.sidecar.image.digest }}
 {{- end -}}
@@ -63,6 +69,9 @@ app.kubernetes.io/component: controller
 {{- end -}}
 {{- if ge (int $v.certgen.renewBeforeDays) (int $v.certgen.validityDays) -}}
 {{- fail "certgen.renewBeforeDays must be less than certgen.validityDays" -}}
+{{- end -}}
+{{- if and $v.rrsa.enable (or $v.accessKey $v.existingAccessKeySecret) -}}
+{{- fail "rrsa.enable is true and accessKey (or existingAccessKeySecret) is set too: choose one authorization method" -}}
 {{- end -}}
 {{- if and $v.acrTempCredentials (not $v.acrInstances) -}}
 {{- fail "acrTempCredentials: needs acrInstances (temporary credentials are issued per ACR instance)" -}}

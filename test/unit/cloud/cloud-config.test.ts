@@ -1,3 +1,4 @@
+import chartSchema from "../../../manifests/ack-acr-acceleration-p2p/values.schema.json" with { type: "json" };
 import { expect } from "chai";
 import { inspect } from "node:util";
 import { parseCloudConfig } from "../../../webhook/cloud/cloud-config.ts";
@@ -144,4 +145,33 @@ describe("cloud config", () => {
       300,
     ]);
   });
+});
+
+describe("cloud configuration: one rule table with the chart", () => {
+  // The chart's values.schema.json definitions: helm install refuses what the controller refuses.
+  const rules = chartSchema.definitions;
+  type Rule = "acrInstanceId" | "regionId" | "vpcId" | "ramRoleArn" | "endpoint" | "oidcProviderArn";
+  const cases: [Rule, string, Record<string, string>, string, string][] = [
+    ["acrInstanceId", "ACR_P2P_ACR_INSTANCES", {}, "cri-abc123", "CRI-abc"],
+    ["regionId", "ACR_P2P_REGION", {}, "cn-hangzhou", "Hangzhou"],
+    ["vpcId", "ACR_P2P_VPC_ID", {}, "vpc-abc", "net-abc"],
+    ["ramRoleArn", "ACR_P2P_RRSA_ASSUME_ROLE_ARN", {}, "acs:ram::123:role/r", "acs:ram::aaa"],
+    ["endpoint", "ACR_P2P_STS_ENDPOINT", {}, "sts-vpc.cn-hangzhou.aliyuncs.com", "https://sts.aliyuncs.com"],
+    [
+      "oidcProviderArn",
+      "ACR_P2P_RRSA_OIDC_PROVIDER_ROLE_ARN",
+      { ACR_P2P_RRSA_ENABLE: "true", ACR_P2P_RRSA_ROLE_ARN: "acs:ram::1:role/r" },
+      "acs:ram::1:oidc-provider/p",
+      "acs:ram::1:role/p",
+    ],
+  ];
+  for (const [rule, env, base, good, bad] of cases) {
+    it(`${env} follows the chart's ${rule}: ${good} passes both, ${bad} fails both`, () => {
+      const pattern = new RegExp(rules[rule].pattern);
+      expect(pattern.test(good)).to.equal(true);
+      expect(pattern.test(bad)).to.equal(false);
+      expect(() => parseCloudConfig({ ...base, [env]: good })).to.not.throw();
+      expect(() => parseCloudConfig({ ...base, [env]: bad })).to.throw(CloudConfigError);
+    });
+  }
 });
