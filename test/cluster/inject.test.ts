@@ -58,6 +58,16 @@ describe("cluster: injection through the API server", function () {
     namespaces.push(ns);
     return ns;
   };
+  const kubectlDescribe = (namespace: string, kind: string, name: string) =>
+    runCommand(rig.cluster.kubectl, [
+      "--kubeconfig",
+      rig.cluster.kubeconfigPath,
+      "-n",
+      namespace,
+      "describe",
+      kind,
+      name,
+    ]);
   const create = (namespace: string, body: V1Pod, dryRun?: string) =>
     core.createNamespacedPod({ namespace, body, ...(dryRun ? { dryRun } : {}) });
 
@@ -91,15 +101,7 @@ describe("cluster: injection through the API server", function () {
   it("shows what was injected in kubectl describe pod", async function () {
     const ns = await newNamespace("desc", P2P);
     await create(ns, appPod("web"));
-    const r = await runCommand(rig.cluster.kubectl, [
-      "--kubeconfig",
-      rig.cluster.kubeconfigPath,
-      "-n",
-      ns,
-      "describe",
-      "pod",
-      "web",
-    ]);
+    const r = await kubectlDescribe(ns, "pod", "web");
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include(P2P_CONFIG).and.include(REWRITTEN_APP_IMAGE).and.include(rig.sidecarImage);
     expect(r.stdout).to.match(/ACR_P2P_PORT:\s+65001/);
@@ -116,15 +118,7 @@ describe("cluster: injection through the API server", function () {
     const created = await create(ns, only);
     expect(isInjected(created)).to.equal(false);
     expect(created.metadata?.annotations?.["acr-p2p/not-injected"]).to.match(/^no-accelerated-images: /);
-    const r = await runCommand(rig.cluster.kubectl, [
-      "--kubeconfig",
-      rig.cluster.kubeconfigPath,
-      "-n",
-      ns,
-      "describe",
-      "pod",
-      "web",
-    ]);
+    const r = await kubectlDescribe(ns, "pod", "web");
     expect(r.stdout).to.match(/acr-p2p\/not-injected: no-accelerated-images/);
   });
 
@@ -161,15 +155,7 @@ describe("cluster: injection through the API server", function () {
     let described = "";
     await waitUntil(
       async () => {
-        const r = await runCommand(rig.cluster.kubectl, [
-          "--kubeconfig",
-          rig.cluster.kubeconfigPath,
-          "-n",
-          ns,
-          "describe",
-          "rs",
-          "web-5d8f",
-        ]);
+        const r = await kubectlDescribe(ns, "rs", "web-5d8f");
         described = r.stdout;
         return described.includes("AccelerationSkipped");
       },

@@ -6,6 +6,16 @@ import type { Origin } from "../../support/origin/origin-stack.ts";
 import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";
 import { basic, get, startTestSidecar, stopSidecarRig, type TestSidecar } from "./sidecar-harness.ts";
 
+/** A stream that keeps each log line written to it. */
+function linesInto(lines: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _e, cb) {
+      lines.push(chunk.toString("utf8"));
+      cb();
+    },
+  });
+}
+
 describe("sidecar logs", function () {
   this.timeout(120_000);
   let origin: Origin;
@@ -16,13 +26,7 @@ describe("sidecar logs", function () {
   before(async () => {
     ({ origin, image } = await startOriginWithImage([{ seed: "log-1", size: 5000 }]));
     // Everything the sidecar logs, at debug level, without any redaction: the code itself must not log secrets.
-    const sink = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        lines.push(chunk.toString("utf8"));
-        cb();
-      },
-    });
-    side = await startTestSidecar(origin, { logger: pino({ level: "debug" }, sink) });
+    side = await startTestSidecar(origin, { logger: pino({ level: "debug" }, linesInto(lines)) });
   });
   after(() => stopSidecarRig(side, origin));
 
@@ -97,13 +101,10 @@ describe("sidecar logs: a long pull", function () {
     ({ origin, image } = await startOriginWithImage([{ seed: "log-long", size: 4 * 1024 * 1024 }], {
       origin: { bytesPerSec: 4_000_000 },
     }));
-    const sink = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        lines.push(chunk.toString("utf8"));
-        cb();
-      },
+    side = await startTestSidecar(origin, {
+      logger: pino({ level: "info" }, linesInto(lines)),
+      progressLogMs: 200,
     });
-    side = await startTestSidecar(origin, { logger: pino({ level: "info" }, sink), progressLogMs: 200 });
   });
   after(() => stopSidecarRig(side, origin));
 
