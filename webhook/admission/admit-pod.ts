@@ -14,6 +14,7 @@ import { objectLimitBroken } from "../mutation/object-limits.ts";
 import type { PatchOperation } from "../mutation/pod-editor.ts";
 import type { Pod } from "../mutation/pod.ts";
 import { skip, type Skip } from "../mutation/skip.ts";
+import type { RecentSkipEvents } from "./skip-event.ts";
 import { planDerivedSecrets, type DerivedSecret } from "../pull-secrets/derived-secrets.ts";
 import { ensureDerivedSecrets, PullSecretError, readSourceSecrets } from "../pull-secrets/ensure-secrets.ts";
 import {
@@ -43,6 +44,8 @@ export interface AdmissionDeps {
   readonly directoryCA?: () => string | undefined;
   /** Default TEMP_PULL_SECRET_WAIT_MS. */
   readonly tempPullSecretWaitMs?: number;
+  /** Skip Events this process wrote lately (admission/skip-event.ts); without it every skip tries. */
+  readonly recentSkipEvents?: RecentSkipEvents;
 }
 
 export type AdmitResult =

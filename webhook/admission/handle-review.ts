@@ -114,7 +114,8 @@ async function answerReview(
     }
     metrics.skips.inc({ reason: admitted.skip.reason });
     // In the background: the answer must not wait for the API server; a dry run records nothing.
-    if (request.dryRun !== true) void reportSkipToOwner(deps.kube, namespace, pod, admitted.skip, log);
+    if (request.dryRun !== true)
+      void reportSkipToOwner(deps.kube, namespace, pod, admitted.skip, log, deps.recentSkipEvents);
     log[admitted.skip.warn ? "info" : "debug"](
       { reason: admitted.skip.reason, detail: admitted.skip.message },
       "skipped",

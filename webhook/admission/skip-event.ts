@@ -3,7 +3,8 @@
  * the ReplicaSet of a Deployment): `kubectl describe rs` / `deployment` show why its pods run without
  * acceleration. The pod itself has no uid at admission for an Event to name; it carries the reason in
  * its annotation instead. One Event per owner and reason while it lives (the API server expires Events
- * after an hour): a ReplicaSet scaled to 100 gets one, not 100.
+ * after an hour): a ReplicaSet scaled to 100 gets one, not 100. `RecentSkipEvents` keeps the keys
+ * this process wrote lately, so a scale-out does not send the API server one refused create per pod.
  */
 import type { Logger } from "../../lib/logger.ts";
 import { KubeApiError, type KubeApi } from "../kube/kube-api.ts";
@@ -11,6 +12,28 @@ import type { Pod } from "../mutation/pod.ts";
 import type { Skip } from "../mutation/skip.ts";
 
 export const SKIP_EVENT_REASON = "AccelerationSkipped";
+
+/** Owner and reason pairs recorded in the last `ttlMs`, at most `max` of them (oldest dropped first). */
+export class RecentSkipEvents {
+  readonly #seen = new Map<string, number>();
+  readonly #ttlMs: number;
+  readonly #max: number;
+
+  constructor(ttlMs = 10 * 60_000, max = 10_000) {
+    this.#ttlMs = ttlMs;
+    this.#max = max;
+  }
+
+  /** True the first time `key` is offered within the window (the caller then writes the Event). */
+  claim(key: string, now = Date.now()): boolean {
+    const seenAt = this.#seen.get(key);
+    if (seenAt !== undefined && now - seenAt < this.#ttlMs) return false;
+    this.#seen.delete(key);
+    this.#seen.set(key, now);
+    if (this.#seen.size > this.#max) this.#seen.delete(this.#seen.keys().next().value!);
+    return true;
+  }
+}
 const MAX_MESSAGE = 1024;
 
 interface Owner {
@@ -40,9 +63,11 @@ export async function reportSkipToOwner(
   pod: Pod,
   skip: Skip,
   logger: Logger,
+  recent?: RecentSkipEvents,
 ): Promise<void> {
   const owner = controllerOf(pod);
   if (!skip.warn || !owner) return;
+  if (recent && !recent.claim(`${namespace}/${owner.uid}/${skip.reason}`)) return;
   const message = `pods of this ${owner.kind} are not injected (${skip.reason}): ${skip.message}`;
   try {
     await kube.createEvent(namespace, {

@@ -16,6 +16,7 @@ import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
 import { startControllerDirectory, type ControllerDirectory } from "./controller-directory.ts";
 import { startMetricsServer } from "./metrics-server.ts";
+import { RecentSkipEvents } from "../admission/skip-event.ts";
 import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
 import { WebhookMetrics } from "./metrics.ts";
 import { ServingCertificate, SERVING_CERTIFICATE_CHECK } from "./serving-certificate.ts";
@@ -106,6 +107,7 @@ export async function startController(
       resolver,
       logger,
       directoryCA: () => directoryCa(serving),
+      recentSkipEvents: new RecentSkipEvents(),
       ...(temp && { tempPullSecrets: temp }),
     },
     metrics,

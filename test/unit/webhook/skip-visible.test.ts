@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import jsonpatch from "fast-json-patch";
 import { handleReview } from "../../../webhook/admission/handle-review.ts";
+import { RecentSkipEvents } from "../../../webhook/admission/skip-event.ts";
 import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
 import { waitUntil } from "../../support/origin/child-process.ts";
 import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
@@ -115,6 +116,30 @@ describe("skips, as an Event on the pod's controller", () => {
       },
     });
     expect(event.message).to.match(/^pods of this ReplicaSet are not injected \(no-accelerated-images\): /);
+  });
+
+  it("with the controller's memory of recent Events, a scale-out sends one create, not one per pod", async () => {
+    const kube = new MemoryKubeApi().addNamespace("apps");
+    const deps = { ...testDeps(undefined, kube), recentSkipEvents: new RecentSkipEvents() };
+    for (let i = 0; i < 20; i++)
+      await handleReview(JSON.stringify(review(owned("web-9c1"))), deps, new WebhookMetrics());
+    await waitUntil(
+      async () => kube.events.size === 1,
+      5000,
+      () => "no Event written",
+    );
+    expect(kube.calls.createEvent).to.equal(1);
+  });
+
+  it("remembers an owner and reason for its window only, and a bounded number of them", () => {
+    const recent = new RecentSkipEvents(1000, 2);
+    expect(recent.claim("a", 0)).to.equal(true);
+    expect(recent.claim("a", 999)).to.equal(false);
+    expect(recent.claim("a", 1000)).to.equal(true);
+    expect(recent.claim("b", 1001)).to.equal(true);
+    expect(recent.claim("c", 1002)).to.equal(true);
+    // "a" was the oldest of three: dropped, so it counts as new again.
+    expect(recent.claim("a", 1003)).to.equal(true);
   });
 
   it("none for a dry run, a pod without a controller, or a pod that did not ask", async () => {
