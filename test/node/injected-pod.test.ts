@@ -12,17 +12,10 @@ import { encodeHostForPath } from "../../lib/registry-host.ts";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
 import { MODE_LABEL } from "../support/cluster-objects.ts";
 import { chartInstall, spawnControllerProcess, waitHealthy } from "../support/cluster-webhook.ts";
-import { nodeTools } from "../support/node/virtual-node.ts";
 import { createNodeNetwork, type NodeNetwork } from "../support/node/node-network.ts";
 import { createNodeNamespace, waitForPod } from "../support/node/node-pods.ts";
-import { startVirtualNode, type VirtualNode } from "../support/node/virtual-node.ts";
-import {
-  freePort,
-  makeTempDir,
-  runCommand,
-  waitUntil,
-  type ManagedProcess,
-} from "../support/origin/child-process.ts";
+import { nodeTools, startVirtualNode, type VirtualNode } from "../support/node/virtual-node.ts";
+import { makeTempDir, runCommand, waitUntil, type ManagedProcess } from "../support/origin/child-process.ts";
 import { startOriginWithImage } from "../support/origin/origin-with-image.ts";
 import type { Origin } from "../support/origin/origin-stack.ts";
 import type { PushedImage } from "../support/images/push.ts";

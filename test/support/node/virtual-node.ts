@@ -130,7 +130,7 @@ async function pauseImageTar(pauseBinary: string, dir: string): Promise<string> 
   return tar;
 }
 
-function containerdToml(dir: string, index: number): string {
+function containerdToml(dir: string): string {
   return `version = 2
 root = "${dir}/containerd/root"
 state = "${dir}/containerd/state"
@@ -310,7 +310,7 @@ export async function startVirtualNode(
   const apiPort = Number(new URL(cluster.server).port);
   mkdirSync(join(dir, "cni"), { recursive: true });
   writeFileSync(join(dir, "cni", "10-acr-p2p.conflist"), cniConflist(dir, opts.index));
-  writeFileSync(join(dir, "containerd.toml"), containerdToml(dir, opts.index));
+  writeFileSync(join(dir, "containerd.toml"), containerdToml(dir));
   writeFileSync(join(dir, "kubelet.yaml"), kubeletYaml(dir, cgroupRoot, ns.ip));
   writeFileSync(join(dir, "kubeconfig"), readFileSync(cluster.kubeconfigPath));
   await pauseImageTar(tools.pause, dir);
