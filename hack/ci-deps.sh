@@ -44,7 +44,10 @@ log "$(go version)"
 # The Prometheus Operator's CRDs, for the chart's monitoring objects (from the Go module proxy; cached).
 # shellcheck source=/dev/null
 source "$root/hack/tools/versions.env"
-(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")
+# (outside any module, from an empty temp dir that is removed after)
+scratch=$(mktemp -d)
+(cd "$scratch" && GOFLAGS=-mod=mod go mod download "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")
+rmdir "$scratch"
 
 # The images (npm run images): fetches the pinned Debian packages of their base layer once and caches
 # the base and Node layers by content; the image tests then build offline. Seconds when cached.
