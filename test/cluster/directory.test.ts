@@ -5,7 +5,7 @@
  * TokenReview.
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, VersionApi } from "@kubernetes/client-node";
@@ -226,6 +226,7 @@ describe("cluster: peer directory", function () {
       expect(Date.now() - t0).to.be.below(5_000);
       expect(client.current().peers).to.deep.equal([addr(a1)]);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
       await client.close();
     }
   });

@@ -3,7 +3,7 @@
  * table standing in for TokenReview (the cluster tier runs the real one).
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -141,6 +141,7 @@ describe("directory API and client", function () {
       expect(client.current().peers).to.deep.equal(["10.0.0.1:65002", "10.0.0.4:65002"]);
       expect(client.current().ticket).to.be.a("string");
     } finally {
+      rmSync(dir, { recursive: true, force: true });
       await client.close();
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     }
