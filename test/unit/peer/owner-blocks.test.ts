@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -151,6 +151,7 @@ describe("peer network (static list) with real engines", function () {
   const keyFile = join(dir, "key.pem");
   writeFileSync(keyFile, ticketKeyToPem(generateTicketKey()));
   const content = randomBytes(BS * 40 + 123);
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   function settings(ip: string, peers: string[], port: number) {
     return {
