@@ -32,6 +32,7 @@ import { SIDECAR_NODE_FLAGS } from "../../sidecar/node-flags.ts";
 import { bundle, type BundleName } from "./bundle.ts";
 import { NONROOT_UID, PINS_FILE, stageDebianBase } from "./debian-base.ts";
 import { tarLayer, type Layer } from "./layer.ts";
+import { sourceFacts } from "./source-facts.ts";
 import { writeImageLayout, type WrittenImage } from "./oci-layout.ts";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
@@ -77,11 +78,6 @@ export interface BuiltImage extends WrittenImage {
   readonly name: BundleName;
   /** The tag (package.json's version): the layout's ref name, and the tag --push uses. */
   readonly tag: string;
-}
-
-function git(args: string[]): string | undefined {
-  const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 function fileSha256(file: string): string {
@@ -142,12 +138,7 @@ export async function buildImages(opts: BuildOptions): Promise<BuiltImage[]> {
     opts.cache ??
     process.env.ACR_P2P_CACHE ??
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "acr-p2p");
-  const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string })
-    .version;
-  const head = git(["rev-parse", "HEAD"]) ?? "unknown";
-  const dirty = (git(["status", "--porcelain", "--untracked-files=no"]) ?? "") !== "";
-  const created = git(["log", "-1", "--format=%cI"]) ?? "1970-01-01T00:00:00Z";
-  const source = git(["remote", "get-url", "origin"]);
+  const { version, revision, created, source } = sourceFacts();
   const here = (name: string) => readFileSync(fileURLToPath(new URL(name, import.meta.url)), "utf8");
   const layerCache = opts.layerCache ?? join(cacheDir, "image-layers");
 
@@ -188,7 +179,7 @@ export async function buildImages(opts: BuildOptions): Promise<BuiltImage[]> {
             "org.opencontainers.image.title": `acr-p2p-${name}`,
             "org.opencontainers.image.description": spec.description,
             "org.opencontainers.image.version": version,
-            "org.opencontainers.image.revision": dirty ? `${head}-dirty` : head,
+            "org.opencontainers.image.revision": revision,
             "org.opencontainers.image.licenses": "Apache-2.0",
             ...(source ? { "org.opencontainers.image.source": source } : {}),
           },

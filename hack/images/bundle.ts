@@ -7,10 +7,10 @@
  *   node hack/images/bundle.ts [OUT_DIR]     (default .cache/images/bundles)
  */
 import { build, type Metafile } from "esbuild";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sourceFacts } from "./source-facts.ts";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 
@@ -36,21 +36,10 @@ const REQUIRE_SHIM =
   'import { createRequire as __acrP2pCreateRequire } from "node:module";\n' +
   "const require = __acrP2pCreateRequire(import.meta.url);";
 
-/** What `acr-p2p version` prints from a bundle: package.json's version and the commit (`-dirty` if modified). */
-function buildFacts(): { version: string; revision: string } {
-  const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string })
-    .version;
-  const git = (args: string[]) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
-  const head = git(["rev-parse", "HEAD"]);
-  const status = git(["status", "--porcelain", "--untracked-files=no"]);
-  const revision =
-    head.status !== 0 ? "unknown" : `${head.stdout.trim()}${status.stdout.trim() ? "-dirty" : ""}`;
-  return { version, revision };
-}
-
 export async function bundle(name: BundleName, outDir: string): Promise<Bundle> {
   mkdirSync(outDir, { recursive: true });
-  const facts = buildFacts();
+  // What `acr-p2p version` prints from a bundle.
+  const facts = sourceFacts();
   const file = join(outDir, `${name}.mjs`);
   const result = await build({
     absWorkingDir: ROOT,
