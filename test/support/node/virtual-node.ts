@@ -33,6 +33,7 @@ import {
   type ManagedProcess,
 } from "../origin/child-process.ts";
 import type { NodeNamespace, NodeNetwork } from "./node-network.ts";
+import { importOciLayout, layoutTar } from "../pull-clients/containerd.ts";
 import { atExit } from "./at-exit.ts";
 import { forwardPortsInto, type PortForwarding } from "./netns-forwarder.ts";
 
@@ -125,8 +126,7 @@ async function pauseImageTar(pauseBinary: string, dir: string): Promise<string> 
     },
   });
   const tar = join(dir, "pause.tar");
-  const r = await runCommand("tar", ["-C", layout.dir, "-cf", tar, "."]);
-  if (r.code !== 0) throw new Error(`tar of the pause layout: ${r.stderr}`);
+  await layoutTar(layout.dir, tar);
   return tar;
 }
 
@@ -356,18 +356,9 @@ export async function startVirtualNode(
     netns: ns.name,
     dir,
     socket: join(dir, "containerd.sock"),
-    async importImage(layoutDir: string, baseName: string): Promise<string> {
-      const tar = join(dir, `import-${Date.now()}.tar`);
-      const t = await runCommand("tar", ["-C", layoutDir, "-cf", tar, "."]);
-      if (t.code !== 0) throw new Error(`tar of ${layoutDir}: ${t.stderr}`);
-      // --digests also names it base@digest: how a pod spec pinned by digest finds it (IfNotPresent).
-      const r = await node.ctr(["images", "import", "--digests", "--base-name", baseName, tar]);
-      if (r.code !== 0) throw new Error(`ctr images import on ${name}: ${r.stderr}`);
-      const index = JSON.parse(readFileSync(join(layoutDir, "index.json"), "utf8")) as {
-        manifests: { annotations?: Record<string, string> }[];
-      };
-      return `${baseName}:${index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"]}`;
-    },
+    importImage: (layoutDir: string, baseName: string) =>
+      // --digests: the webhook pins the sidecar image by digest (IfNotPresent finds it by that name).
+      importOciLayout((args) => node.ctr(args), dir, layoutDir, baseName, { digests: true }),
     ctr: (args) =>
       runCommand("ctr", ["-a", join(dir, "containerd.sock"), "-n", "k8s.io", ...args], { timeoutMs: 60_000 }),
     containerLog(namespace: string, pod: string, container: string): string {

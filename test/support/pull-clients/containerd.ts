@@ -106,18 +106,7 @@ export class Containerd {
    * resolves with that name. ctr wants the layout as a tar, and imports nothing (exit 0) without a ref name.
    */
   async importLayout(dir: string, baseName: string): Promise<string> {
-    const tarFile = join(this.dir, `import-${Date.now()}.tar`);
-    const tar = await runCommand("tar", ["-C", dir, "-cf", tarFile, "."]);
-    if (tar.code !== 0) throw new Error(`tar of ${dir} failed: ${tar.stderr}`);
-    await this.#ok(["images", "import", "--base-name", baseName, tarFile]);
-    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as {
-      manifests: { annotations?: Record<string, string> }[];
-    };
-    const tag = index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"];
-    const name = `${baseName}:${tag}`;
-    if (!(await this.listImages()).some((i) => i.name === name))
-      throw new Error(`ctr imported no ${name} from ${dir}`);
-    return name;
+    return importOciLayout((args) => this.ctr(args), this.dir, dir, baseName);
   }
 
   async listContent(): Promise<ContentEntry[]> {
@@ -181,6 +170,39 @@ export class Containerd {
     if (res.code !== 0) throw new Error(`ctr ${args.join(" ")} failed (${res.code}): ${res.stderr}`);
     return res;
   }
+}
+
+/** Writes the OCI layout in `dir` as the tar `ctr images import` reads. */
+export async function layoutTar(dir: string, tarFile: string): Promise<void> {
+  const tar = await runCommand("tar", ["-C", dir, "-cf", tarFile, "."]);
+  if (tar.code !== 0) throw new Error(`tar of ${dir} failed: ${tar.stderr}`);
+}
+
+/**
+ * Imports the OCI layout in `layoutDir` with `ctr` (a runner that adds the socket, and the namespace
+ * if any) as `baseName:<its ref name>`, and checks that ctr made that image (without a ref name ctr
+ * imports nothing and still exits 0). `--digests` also names it `baseName@<digest>`, as a pod spec
+ * pinned by digest looks it up. The tar goes to `scratchDir`.
+ */
+export async function importOciLayout(
+  ctr: (args: string[]) => Promise<Pick<CommandResult, "code" | "stdout" | "stderr">>,
+  scratchDir: string,
+  layoutDir: string,
+  baseName: string,
+  opts: { digests?: boolean } = {},
+): Promise<string> {
+  const tarFile = join(scratchDir, `import-${Date.now()}.tar`);
+  await layoutTar(layoutDir, tarFile);
+  const args = ["images", "import", ...(opts.digests ? ["--digests"] : []), "--base-name", baseName, tarFile];
+  const run = await ctr(args);
+  if (run.code !== 0) throw new Error(`ctr ${args.join(" ")} failed (${run.code}): ${run.stderr}`);
+  const index = JSON.parse(readFileSync(join(layoutDir, "index.json"), "utf8")) as {
+    manifests: { annotations?: Record<string, string> }[];
+  };
+  const name = `${baseName}:${index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"]}`;
+  const listed = await ctr(["images", "ls", "-q"]);
+  if (!listed.stdout.split("\n").includes(name)) throw new Error(`ctr imported no ${name} from ${layoutDir}`);
+  return name;
 }
 
 export async function startContainerd(
