@@ -9,7 +9,6 @@
  *   node.stop()                                      kubelet, containerd, every container (by cgroup), the
  *                                                    cgroups, the namespace's forwarder; also at exit
  */
-import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -239,31 +238,25 @@ async function removeCgroupRoot(cgroupRoot: string): Promise<void> {
   await waitUntil(
     async () => {
       const left = pids();
-      for (const pid of left) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone
-        }
-      }
+      killAll(left);
       return left.length === 0;
     },
     20_000,
     () => `processes left in cgroup ${cgroupRoot}: ${pids().join(", ")}`,
     100,
   );
-  for (const tree of trees) {
-    for (const dir of walk(tree)) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // a hierarchy can take a moment to release an emptied cgroup; retried below
-      }
-    }
-  }
+  // Deepest first; a hierarchy can take a moment to release an emptied cgroup, so it is retried.
   await waitUntil(
     async () => {
-      for (const tree of trees.filter(existsSync)) for (const dir of walk(tree)) spawnSync("rmdir", [dir]);
+      for (const tree of trees.filter(existsSync)) {
+        for (const dir of walk(tree)) {
+          try {
+            rmdirSync(dir);
+          } catch {
+            // still busy: next round
+          }
+        }
+      }
       return trees.every((t) => !existsSync(t));
     },
     10_000,
