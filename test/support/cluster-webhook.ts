@@ -45,6 +45,7 @@ import {
   serviceAccountKubeconfig,
 } from "./cluster-objects.ts";
 import { patchCaBundle, writeServingSecret } from "./cluster-tls.ts";
+import { sampleOrZero } from "./peer/p2p-group.ts";
 import {
   freePort,
   makeTempDir,
@@ -299,10 +300,7 @@ export function webhookMetric(rig: WebhookRig, sample: string): Promise<number> 
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => {
-          const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
-          resolve(line ? Number(line.slice(sample.length + 1)) : 0);
-        });
+        res.on("end", () => resolve(sampleOrZero(text, sample)));
       },
     );
     req.on("error", reject);
