@@ -15,7 +15,7 @@ import {
   PEER_LABEL,
   PLAIN_HTTP_ANNOTATION,
 } from "./names.ts";
-import { p2pConfigAnnotation } from "./p2p-config.ts";
+import { p2pConfig, p2pConfigAnnotation } from "./p2p-config.ts";
 import { PodEditor, type PatchOperation } from "./pod-editor.ts";
 import type { Pod } from "./pod.ts";
 import { renderSidecar } from "./sidecar-container.ts";
@@ -52,9 +52,9 @@ export function computePatch(pod: Pod, config: MutationConfig, decisions: Mutati
   editor.setLabel(PEER_LABEL, "true");
   editor.setLabel(PEER_GROUP_LABEL, groupLabelValue(plan.group));
   editor.setAnnotation(ACCELERATE_MODE, ACCELERATE_MODE_P2P);
-  editor.setAnnotation(P2P_CONFIG_ANNOTATION, p2pConfigAnnotation(config, decisions));
-  for (const [key, value] of Object.entries(injectionSummary(config, decisions)))
-    editor.setAnnotation(key, value);
+  const injected = p2pConfig(config, decisions);
+  editor.setAnnotation(P2P_CONFIG_ANNOTATION, p2pConfigAnnotation(injected));
+  for (const [key, value] of Object.entries(injectionSummary(injected))) editor.setAnnotation(key, value);
   const plainHttp = pod.metadata?.annotations?.[PLAIN_HTTP_ANNOTATION];
   editor.setAnnotation(PLAIN_HTTP_ANNOTATION, mergeHostList(plainHttp, frontHost(config.sidecar.port)));
   return { patch: editor.patch, pod: editor.pod };

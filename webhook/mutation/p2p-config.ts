@@ -19,10 +19,11 @@ export interface P2pConfig {
   readonly pullSecrets: readonly string[];
 }
 
-export function p2pConfigAnnotation(config: MutationConfig, decisions: MutationDecisions): string {
+/** What was injected, as one record: the JSON annotation and its short per-fact companions both read it. */
+export function p2pConfig(config: MutationConfig, decisions: MutationDecisions): P2pConfig {
   const { plan } = decisions;
   const s = config.sidecar;
-  const value: P2pConfig = {
+  return {
     version: P2P_CONFIG_VERSION,
     sidecarImage: config.sidecarImage,
     ports: { registry: s.port, peer: s.peerPort, health: s.healthPort },
@@ -35,5 +36,8 @@ export function p2pConfigAnnotation(config: MutationConfig, decisions: MutationD
     images: Object.fromEntries(plan.images.rewrites.map((r) => [r.container, { from: r.from, to: r.to }])),
     pullSecrets: [...decisions.pullSecrets],
   };
+}
+
+export function p2pConfigAnnotation(value: P2pConfig): string {
   return JSON.stringify(value);
 }
