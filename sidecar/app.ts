@@ -9,10 +9,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../lib/logger.ts";
+import { SIDECAR_MEMORY_BUDGET } from "../lib/sidecar-memory.ts";
 import { BlockEngine, openBlockStore, type BlockStore } from "./blocks/index.ts";
 import type { SidecarConfig } from "./config/sidecar-config.ts";
 import { createHealthServer, type ReadinessCheck } from "./health/health-server.ts";
 import { SidecarMetrics } from "./metrics.ts";
+import { BlockReclaimer } from "./memory/block-reclaimer.ts";
 import { createRegistryServer } from "./registry/registry-server.ts";
 import { HostAllowlist, TargetPolicy, type Resolver } from "./upstream/address-policy.ts";
 import { HttpTransport } from "./upstream/http-transport.ts";
@@ -26,8 +28,6 @@ import { createPeerNetwork } from "./peer/peer-network.ts";
 
 /** Origin reads of streamed blobs go in segments of this size (see origin-segments.ts). */
 const ORIGIN_SEGMENT_BYTES = 4 * 1024 * 1024;
-/** Blocks read ahead of any request, waiting to be asked for: part of the memory margin. */
-const ORIGIN_LEFTOVER_BYTES = 16 * 1024 * 1024;
 
 export interface SidecarDeps {
   readonly logger: Logger;
@@ -74,15 +74,26 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
   const upstream = new UpstreamRegistry(client, authorizer, { maxBlobBytes: config.maxBlobBytes });
   const peers = createPeerNetwork(config, { logger, registry: metrics.registry });
 
+  const reclaimer = new BlockReclaimer({
+    everyBytes: SIDECAR_MEMORY_BUDGET.droppedBlocksBytes,
+    onCollect: () => metrics.memoryReclaims.inc(),
+  });
+  const { released } = reclaimer;
   let ownDiskDir: string | undefined;
   const store: BlockStore = await openBlockStore(
     config.cacheMode === "memory"
-      ? { mode: "memory", capacityBytes: config.memoryCacheBytes, blockSizeBytes: config.blockSizeBytes }
+      ? {
+          mode: "memory",
+          capacityBytes: config.memoryCacheBytes,
+          blockSizeBytes: config.blockSizeBytes,
+          onRelease: released,
+        }
       : {
           mode: "disk",
           capacityBytes: config.capacityBytes,
           blockSizeBytes: config.blockSizeBytes,
           dir: config.cacheDir ?? (ownDiskDir = mkdtempSync(join(tmpdir(), "acr-p2p-blocks-"))),
+          onRelease: released,
         },
   );
   const engine = new BlockEngine({
@@ -103,7 +114,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
   const segments = new OriginSegments({
     blockSizeBytes: config.blockSizeBytes,
     segmentBytes: ORIGIN_SEGMENT_BYTES,
-    leftoverBytes: ORIGIN_LEFTOVER_BYTES,
+    leftoverBytes: SIDECAR_MEMORY_BUDGET.originLeftoverBytes,
+    onRelease: released,
   });
   const registry = createRegistryServer({
     servedHosts: new Set(config.upstreamHosts),

@@ -24,6 +24,7 @@ export class SidecarMetrics {
   readonly errors: Counter<"code">;
   readonly stalledReaders: Counter;
   readonly backedUpReaders: Gauge;
+  readonly memoryReclaims: Counter;
   readonly blockErrors: Counter<"code">;
   readonly requestSeconds: Histogram<"kind" | "method" | "status">;
   #cacheStats: (() => CacheStats) | undefined;
@@ -83,6 +84,11 @@ export class SidecarMetrics {
     this.backedUpReaders = new Gauge({
       name: "acr_p2p_readers_backed_up",
       help: "Blob responses whose client is not reading now (dropped after transferTimeout); they hold no fetch slot.",
+      registers,
+    });
+    this.memoryReclaims = new Counter({
+      name: "acr_p2p_memory_reclaims_total",
+      help: "Full garbage collections asked for after dropped blocks reached their share of the memory budget.",
       registers,
     });
     this.errors = new Counter({

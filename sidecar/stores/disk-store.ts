@@ -23,6 +23,11 @@ export interface DiskStoreOptions {
   /** Hard cap on bytes on disk (the seed's `capacity`); default: that option's default. */
   readonly capacityBytes?: number;
   readonly maxEntries?: number;
+  /**
+   * A block buffer the store handed out or was given and does not keep (blocks live on disk here, so
+   * every one read or written is let go at once): its bytes can be collected.
+   */
+  readonly onRelease?: (bytes: number) => void;
 }
 
 interface Entry {
@@ -35,6 +40,7 @@ export class DiskBlockStore implements BlockStore {
   readonly #maxEntries: number;
   readonly #lru = new OwnedLru<Entry>();
   readonly #serial = new KeySerializer();
+  readonly #onRelease: (bytes: number) => void;
   /** Bytes and entries on disk outside the index: writes in progress, and files being unlinked. */
   #writing = { bytes: 0, entries: 0 };
   #unlinking = { bytes: 0, entries: 0 };
@@ -48,6 +54,7 @@ export class DiskBlockStore implements BlockStore {
     this.#dir = options.dir;
     this.#capacity = options.capacityBytes ?? DEFAULT_DISK_CAPACITY_BYTES;
     this.#maxEntries = options.maxEntries ?? DEFAULT_DISK_MAX_ENTRIES;
+    this.#onRelease = options.onRelease ?? (() => undefined);
     checkBounds("disk store", this.#capacity, this.#maxEntries);
   }
 
@@ -62,6 +69,7 @@ export class DiskBlockStore implements BlockStore {
   async get(key: string): Promise<Uint8Array | undefined> {
     const entry = this.#lru.touch(key);
     const bytes = entry && (await readFile(this.#path(key)).catch(() => undefined));
+    if (bytes) this.#onRelease(bytes.byteLength);
     if (entry && bytes && bytes.byteLength === entry.size) {
       this.#hits++;
       return bytes;
@@ -73,7 +81,9 @@ export class DiskBlockStore implements BlockStore {
   }
 
   put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<boolean> {
-    return this.#serial.run(key, () => this.#put(key, bytes, options));
+    return this.#serial
+      .run(key, () => this.#put(key, bytes, options))
+      .finally(() => this.#onRelease(bytes.byteLength));
   }
 
   delete(key: string): Promise<boolean> {

@@ -10,6 +10,8 @@ export interface MemoryStoreOptions {
   /** Hard cap on stored bytes; default 512 MiB. */
   readonly capacityBytes?: number;
   readonly maxEntries?: number;
+  /** A block the store no longer keeps (evicted, deleted or replaced): its bytes can be collected. */
+  readonly onRelease?: (bytes: number) => void;
 }
 
 interface Entry {
@@ -21,6 +23,7 @@ export class MemoryBlockStore implements BlockStore {
   readonly #capacity: number;
   readonly #maxEntries: number;
   readonly #lru = new OwnedLru<Entry>();
+  readonly #onRelease: (bytes: number) => void;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -28,6 +31,7 @@ export class MemoryBlockStore implements BlockStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.#capacity = options.capacityBytes ?? DEFAULT_MEMORY_CAPACITY_BYTES;
     this.#maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.#onRelease = options.onRelease ?? (() => undefined);
     checkBounds("memory store", this.#capacity, this.#maxEntries);
   }
 
@@ -40,13 +44,13 @@ export class MemoryBlockStore implements BlockStore {
 
   async put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<boolean> {
     const previous = this.#lru.peek(key);
-    this.#lru.delete(key);
+    this.#remove(key);
     const size = bytes.byteLength;
     if (size > this.#capacity) return false;
     while (this.#lru.bytes + size > this.#capacity || this.#lru.entries + 1 > this.#maxEntries) {
       const victim = this.#lru.victim();
       if (!victim) break;
-      this.#lru.delete(victim.key);
+      this.#remove(victim.key);
       this.#evictions++;
     }
     this.#lru.set(key, { size, bytes }, options.owned ?? previous?.owned ?? false);
@@ -54,7 +58,7 @@ export class MemoryBlockStore implements BlockStore {
   }
 
   async delete(key: string): Promise<boolean> {
-    return this.#lru.delete(key) !== undefined;
+    return this.#remove(key);
   }
 
   has(key: string): boolean {
@@ -75,5 +79,11 @@ export class MemoryBlockStore implements BlockStore {
 
   async close(): Promise<void> {
     for (const key of this.#lru.keys()) this.#lru.delete(key);
+  }
+
+  #remove(key: string): boolean {
+    const removed = this.#lru.delete(key);
+    if (removed) this.#onRelease(removed.size);
+    return removed !== undefined;
   }
 }

@@ -7,20 +7,25 @@ import type { BlockStore } from "./block-store.ts";
 import { DiskBlockStore } from "./disk-store.ts";
 import { MemoryBlockStore } from "./memory-store.ts";
 
+interface CommonSettings {
+  readonly capacityBytes: number;
+  readonly blockSizeBytes: number;
+  /** Block bytes the store lets go (sidecar/memory/block-reclaimer.ts). */
+  readonly onRelease?: (bytes: number) => void;
+}
+
 export type StoreSettings =
-  | { readonly mode: "memory"; readonly capacityBytes: number; readonly blockSizeBytes: number }
-  | {
+  | (CommonSettings & { readonly mode: "memory" })
+  | (CommonSettings & {
       readonly mode: "disk";
-      readonly capacityBytes: number;
-      readonly blockSizeBytes: number;
       /** The emptyDir the store owns (emptied at start). */
       readonly dir: string;
-    };
+    });
 
 export async function openBlockStore(settings: StoreSettings): Promise<BlockStore> {
-  const maxEntries = Math.max(1, 2 * Math.ceil(settings.capacityBytes / settings.blockSizeBytes));
-  if (settings.mode === "memory") {
-    return new MemoryBlockStore({ capacityBytes: settings.capacityBytes, maxEntries });
-  }
-  return DiskBlockStore.open({ dir: settings.dir, capacityBytes: settings.capacityBytes, maxEntries });
+  const { capacityBytes, onRelease } = settings;
+  const maxEntries = Math.max(1, 2 * Math.ceil(capacityBytes / settings.blockSizeBytes));
+  const common = { capacityBytes, maxEntries, ...(onRelease ? { onRelease } : {}) };
+  if (settings.mode === "memory") return new MemoryBlockStore(common);
+  return DiskBlockStore.open({ dir: settings.dir, ...common });
 }

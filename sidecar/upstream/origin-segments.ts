@@ -25,6 +25,8 @@ export interface SegmentOptions {
   /** Cap of the leftover table (blocks fetched ahead of any request). */
   readonly leftoverBytes: number;
   readonly leftoverTtlMs?: number;
+  /** A leftover block dropped unused (cap or age): its bytes can be collected. */
+  readonly onRelease?: (bytes: number) => void;
 }
 
 interface Waiter {
@@ -53,12 +55,14 @@ export class OriginSegments {
   /** Insertion-ordered: the oldest leftover goes first when the cap is reached. */
   readonly #leftovers = new Map<string, { bytes: Uint8Array; expiresAt: number }>();
   #leftoverBytes = 0;
+  readonly #onRelease: (bytes: number) => void;
 
   constructor(opts: SegmentOptions) {
     this.#blockSize = opts.blockSizeBytes;
     this.#segmentBlocks = Math.max(1, Math.floor(opts.segmentBytes / opts.blockSizeBytes));
     this.#leftoverCap = opts.leftoverBytes;
     this.#leftoverTtlMs = opts.leftoverTtlMs ?? 30_000;
+    this.#onRelease = opts.onRelease ?? (() => undefined);
   }
 
   get leftoverBytes(): number {
@@ -180,12 +184,16 @@ export class OriginSegments {
   }
 
   #keep(key: string, bytes: Uint8Array): void {
-    if (bytes.byteLength > this.#leftoverCap) return;
+    if (bytes.byteLength > this.#leftoverCap) {
+      this.#onRelease(bytes.byteLength);
+      return;
+    }
     const now = Date.now();
     for (const [k, v] of this.#leftovers) {
       if (this.#leftoverBytes + bytes.byteLength <= this.#leftoverCap && v.expiresAt > now) break;
       this.#leftovers.delete(k);
       this.#leftoverBytes -= v.bytes.byteLength;
+      this.#onRelease(v.bytes.byteLength);
     }
     this.#leftovers.set(key, { bytes, expiresAt: now + this.#leftoverTtlMs });
     this.#leftoverBytes += bytes.byteLength;
@@ -196,7 +204,9 @@ export class OriginSegments {
     if (!entry) return undefined;
     this.#leftovers.delete(key);
     this.#leftoverBytes -= entry.bytes.byteLength;
-    return entry.expiresAt > Date.now() ? entry.bytes : undefined;
+    if (entry.expiresAt > Date.now()) return entry.bytes;
+    this.#onRelease(entry.bytes.byteLength);
+    return undefined;
   }
 }
 

@@ -12,18 +12,17 @@ import { startOriginWithImage } from "../../support/origin/origin-with-image.ts"
 import { startPausedClients, type PausedClients } from "../../support/pull-clients/paused-clients.ts";
 import { metricValue, startChildSidecar, type ChildSidecar } from "./child-sidecar.ts";
 import { ALICE, get, ociCodes, pullDiscarding } from "./sidecar-harness.ts";
+import { SIDECAR_WORKING_MARGIN_BYTES } from "../../../lib/sidecar-memory.ts";
 
 const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
 /**
- * What the sidecar may hold beyond its cache cap and its idle process under a crowd of pulls: a guard
- * against per-stream memory (the review measured 455 MiB over a 32 MiB cap), not yet the target.
- * Measured 85-101 MiB here (600 GETs over 40 blobs, the V8 heap at about 40 MiB and external memory at
- * about 106 MiB at the peak): block buffers outside the cache (readahead windows, socket buffers,
- * origin segment leftovers, buffers not collected yet) and JavaScript heap. The target is 64 MiB, with
- * one budget for every block outside the cache (issue 23).
+ * The crowd's guard over idle + cap. The budget's working margin (SIDECAR_WORKING_MARGIN_BYTES, 64 MiB)
+ * is the target; measured 41-71 MiB over 14 runs here, so the guard sits above it until the rest of
+ * the working part (request heap, blocks read ahead outside the cache) is bounded too. The sidecar's
+ * memory limit has room for it: 96 MiB of runtime for a 72-74 MB idle process.
  */
-const MEMORY_MARGIN_BYTES = 160 * MiB;
+const CROWD_GUARD_BYTES = SIDECAR_WORKING_MARGIN_BYTES + 32 * MiB;
 /** Scarce fetch slots: what paused clients could hold (the harness sets transferTimeout to 3 s). */
 const SIDECAR_ARGS = ["--proxy-fs-parallels", "16"];
 /** Long enough that no paused client is dropped before the pull beside them has run on a busy machine. */
@@ -180,7 +179,10 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
     await origin?.stop();
   });
 
-  it(`crowd: 600 concurrent GETs over 40 blobs with a ${CAP / MiB} MiB cap peak under cap + margin + the idle process`, async () => {
+  // The review measured 455 MiB over a 32 MiB cap here; before the reclaimer and the 1 MB young
+  // generation, 85-109 MiB over idle + cap (a 90 MiB heap and up to 60 MiB of dropped blocks awaiting
+  // V8's next full collection).
+  it(`crowd: 600 concurrent GETs over 40 blobs with a ${CAP / MiB} MiB cap peak under cap + the guard + the idle process`, async () => {
     const url = (digest: string) => `${side!.url}${side!.apiPrefix}/team-a/crowd/blobs/${digest}`;
     // The idle process, after one request has loaded the request path.
     expect(await pullDiscarding(url(image.layers[0]!.digest), ALICE)).to.equal(image.layers[0]!.digest);
@@ -196,9 +198,9 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
     }
     console.log(
       `      RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB: ` +
-        `${((peak - idle - CAP) / MiB).toFixed(0)} MiB over idle + cap (margin ${MEMORY_MARGIN_BYTES / MiB} MiB)`,
+        `${((peak - idle - CAP) / MiB).toFixed(0)} MiB over idle + cap (working margin ${SIDECAR_WORKING_MARGIN_BYTES / MiB} MiB, guard ${CROWD_GUARD_BYTES / MiB} MiB)`,
     );
-    expect(peak).to.be.below(idle + CAP + MEMORY_MARGIN_BYTES);
+    expect(peak).to.be.below(idle + CAP + CROWD_GUARD_BYTES);
   });
 });
 

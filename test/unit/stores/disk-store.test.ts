@@ -75,3 +75,21 @@ describe("disk store", () => {
     await store.close();
   });
 });
+
+describe("disk store: every block buffer it reads or writes is let go at once (for the block reclaimer)", () => {
+  it("reports each put and each read with its size", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "acr-p2p-disk-release-"));
+    try {
+      const released: number[] = [];
+      const store = await DiskBlockStore.open({ dir, onRelease: (n) => released.push(n) });
+      await store.put("a", new Uint8Array(100).fill(1));
+      expect(released).to.deep.equal([100]);
+      expect(await store.get("a")).to.have.length(100);
+      expect(await store.get("missing")).to.equal(undefined);
+      expect(released).to.deep.equal([100, 100]);
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -25,3 +25,20 @@ describe("memory store", () => {
     expect(() => new MemoryBlockStore({ maxEntries: 0 })).to.throw(RangeError, /maxEntries/);
   });
 });
+
+describe("memory store: reports the blocks it lets go (for the block reclaimer)", () => {
+  it("evicted, deleted and replaced blocks are reported with their sizes; stored ones are not", async () => {
+    const released: number[] = [];
+    const store = new MemoryBlockStore({ capacityBytes: 300, onRelease: (n) => released.push(n) });
+    await store.put("a", new Uint8Array(100));
+    await store.put("b", new Uint8Array(100));
+    expect(released).to.deep.equal([]);
+    await store.put("c", new Uint8Array(150)); // evicts a
+    expect(released).to.deep.equal([100]);
+    await store.put("b", new Uint8Array(50)); // replaces b
+    expect(released).to.deep.equal([100, 100]);
+    await store.delete("c");
+    await store.delete("missing");
+    expect(released).to.deep.equal([100, 100, 150]);
+  });
+});
