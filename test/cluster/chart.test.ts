@@ -22,6 +22,7 @@ import { testCluster, type TestCluster } from "../support/cluster.ts";
 import { monitoringCrdFiles } from "../support/monitoring-crds.ts";
 import { makeTempDir, runCommand } from "../support/origin/child-process.ts";
 import { acrP2pMetricNames, processMetricNames } from "../support/registered-metrics.ts";
+import { SIDECAR_MEMORY_MARGIN } from "../../lib/sidecar-memory.ts";
 import { HEALTH_PORT_NAME, PEER_LABEL } from "../../webhook/mutation/names.ts";
 import { CERTGEN_OPTIONS } from "../../webhook/certgen/certgen-config.ts";
 import { CLOUD_OPTIONS } from "../../webhook/cloud/cloud-options.ts";
@@ -192,7 +193,8 @@ describe("cluster: Helm chart", function () {
       ACR_P2P_STS_ENDPOINT: "",
       ACR_P2P_CR_ENDPOINT: "",
       ACR_P2P_ACR_REFRESH_INTERVAL: "300",
-      ACR_P2P_SIDECAR_MEMORY_MARGIN: "256Mi",
+      // The sidecar's memory budget, one declaration for the chart, the webhook and the sidecar.
+      ACR_P2P_SIDECAR_MEMORY_MARGIN: SIDECAR_MEMORY_MARGIN,
     });
     const { result, objects } = await renderChart(cluster, [
       "--set",

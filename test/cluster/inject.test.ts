@@ -299,7 +299,7 @@ describe("cluster: injection through the API server", function () {
         spec: { limits: [{ type: "Container", max: { memory: "512Mi" } }] },
       },
     });
-    // Injected, the pod would carry a 768Mi sidecar, and the API server's LimitRanger would refuse it.
+    // Injected, the pod would carry a 672Mi sidecar, and the API server's LimitRanger would refuse it.
     const created = await create(ns, appPod("web", { resources: { limits: { memory: "256Mi" } } }));
     expect(expectUntouched(created)).to.deep.equal([]);
   });

@@ -6,7 +6,14 @@
  * own env names (lib/sidecar-options.ts) and copies them into every injected sidecar's env. Their
  * flags get a `--sidecar-` prefix so `--port` can never be mistaken for the webhook's own port.
  */
+import {
+  SIDECAR_MEMORY_MARGIN,
+  SIDECAR_RUNTIME_BYTES,
+  SIDECAR_WORKING_MARGIN_BYTES,
+} from "../../lib/sidecar-memory.ts";
 import { SIDECAR_OPTIONS, type OptionSpec } from "../../lib/sidecar-options.ts";
+
+const MiB = 1024 * 1024;
 
 function option(spec: OptionSpec): OptionSpec {
   return Object.freeze(spec);
@@ -66,8 +73,8 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     env: "ACR_P2P_SIDECAR_MEMORY_MARGIN",
     flag: "--sidecar-memory-margin",
     kind: "string",
-    default: "256Mi",
-    help: "Added to the memory cache cap to give the sidecar's memory limit: the Node runtime (~110Mi resident), Buffers awaiting V8's next GC (~64Mi), origin read-ahead (16Mi) and each streamed blob's readahead window (8Mi). Measured peak: cap + ~215Mi.",
+    default: SIDECAR_MEMORY_MARGIN,
+    help: `Added to the memory cache cap to give the sidecar's memory limit: the idle sidecar process (${SIDECAR_RUNTIME_BYTES / MiB}Mi; 72-74 MB measured) and its working margin (${SIDECAR_WORKING_MARGIN_BYTES / MiB}Mi: dropped blocks awaiting collection, origin leftovers, blocks in flight and read ahead, open requests). One budget, lib/sidecar-memory.ts.`,
   }),
   option({
     key: "namespace",

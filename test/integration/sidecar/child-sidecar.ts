@@ -34,17 +34,22 @@ export interface ChildSidecar {
   stop(): Promise<void>;
 }
 
+/**
+ * `entry` is the script node runs with the `sidecar` command: the sources by default, or the bundle
+ * the sidecar image runs (hack/images/bundle.ts) where what ships is measured.
+ */
 export async function startChildSidecar(
   origin: Origin,
   extraArgs: readonly string[] = [],
   env: NodeJS.ProcessEnv = process.env,
+  entry: string = join(ROOT, "bin/acr-p2p.ts"),
 ): Promise<ChildSidecar> {
   const port = await freePort();
   const healthPort = await freePort();
   const dir = makeTempDir("sidecar-child");
   const args = [
     ...SIDECAR_NODE_FLAGS,
-    join(ROOT, "bin/acr-p2p.ts"),
+    entry,
     "sidecar",
     ...sidecarArgs(origin, extraArgs),
     "--port",

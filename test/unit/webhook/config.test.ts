@@ -24,7 +24,7 @@ describe("webhook config", () => {
     expect([c.listenHost, c.listenPort]).to.deep.equal(["0.0.0.0", 8443]);
     expect(c.tlsFiles).to.equal(undefined);
     expect(c.mutation.sidecar.cacheBytes).to.equal(512 * 2 ** 20);
-    expect(c.mutation.resources.memoryMarginBytes).to.equal(256 * 2 ** 20);
+    expect(c.mutation.resources.memoryMarginBytes).to.equal(160 * 2 ** 20);
     expect(Object.isFrozen(c) && Object.isFrozen(c.mutation) && Object.isFrozen(c.mutation.sidecar)).to.equal(
       true,
     );

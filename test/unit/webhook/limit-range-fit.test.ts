@@ -9,12 +9,12 @@ import { limitRangeConflict } from "../../../webhook/mutation/limit-range-fit.ts
 import type { PodSpec } from "../../../webhook/mutation/pod.ts";
 
 const MiB = 2 ** 20;
-/** The defaults: 50m/1 cpu, 64Mi request, 768Mi limit (512Mi cache + 256Mi margin). */
+/** The defaults: 50m/1 cpu, 64Mi request, 672Mi limit (512Mi cache + 160Mi margin). */
 const SIDECAR = {
   cpuRequest: "50m",
   cpuLimit: "1",
   memoryRequestBytes: 64 * MiB,
-  memoryLimitBytes: 768 * MiB,
+  memoryLimitBytes: 672 * MiB,
 };
 const SPEC = {
   containers: [{ name: "app", image: "a", resources: { limits: { cpu: "500m", memory: "1Gi" } } }],
@@ -38,7 +38,7 @@ describe("LimitRange fit", () => {
     [
       "container max memory",
       { type: "Container", max: { memory: "512Mi" } },
-      /at most memory 512Mi; the sidecar's limit is 768Mi/,
+      /at most memory 512Mi; the sidecar's limit is 672Mi/,
     ],
     [
       "container max cpu",
@@ -58,7 +58,7 @@ describe("LimitRange fit", () => {
     [
       "memory limit/request ratio",
       { type: "Container", maxLimitRequestRatio: { memory: "4" } },
-      /memory limit at most 4x the request; the sidecar's is 768Mi over 64Mi/,
+      /memory limit at most 4x the request; the sidecar's is 672Mi over 64Mi/,
     ],
     [
       "cpu limit/request ratio",
@@ -68,7 +68,7 @@ describe("LimitRange fit", () => {
     [
       "pod max memory, with the app's limits",
       { type: "Pod", max: { memory: "1.5Gi" } },
-      /a pod at most memory 1.5Gi; with the sidecar its containers' limits add up to 1792Mi/,
+      /a pod at most memory 1.5Gi; with the sidecar its containers' limits add up to 1696Mi/,
     ],
     [
       "pod max cpu, with the app's limits",
@@ -92,11 +92,11 @@ describe("LimitRange fit", () => {
         { name: "proxy", image: "p", restartPolicy: "Always", resources: { limits: { memory: "256Mi" } } },
       ],
     } as PodSpec;
-    expect(limitRangeConflict(range({ type: "Pod", max: { memory: "1280Mi" } }), SIDECAR, spec)).to.equal(
+    expect(limitRangeConflict(range({ type: "Pod", max: { memory: "1184Mi" } }), SIDECAR, spec)).to.equal(
       undefined,
     );
-    expect(limitRangeConflict(range({ type: "Pod", max: { memory: "1279Mi" } }), SIDECAR, spec)).to.match(
-      /1280Mi/,
+    expect(limitRangeConflict(range({ type: "Pod", max: { memory: "1183Mi" } }), SIDECAR, spec)).to.match(
+      /1184Mi/,
     );
   });
 
