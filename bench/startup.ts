@@ -21,7 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildImages } from "../hack/images/build-images.ts";
 import { bundle } from "../hack/images/bundle.ts";
-import { SIDECAR_NODE_FLAGS } from "../sidecar/node-flags.ts";
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../sidecar/node-flags.ts";
 import { freePort, makeTempDir, spawnManaged } from "../test/support/origin/child-process.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -32,6 +32,8 @@ const MB = 1e6;
 
 interface Variant {
   readonly name: string;
+  /** Env beyond the bench's own (the sidecar image's SIDECAR_ENV). */
+  readonly env?: Readonly<Record<string, string>>;
   args(port: number, healthPort: number): string[];
 }
 
@@ -41,6 +43,7 @@ const BARE_SERVER =
 function sidecarVariant(name: string, entry: string): Variant {
   return {
     name,
+    env: SIDECAR_ENV,
     args: (port, healthPort) => [
       ...SIDECAR_NODE_FLAGS,
       entry,
@@ -86,6 +89,7 @@ async function startOnce(
   const started = performance.now();
   const proc = spawnManaged(process.execPath, variant.args(port, healthPort), {
     logPath: join(logDir, `${variant.name.replaceAll(" ", "-")}.log`),
+    env: { ...process.env, ...variant.env },
   });
   try {
     for (;;) {

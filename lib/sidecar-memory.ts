@@ -16,21 +16,27 @@ export const SIDECAR_MEMORY_BUDGET = Object.freeze({
    * Dropped blocks awaiting collection: a full GC is asked for after this many bytes of blocks were
    * let go (sidecar/memory/block-reclaimer.ts); without it V8 waits for 64 MiB.
    */
-  droppedBlocksBytes: 16 * MiB,
+  droppedBlocksBytes: 8 * MiB,
   /** Blocks of an origin segment that arrived before anyone asked for them (origin-segments.ts). */
   originLeftoverBytes: 8 * MiB,
   /**
-   * The rest: blocks being fetched and read ahead that the cache no longer holds, the JavaScript heap
-   * of open requests (about 25 KiB each: 600 requests took 15 MiB) and its 1 MiB young generation.
+   * Blocks being fetched: proxyFsParallels is lowered where that many blocks would hold more
+   * (sidecar/memory/fetch-slots.ts): the default 128 fetches of 256 KiB blocks, 8 of 4 MiB blocks.
    */
-  workingBytes: 40 * MiB,
+  inFlightBlockBytes: 32 * MiB,
+  /**
+   * The JavaScript heap of open requests (600 concurrent blob GETs took 15 MiB) and its 1 MiB young
+   * generation, and the allocator's own slack.
+   */
+  requestBytes: 16 * MiB,
 });
 
 /** What a sidecar holds beyond its cache cap and its idle process, under any load. */
 export const SIDECAR_WORKING_MARGIN_BYTES =
   SIDECAR_MEMORY_BUDGET.droppedBlocksBytes +
   SIDECAR_MEMORY_BUDGET.originLeftoverBytes +
-  SIDECAR_MEMORY_BUDGET.workingBytes;
+  SIDECAR_MEMORY_BUDGET.inFlightBlockBytes +
+  SIDECAR_MEMORY_BUDGET.requestBytes;
 
 /**
  * The idle sidecar process from its image (the Node runtime and the bundle): 72-74 MB resident,

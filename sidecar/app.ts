@@ -15,6 +15,7 @@ import type { SidecarConfig } from "./config/sidecar-config.ts";
 import { createHealthServer, type ReadinessCheck } from "./health/health-server.ts";
 import { SidecarMetrics } from "./metrics.ts";
 import { BlockReclaimer } from "./memory/block-reclaimer.ts";
+import { fetchSlots } from "./memory/fetch-slots.ts";
 import { createRegistryServer } from "./registry/registry-server.ts";
 import { HostAllowlist, TargetPolicy, type Resolver } from "./upstream/address-policy.ts";
 import { HttpTransport } from "./upstream/http-transport.ts";
@@ -96,10 +97,22 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
           onRelease: released,
         },
   );
+  const { slots, limitedFrom } = fetchSlots(config.proxyFsParallels, config.blockSizeBytes);
+  if (limitedFrom !== undefined) {
+    logger.warn(
+      {
+        proxyFsParallels: limitedFrom,
+        blocksizeKiB: config.blockSizeBytes / 1024,
+        inFlightLimit: slots,
+        inFlightMiB: SIDECAR_MEMORY_BUDGET.inFlightBlockBytes / 2 ** 20,
+      },
+      "proxyFsParallels lowered: that many blocks in flight would exceed the memory budget's share for them",
+    );
+  }
   const engine = new BlockEngine({
     store,
     blockSizeBytes: config.blockSizeBytes,
-    proxyFsParallels: config.proxyFsParallels,
+    proxyFsParallels: slots,
     transferTimeoutMs: config.transferTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     metrics: metrics.blockMetrics(),

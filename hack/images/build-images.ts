@@ -28,7 +28,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { SIDECAR_NODE_FLAGS } from "../../sidecar/node-flags.ts";
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../sidecar/node-flags.ts";
 import { bundle, type BundleName } from "./bundle.ts";
 import { NONROOT_UID, PINS_FILE, stageDebianBase } from "./debian-base.ts";
 import { tarLayer, type Layer } from "./layer.ts";
@@ -41,6 +41,8 @@ const NODE_PATH = "/usr/local/bin/node";
 
 interface ImageSpec {
   readonly bundle: BundleName;
+  /** Env beyond PATH and NODE_ENV. */
+  readonly env: Readonly<Record<string, string>>;
   readonly entrypoint: readonly string[];
   readonly cmd: readonly string[];
   readonly description: string;
@@ -49,6 +51,7 @@ interface ImageSpec {
 export const IMAGES: Readonly<Record<BundleName, ImageSpec>> = {
   sidecar: {
     bundle: "sidecar",
+    env: SIDECAR_ENV,
     // The pod spec the webhook injects passes `args: [sidecar]`, which replaces Cmd only.
     entrypoint: [NODE_PATH, ...SIDECAR_NODE_FLAGS, "/app/sidecar.mjs"],
     cmd: ["sidecar"],
@@ -56,6 +59,7 @@ export const IMAGES: Readonly<Record<BundleName, ImageSpec>> = {
   },
   controller: {
     bundle: "controller",
+    env: {},
     entrypoint: [NODE_PATH, "/app/controller.mjs"],
     cmd: ["webhook"],
     description: "acr-p2p controller: admission webhook, peer directory, certgen",
@@ -171,7 +175,11 @@ export async function buildImages(opts: BuildOptions): Promise<BuiltImage[]> {
         config: {
           created,
           User: `${NONROOT_UID}:${NONROOT_UID}`,
-          Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production"],
+          Env: [
+            "PATH=/usr/local/bin:/usr/bin:/bin",
+            "NODE_ENV=production",
+            ...Object.entries(spec.env).map(([name, value]) => `${name}=${value}`),
+          ],
           Entrypoint: spec.entrypoint,
           Cmd: spec.cmd,
           WorkingDir: "/app",

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
-import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import { cpuSecondsOf, memoryBytesOf } from "../../support/process-stats.ts";
 import {
   freePort,
@@ -59,7 +59,10 @@ export async function startChildSidecar(
     "--log-level",
     "warn",
   ];
-  const proc = spawnManaged(process.execPath, args, { logPath: join(dir, "sidecar.log"), env });
+  const proc = spawnManaged(process.execPath, args, {
+    logPath: join(dir, "sidecar.log"),
+    env: { ...env, ...SIDECAR_ENV },
+  });
   const healthUrl = `http://127.0.0.1:${healthPort}`;
   try {
     await waitUntil(

@@ -18,9 +18,11 @@ const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
 /**
  * The crowd's guard over idle + cap. The budget's working margin (SIDECAR_WORKING_MARGIN_BYTES, 64 MiB)
- * is the target; measured 41-71 MiB over 14 runs here, so the guard sits above it until the rest of
- * the working part (request heap, blocks read ahead outside the cache) is bounded too. The sidecar's
- * memory limit has room for it: 96 MiB of runtime for a 72-74 MB idle process.
+ * is the target and held in 13 of 13 runs here (33-63 MiB over idle + cap), but a sampled RSS peak
+ * depends on when V8 collects and on the allocator, so the guard sits 32 MiB above it: this test must
+ * not fail by chance, and still fails for memory that grows with the streams (before the budget:
+ * 85-109 MiB; the review: 455 MiB). The sidecar's memory limit has room for it (96 MiB of runtime for
+ * a 72-74 MB idle process).
  */
 const CROWD_GUARD_BYTES = SIDECAR_WORKING_MARGIN_BYTES + 32 * MiB;
 /** Scarce fetch slots: what paused clients could hold (the harness sets transferTimeout to 3 s). */
@@ -193,6 +195,8 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
       const pulls = Array.from({ length: 600 }, (_, i) => image.layers[i % 40]!.digest);
       const got = await Promise.all(pulls.map((d) => pullDiscarding(url(d), ALICE)));
       expect(got).to.deep.equal(pulls);
+      // 80 MiB through a 32 MiB cache: the dropped blocks were collected early, not 64 MiB later.
+      expect(metricValue(await side!.metrics(), "acr_p2p_memory_reclaims_total")).to.be.at.least(4);
     } finally {
       clearInterval(sampler);
     }

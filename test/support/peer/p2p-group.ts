@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { generateTicketKey, ticketKeyToPem } from "../../../lib/peer-ticket.ts";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
-import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import { cpuSecondsOf, memoryBytesOf } from "../process-stats.ts";
 import { makeTempDir, spawnManaged, waitUntil, type ManagedProcess } from "../origin/child-process.ts";
 import type { Origin } from "../origin/origin-stack.ts";
@@ -132,7 +132,10 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
         "--pod-ip",
         ip,
       ];
-      const proc = spawnManaged(process.execPath, args, { logPath: join(dir, `sidecar-${ip}.log`) });
+      const proc = spawnManaged(process.execPath, args, {
+        logPath: join(dir, `sidecar-${ip}.log`),
+        env: { ...process.env, ...SIDECAR_ENV },
+      });
       const healthUrl = `http://${ip}:${ports.health}`;
       sidecars.push({
         ip,

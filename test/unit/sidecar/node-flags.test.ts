@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { IMAGES } from "../../../hack/images/build-images.ts";
 import { NONROOT_UID } from "../../../hack/images/debian-base.ts";
-import { SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import { SIDECAR_UID } from "../../../webhook/mutation/sidecar-container.ts";
 
 describe("sidecar node flags and user", () => {
@@ -16,6 +16,11 @@ describe("sidecar node flags and user", () => {
       ...SIDECAR_NODE_FLAGS,
       "/app/sidecar.mjs",
     ]);
+  });
+
+  it("the sidecar image sets SIDECAR_ENV, the controller image does not", () => {
+    expect(IMAGES.sidecar.env).to.deep.equal(SIDECAR_ENV);
+    expect(IMAGES.controller.env).to.deep.equal({});
   });
 
   it("node starts with them (a mistyped flag makes node exit with 'bad option')", () => {
