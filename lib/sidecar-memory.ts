@@ -20,10 +20,13 @@ export const SIDECAR_MEMORY_BUDGET = Object.freeze({
   /** Blocks of an origin segment that arrived before anyone asked for them (origin-segments.ts). */
   originLeftoverBytes: 8 * MiB,
   /**
-   * Blocks being fetched: proxyFsParallels is lowered where that many blocks would hold more
-   * (sidecar/memory/fetch-slots.ts): the default 128 fetches of 256 KiB blocks, 8 of 4 MiB blocks.
+   * Blocks fetched for streams and not yet released to them. In flight: proxyFsParallels is lowered
+   * where that many blocks would hold more (sidecar/memory/fetch-slots.ts; the default 128 fetches of
+   * 256 KiB blocks fit, 8 of 4 MiB blocks). Read ahead beyond each stream's next two blocks: all streams
+   * together borrow at most this much (sidecar/blocks/readahead-budget.ts), whether the blocks are
+   * still in flight, in the cache or already evicted from it.
    */
-  inFlightBlockBytes: 32 * MiB,
+  streamBlockBytes: 32 * MiB,
   /**
    * The JavaScript heap of open requests (600 concurrent blob GETs took 15 MiB) and its 1 MiB young
    * generation, and the allocator's own slack.
@@ -35,7 +38,7 @@ export const SIDECAR_MEMORY_BUDGET = Object.freeze({
 export const SIDECAR_WORKING_MARGIN_BYTES =
   SIDECAR_MEMORY_BUDGET.droppedBlocksBytes +
   SIDECAR_MEMORY_BUDGET.originLeftoverBytes +
-  SIDECAR_MEMORY_BUDGET.inFlightBlockBytes +
+  SIDECAR_MEMORY_BUDGET.streamBlockBytes +
   SIDECAR_MEMORY_BUDGET.requestBytes;
 
 /**

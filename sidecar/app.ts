@@ -104,7 +104,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
         proxyFsParallels: limitedFrom,
         blocksizeKiB: config.blockSizeBytes / 1024,
         inFlightLimit: slots,
-        inFlightMiB: SIDECAR_MEMORY_BUDGET.inFlightBlockBytes / 2 ** 20,
+        inFlightMiB: SIDECAR_MEMORY_BUDGET.streamBlockBytes / 2 ** 20,
       },
       "proxyFsParallels lowered: that many blocks in flight would exceed the memory budget's share for them",
     );
@@ -113,6 +113,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     store,
     blockSizeBytes: config.blockSizeBytes,
     proxyFsParallels: slots,
+    readaheadBudgetBytes: SIDECAR_MEMORY_BUDGET.streamBlockBytes,
     transferTimeoutMs: config.transferTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     metrics: metrics.blockMetrics(),

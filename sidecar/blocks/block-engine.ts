@@ -18,6 +18,7 @@ import type { VerifiedBlob } from "./blob-trust.ts";
 import { AbortedError, BlobNotVerifiedError, BlockError, errorCode, RangeInvalidError } from "./errors.ts";
 import type { MismatchReport } from "./errors.ts";
 import { LruMap } from "./lru-map.ts";
+import { ReadaheadBudget } from "./readahead-budget.ts";
 import { compareWithAuthoritative } from "./mismatch-recovery.ts";
 import { Semaphore } from "./semaphore.ts";
 import { VerifiedBlockCheck } from "./verified-block-check.ts";
@@ -36,6 +37,11 @@ export interface BlockEngineOptions {
   readonly connectTimeoutMs: number;
   /** Blocks each stream fetches ahead; default 8 MiB worth, within [2, 64]. */
   readonly readaheadBlocks?: number;
+  /**
+   * Bytes all streams together may read ahead beyond each one's next two blocks (readahead-budget.ts);
+   * default unbounded (each stream its whole window).
+   */
+  readonly readaheadBudgetBytes?: number;
   /** Memory for verified-blob records (32 bytes per block); default 8 MiB. */
   readonly verifiedRecordBytes?: number;
   readonly metrics?: BlockMetrics;
@@ -70,6 +76,8 @@ export interface EngineStats {
   readonly slotsWaiting: number;
   readonly verifiedBlobs: number;
   readonly suspectBlobs: number;
+  /** Bytes of blocks streams hold beyond their next two (undefined: no engine-wide budget). */
+  readonly readaheadBytes: number | undefined;
   readonly store: StoreStats;
 }
 
@@ -81,6 +89,7 @@ export class BlockEngine {
   readonly readaheadBlocks: number;
   readonly #store: BlockStore;
   readonly #semaphore: Semaphore;
+  readonly #readaheadBudget: ReadaheadBudget | undefined;
   readonly #trust: BlobTrust;
   readonly #provenance: LruMap<string, BlockSource>;
   readonly #fetcher: BlockFetcher;
@@ -101,6 +110,10 @@ export class BlockEngine {
       throw new RangeError(`readaheadBlocks must be a positive integer, got ${this.readaheadBlocks}`);
     }
     this.#store = options.store;
+    this.#readaheadBudget =
+      options.readaheadBudgetBytes === undefined
+        ? undefined
+        : new ReadaheadBudget(options.readaheadBudgetBytes);
     // Who supplied a block matters as long as the block may be cached: size it like the store.
     this.#provenance = new LruMap(Math.max(PROVENANCE_ENTRIES, options.store.stats().maxEntries));
     this.#semaphore = new Semaphore(options.proxyFsParallels);
@@ -215,6 +228,7 @@ export class BlockEngine {
       slotsWaiting: this.#semaphore.waiting,
       verifiedBlobs: counts.verified,
       suspectBlobs: counts.suspect,
+      readaheadBytes: this.#readaheadBudget?.inUseBytes,
       store: this.#store.stats(),
     };
   }
@@ -236,6 +250,9 @@ export class BlockEngine {
       check,
       ...(slice ? { slice } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(this.#readaheadBudget
+        ? { budget: { shared: this.#readaheadBudget, blockBytes: this.blockSizeBytes } }
+        : {}),
     });
     stream.once("error", (err) => {
       // A consumer going away is not an engine error.

@@ -11,6 +11,7 @@
 import { Readable } from "node:stream";
 import type { BlockResult } from "./block-fetcher.ts";
 import { AbortedError } from "./errors.ts";
+import type { ReadaheadBudget } from "./readahead-budget.ts";
 
 export interface BlockCheck {
   /** Called in block order; resolves with the bytes that may be released, or throws to fail the stream. */
@@ -36,12 +37,19 @@ export interface BlockReadableOptions {
   /** Cuts a block to the requested byte range (first and last block of a Range read). */
   readonly slice?: (index: number, bytes: Uint8Array) => Uint8Array;
   readonly signal?: AbortSignal;
+  /**
+   * Engine-wide bytes for blocks beyond a stream's next two, with the bytes each block counts for;
+   * without it, every stream reads its whole window ahead.
+   */
+  readonly budget?: { readonly shared: ReadaheadBudget; readonly blockBytes: number };
 }
 
 export class BlockReadable extends Readable {
   readonly #options: BlockReadableOptions;
   readonly #abort = new AbortController();
   readonly #window = new Map<number, Promise<BlockResult>>();
+  /** Blocks of the window that borrowed from the engine-wide budget. */
+  readonly #borrowed = new Set<number>();
   #next: number;
   #fetched: number;
   #stepping = false;
@@ -78,6 +86,7 @@ export class BlockReadable extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#abort.abort(new AbortedError("stream closed"));
     this.#window.clear();
+    for (const index of this.#borrowed) this.#giveBack(index);
     callback(error);
   }
 
@@ -93,6 +102,7 @@ export class BlockReadable extends Readable {
     const index = this.#next;
     const result = await this.#window.get(index)!;
     this.#window.delete(index);
+    this.#giveBack(index);
     if (this.destroyed) return;
     const bytes = await check.accept(index, result, index === last, this.#abort.signal);
     if (this.destroyed) return;
@@ -108,17 +118,28 @@ export class BlockReadable extends Readable {
   /**
    * Starts fetches up to the window past the one being released. The window opens as the consumer
    * takes blocks (two, then one more per block released, up to `readahead`): a client that stops
-   * reading after its first bytes has made the sources send little beyond what it took.
+   * reading after its first bytes has made the sources send little beyond what it took. Blocks past
+   * the next two borrow from the engine-wide budget; when it is spent the window stays where it is
+   * until this stream (or another) releases blocks.
    */
   #fill(): void {
-    const { first, last, readahead, fetch } = this.#options;
+    const { first, last, readahead, fetch, budget } = this.#options;
     const window = Math.min(readahead, 2 + (this.#next - first));
     const limit = Math.min(last, this.#next + window - 1);
     for (; this.#fetched <= limit; this.#fetched++) {
+      if (budget && this.#fetched > this.#next + 1) {
+        if (!budget.shared.tryTake(budget.blockBytes)) break;
+        this.#borrowed.add(this.#fetched);
+      }
       const pending = fetch(this.#fetched, this.#abort.signal);
       // Awaited in order by #step; a stream destroyed meanwhile never awaits it.
       pending.catch(() => undefined);
       this.#window.set(this.#fetched, pending);
     }
+  }
+
+  #giveBack(index: number): void {
+    if (!this.#borrowed.delete(index)) return;
+    this.#options.budget!.shared.give(this.#options.budget!.blockBytes);
   }
 }

@@ -37,13 +37,13 @@
  * call context.progress(n) as bytes arrive (it resets the transferTimeout clock) and apply
  * context.connectTimeoutMs to their connects. MemoryBlockSource is the in-memory one.
  *
- * Memory bound. The store never holds more than its cap. On top of it, each open stream holds at most
- * its readahead window plus the block being released and one block in its Readable buffer, so
- *     memory <= cap + streams x (readaheadBlocks + 2) x blockSize + verified records (<= 8 MiB)
+ * Memory bound. The store never holds more than its cap. On top of it, each open stream holds its next
+ * two blocks, the block being released and one block in its Readable buffer; blocks further ahead (up
+ * to `readaheadBlocks`) borrow from `readaheadBudgetBytes`, shared by all streams, so
+ *     memory <= cap + streams x 4 x blockSize + readaheadBudgetBytes + verified records (<= 8 MiB)
  * and, whatever the number of streams, the bytes being fetched are also bounded by
- * proxyFsParallels x blockSize. With the defaults (256 KiB blocks, readahead 32 = 8 MiB) that is
- * 8.5 MiB per concurrent stream; e.g. 3 concurrent layer pulls with a 128 MiB cap stay under
- * 128 + 25.5 + 8 MiB. (The HTTP response's socket buffers come on top, as for any server.)
+ * proxyFsParallels x blockSize. The sidecar sets both from its memory budget (lib/sidecar-memory.ts).
+ * (The HTTP response's socket buffers come on top, as for any server.)
  */
 export { BlockEngine } from "./block-engine.ts";
 export type { BlockEngineOptions, EngineStats, StreamOptions } from "./block-engine.ts";

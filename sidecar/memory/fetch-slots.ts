@@ -15,7 +15,7 @@ export interface FetchSlots {
 export function fetchSlots(
   proxyFsParallels: number,
   blockSizeBytes: number,
-  inFlightBytes: number = SIDECAR_MEMORY_BUDGET.inFlightBlockBytes,
+  inFlightBytes: number = SIDECAR_MEMORY_BUDGET.streamBlockBytes,
 ): FetchSlots {
   const affordable = Math.max(2, Math.floor(inFlightBytes / blockSizeBytes));
   return affordable < proxyFsParallels

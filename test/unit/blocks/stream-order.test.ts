@@ -45,6 +45,45 @@ describe("block engine: streaming", () => {
     expect(engine.stats()).to.include({ slotsInUse: 0, slotsWaiting: 0, flights: 0 });
   });
 
+  it("the readahead budget: streams together read ahead at most its bytes beyond their next two blocks", async () => {
+    const { engine } = rig({ readaheadBlocks: 8, proxyFsParallels: 64, readaheadBudgetBytes: 4 * BLOCK });
+    const source = origin(5);
+    const blobs = Array.from({ length: 4 }, (_, i) => blob(24 * BLOCK + i));
+    const descs = blobs.map((b) => source.add(b));
+    let peakBorrowed = 0;
+    const sampler = setInterval(
+      () => (peakBorrowed = Math.max(peakBorrowed, engine.stats().readaheadBytes!)),
+      1,
+    );
+    const results = await Promise.all(descs.map((d) => drain(engine.streamBlob(d, [source]))));
+    clearInterval(sampler);
+    results.forEach((r, i) => expect(r.bytes.equals(blobs[i]!), `blob ${i}`).to.equal(true));
+    // Without the budget the four windows would fetch 4 x 8 blocks at once; with it, 4 x 2 + 4.
+    expect(source.peakInflight).to.be.at.most(4 * 2 + 4);
+    expect(source.peakInflight).to.be.greaterThan(4 * 2);
+    expect(peakBorrowed).to.equal(4 * BLOCK);
+    expect(engine.stats().readaheadBytes).to.equal(0);
+  });
+
+  it("the readahead budget: a stream destroyed mid-blob gives back what it borrowed", async () => {
+    const { engine } = rig({ readaheadBlocks: 8, readaheadBudgetBytes: 64 * BLOCK });
+    const source = origin(20);
+    const stream = engine.streamBlob(source.add(blob(40 * BLOCK)), [source]);
+    await new Promise<Buffer>((resolve) => stream.once("data", resolve));
+    expect(engine.stats().readaheadBytes).to.be.greaterThan(0);
+    stream.destroy();
+    expect(engine.stats().readaheadBytes).to.equal(0);
+  });
+
+  it("the readahead budget spent: a stream still gets its next two blocks and completes", async () => {
+    const { engine } = rig({ readaheadBlocks: 8, readaheadBudgetBytes: 0 });
+    const source = origin(2);
+    const bytes = blob(12 * BLOCK + 7);
+    const got = await drain(engine.streamBlob(source.add(bytes), [source]));
+    expect(got.bytes.equals(bytes)).to.equal(true);
+    expect(source.peakInflight).to.equal(2);
+  });
+
   it("emits early bytes while later blocks are still being fetched", async () => {
     const { engine } = rig({ readaheadBlocks: 2 });
     const source = origin(20);

@@ -8,7 +8,7 @@ const MiB = 1024 * KiB;
 describe("fetch slots: blocks in flight stay inside the memory budget's share", () => {
   it("the defaults (128 fetches of 256 KiB blocks) fit the share as configured", () => {
     expect(fetchSlots(128, 256 * KiB)).to.deep.equal({ slots: 128 });
-    expect(128 * 256 * KiB).to.be.at.most(SIDECAR_MEMORY_BUDGET.inFlightBlockBytes);
+    expect(128 * 256 * KiB).to.be.at.most(SIDECAR_MEMORY_BUDGET.streamBlockBytes);
   });
 
   it("large blocks lower proxyFsParallels to what the share holds, and say from what", () => {
