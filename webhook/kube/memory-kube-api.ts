@@ -103,23 +103,12 @@ export class MemoryKubeApi implements KubeApi {
 
   async createEvent(namespace: string, event: EventObject): Promise<void> {
     this.#enter("createEvent");
-    const key = `${namespace}/${event.metadata.name}`;
-    if (this.events.has(key)) {
-      throw new KubeApiError("ALREADY_EXISTS", `events "${event.metadata.name}" already exists`, {
-        status: 409,
-      });
-    }
-    this.events.set(key, event);
+    this.events.set(refuseTaken(this.events, "events", namespace, event.metadata.name), event);
   }
 
   async createSecret(namespace: string, secret: SecretObject): Promise<void> {
     this.#enter("createSecret");
-    const key = `${namespace}/${secret.metadata.name}`;
-    if (this.secrets.has(key)) {
-      throw new KubeApiError("ALREADY_EXISTS", `secrets "${secret.metadata.name}" already exists`, {
-        status: 409,
-      });
-    }
+    refuseTaken(this.secrets, "secrets", namespace, secret.metadata.name);
     this.addSecret(namespace, structuredClone(secret));
   }
 
@@ -161,4 +150,13 @@ export class MemoryKubeApi implements KubeApi {
       throw fault;
     }
   }
+}
+
+/** As the API server's create answers a name already taken: 409. Returns the map key `namespace/name`. */
+function refuseTaken(map: Map<string, unknown>, resource: string, namespace: string, name: string): string {
+  const key = `${namespace}/${name}`;
+  if (map.has(key)) {
+    throw new KubeApiError("ALREADY_EXISTS", `${resource} "${name}" already exists`, { status: 409 });
+  }
+  return key;
 }
