@@ -21,8 +21,9 @@ const CAP = 32 * MiB;
  * is the target and held in 21 of 21 runs here (30-63 MiB over idle + cap), but a sampled RSS peak
  * depends on when V8 collects and on the allocator, so the guard sits 32 MiB above it: this test must
  * not fail by chance, and still fails for memory that grows with the streams (before the budget:
- * 85-109 MiB; the review: 455 MiB). The sidecar's memory limit has room for it (96 MiB of runtime for
- * a 72-74 MB idle process).
+ * 85-109 MiB, a 90 MiB heap and up to 60 MiB of dropped blocks awaiting V8's next full collection; the
+ * review: 455 MiB). The sidecar's memory limit has room for it (96 MiB of runtime for a 72-74 MB idle
+ * process).
  */
 const CROWD_GUARD_BYTES = SIDECAR_WORKING_MARGIN_BYTES + 32 * MiB;
 /** Scarce fetch slots: what paused clients could hold (the harness sets transferTimeout to 3 s). */
@@ -181,9 +182,6 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
     await origin?.stop();
   });
 
-  // The review measured 455 MiB over a 32 MiB cap here; before the reclaimer and the 1 MB young
-  // generation, 85-109 MiB over idle + cap (a 90 MiB heap and up to 60 MiB of dropped blocks awaiting
-  // V8's next full collection).
   it(`crowd: 600 concurrent GETs over 40 blobs with a ${CAP / MiB} MiB cap peak under cap + the guard + the idle process`, async () => {
     const url = (digest: string) => `${side!.url}${side!.apiPrefix}/team-a/crowd/blobs/${digest}`;
     // The idle process, after one request has loaded the request path.
