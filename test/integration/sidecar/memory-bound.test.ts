@@ -16,16 +16,6 @@ import { SIDECAR_WORKING_MARGIN_BYTES } from "../../../lib/sidecar-memory.ts";
 
 const MiB = 1024 * 1024;
 const CAP = 32 * MiB;
-/**
- * The crowd's guard over idle + cap. The budget's working margin (SIDECAR_WORKING_MARGIN_BYTES, 64 MiB)
- * is the target and held in 21 of 21 runs here (30-63 MiB over idle + cap), but a sampled RSS peak
- * depends on when V8 collects and on the allocator, so the guard sits 32 MiB above it: this test must
- * not fail by chance, and still fails for memory that grows with the streams (before the budget:
- * 85-109 MiB, a 90 MiB heap and up to 60 MiB of dropped blocks awaiting V8's next full collection; the
- * review: 455 MiB). The sidecar's memory limit has room for it (96 MiB of runtime for a 72-74 MB idle
- * process).
- */
-const CROWD_GUARD_BYTES = SIDECAR_WORKING_MARGIN_BYTES + 32 * MiB;
 /** Scarce fetch slots: what paused clients could hold (the harness sets transferTimeout to 3 s). */
 const SIDECAR_ARGS = ["--proxy-fs-parallels", "16"];
 /** Long enough that no paused client is dropped before the pull beside them has run on a busy machine. */
@@ -182,7 +172,7 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
     await origin?.stop();
   });
 
-  it(`crowd: 600 concurrent GETs over 40 blobs with a ${CAP / MiB} MiB cap peak under cap + the guard + the idle process`, async () => {
+  it(`crowd: 600 concurrent GETs over 40 blobs with a ${CAP / MiB} MiB cap peak under cap + the working margin + the idle process`, async () => {
     const url = (digest: string) => `${side!.url}${side!.apiPrefix}/team-a/crowd/blobs/${digest}`;
     // The idle process, after one request has loaded the request path.
     expect(await pullDiscarding(url(image.layers[0]!.digest), ALICE)).to.equal(image.layers[0]!.digest);
@@ -200,9 +190,10 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
     }
     console.log(
       `      RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB: ` +
-        `${((peak - idle - CAP) / MiB).toFixed(0)} MiB over idle + cap (working margin ${SIDECAR_WORKING_MARGIN_BYTES / MiB} MiB, guard ${CROWD_GUARD_BYTES / MiB} MiB)`,
+        `${((peak - idle - CAP) / MiB).toFixed(0)} MiB over idle + cap (working margin ${SIDECAR_WORKING_MARGIN_BYTES / MiB} MiB)`,
     );
-    expect(peak).to.be.below(idle + CAP + CROWD_GUARD_BYTES);
+    // Measured 26-44 MiB over idle + cap in 20 runs (before the budget: 85-109; the review: 455).
+    expect(peak).to.be.below(idle + CAP + SIDECAR_WORKING_MARGIN_BYTES);
   });
 });
 

@@ -13,7 +13,7 @@ describe("block reclaimer: dropped blocks are collected after their share of the
     return { reclaimer, seen };
   }
 
-  it("asks for one collection once the dropped bytes reach everyBytes, after the current turn", async () => {
+  it("asks for one collection once the dropped bytes reach everyBytes, after the current job", async () => {
     const { reclaimer, seen } = counting(1000);
     reclaimer.released(600);
     await turn();
@@ -21,8 +21,19 @@ describe("block reclaimer: dropped blocks are collected after their share of the
     reclaimer.released(400);
     // Not inside the put that evicted: the burst it belongs to finishes first.
     expect(seen.collections).to.equal(0);
-    await turn();
+    await Promise.resolve();
     expect(seen).to.deep.equal({ collections: 1, reported: 1 });
+  });
+
+  it("does not wait for the end of the event loop's turn, which a crowd of streams makes long", async () => {
+    const { reclaimer, seen } = counting(1000);
+    let atTurnEnd = -1;
+    setImmediate(() => (atTurnEnd = seen.collections));
+    reclaimer.released(1000);
+    await Promise.resolve();
+    expect(seen.collections).to.equal(1);
+    await turn();
+    expect(atTurnEnd).to.equal(1);
   });
 
   it("a burst that drops many times the share still asks once, and the count starts again after it", async () => {
