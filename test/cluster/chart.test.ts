@@ -12,6 +12,7 @@ import type {
   V1ClusterRole,
   V1ConfigMap,
   V1Container,
+  V1CronJob,
   V1Deployment,
   V1Job,
   V1MutatingWebhookConfiguration,
@@ -268,6 +269,31 @@ describe("cluster: Helm chart", function () {
       ACR_P2P_TLS_KEY_FILE: "/etc/acr-p2p/tls/tls.key",
       ACR_P2P_TLS_CA_FILE: "/etc/acr-p2p/tls/ca.crt",
     });
+  });
+
+  it("schedules the certgen Job and CronJob where the controller may run (a cluster of tainted virtual nodes only)", async function () {
+    const toleration = {
+      key: "virtual-kubelet.io/provider",
+      operator: "Equal",
+      value: "alibabacloud",
+      effect: "NoSchedule",
+    };
+    const { result, objects } = await renderChart(cluster, [
+      "--set-json",
+      `controller.tolerations=${JSON.stringify([toleration])}`,
+      "--set",
+      "controller.nodeSelector.type=virtual-kubelet",
+    ]);
+    expect(result.code, result.stderr).to.equal(0);
+    const pods = [
+      findObject<V1Deployment>(objects, "Deployment").spec!.template.spec!,
+      findObject<V1Job>(objects, "Job").spec!.template.spec!,
+      findObject<V1CronJob>(objects, "CronJob").spec!.jobTemplate.spec!.template.spec!,
+    ];
+    for (const pod of pods) {
+      expect(pod.tolerations).to.deep.equal([toleration]);
+      expect(pod.nodeSelector).to.deep.equal({ type: "virtual-kubelet" });
+    }
   });
 
   it("lets the controller update secrets only by the temporary credentials' name, only with acrTempCredentials", async function () {

@@ -7,6 +7,19 @@ restartPolicy: OnFailure
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- /* Where the controller may run, certgen may too (a cluster of tainted virtual nodes only). */}}
+{{- with .Values.controller.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.controller.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.controller.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 securityContext:
   runAsNonRoot: true
   runAsUser: 65532

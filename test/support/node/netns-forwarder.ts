@@ -35,18 +35,38 @@ export interface PortForwarding {
   stop(): Promise<void>;
 }
 
-/** Makes each host 127.0.0.1 port in `ports` reachable at the same port inside network namespace `netns`. */
-export async function forwardPortsInto(netns: string, ports: readonly number[]): Promise<PortForwarding> {
+/** A host 127.0.0.1 port as the namespace sees it: at `address`:`port` (default 127.0.0.1, the same port). */
+export interface ForwardedPort {
+  readonly hostPort: number;
+  readonly address?: string;
+  readonly port?: number;
+}
+
+/**
+ * Makes each host 127.0.0.1 port in `ports` reachable inside network namespace `netns`: a number at
+ * the same port on its 127.0.0.1, a ForwardedPort where it says (its address must be on an interface
+ * of the namespace).
+ */
+export async function forwardPortsInto(
+  netns: string,
+  ports: readonly (number | ForwardedPort)[],
+): Promise<PortForwarding> {
   const dir = makeTempDir("netns-forward");
   const servers: Server[] = [];
-  for (const port of ports) {
-    const socket = join(dir, `${port}.sock`);
+  const pairs: string[] = [];
+  for (const [i, entry] of ports.entries()) {
+    const {
+      hostPort,
+      address = "127.0.0.1",
+      port = hostPort,
+    } = typeof entry === "number" ? { hostPort: entry } : entry;
+    const socket = join(dir, `${i}.sock`);
     const server = createServer();
-    relay(server, () => createConnection({ host: "127.0.0.1", port }));
+    relay(server, () => createConnection({ host: "127.0.0.1", port: hostPort }));
     await new Promise<void>((resolve, reject) => server.once("error", reject).listen(socket, resolve));
     servers.push(server);
+    pairs.push(`${address}:${port}=${socket}`);
   }
-  const pairs = ports.map((port) => `${port}=${join(dir, `${port}.sock`)}`);
   const proc = spawnManaged(
     "ip",
     ["netns", "exec", netns, process.execPath, fileURLToPath(import.meta.url), ...pairs],
@@ -74,11 +94,12 @@ export async function forwardPortsInto(netns: string, ports: readonly number[]):
 
 async function main(pairs: string[]): Promise<void> {
   for (const pair of pairs) {
-    const [port, socket] = pair.split("=");
+    const [listen, socket] = pair.split("=");
+    const colon = listen!.lastIndexOf(":");
     const server = createServer();
     relay(server, () => createConnection({ path: socket! }));
     await new Promise<void>((resolve, reject) =>
-      server.once("error", reject).listen(Number(port), "127.0.0.1", resolve),
+      server.once("error", reject).listen(Number(listen!.slice(colon + 1)), listen!.slice(0, colon), resolve),
     );
   }
   process.stdout.write(`forwarding ${pairs.join(" ")}\n`);

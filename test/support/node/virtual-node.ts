@@ -31,7 +31,7 @@ import {
   waitUntil,
   type ManagedProcess,
 } from "../origin/child-process.ts";
-import type { NodeNamespace, NodeNetwork } from "./node-network.ts";
+import { KUBERNETES_SERVICE_IP, type NodeNamespace, type NodeNetwork } from "./node-network.ts";
 import { importOciLayout, layoutTar } from "../pull-clients/containerd.ts";
 import { atExit } from "./at-exit.ts";
 import { forwardPortsInto, type PortForwarding } from "./netns-forwarder.ts";
@@ -158,8 +158,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `;
 }
 
-function cniConflist(dir: string, index: number): string {
-  // Pods here use the node's network (hostNetwork); the runtime still wants a network to report ready.
+function cniConflist(dir: string, podSubnet: string): string {
+  // App pods use the node's network (hostNetwork, as an ECI pod has its VM's). Others (the chart's
+  // controller and certgen Job) get an address of the node's pod subnet, routed by node-network.ts.
   return JSON.stringify({
     cniVersion: "0.4.0",
     name: "acr-p2p-node",
@@ -167,11 +168,11 @@ function cniConflist(dir: string, index: number): string {
       {
         type: "bridge",
         bridge: "cni0",
-        isGateway: false,
+        isGateway: true,
         ipMasq: false,
         ipam: {
           type: "host-local",
-          ranges: [[{ subnet: `10.214.${index}.0/24` }]],
+          ranges: [[{ subnet: podSubnet }]],
           dataDir: `${dir}/cni-ipam`,
         },
       },
@@ -302,7 +303,7 @@ export async function startVirtualNode(
   const cgroupRoot = `/acr-p2p-${network.bridge}-${opts.index}`;
   const apiPort = Number(new URL(cluster.server).port);
   mkdirSync(join(dir, "cni"), { recursive: true });
-  writeFileSync(join(dir, "cni", "10-acr-p2p.conflist"), cniConflist(dir, opts.index));
+  writeFileSync(join(dir, "cni", "10-acr-p2p.conflist"), cniConflist(dir, ns.podSubnet));
   writeFileSync(join(dir, "containerd.toml"), containerdToml(dir));
   writeFileSync(join(dir, "kubelet.yaml"), kubeletYaml(dir, cgroupRoot, ns.ip));
   writeFileSync(join(dir, "kubeconfig"), readFileSync(cluster.kubeconfigPath));
@@ -325,7 +326,12 @@ export async function startVirtualNode(
     ].join("\n") + "\n",
   );
   createCgroupRoot(cgroupRoot);
-  const forwarding: PortForwarding = await forwardPortsInto(ns.name, [apiPort, ...(opts.forwardPorts ?? [])]);
+  const forwarding: PortForwarding = await forwardPortsInto(ns.name, [
+    apiPort,
+    // In-cluster clients in pods (KUBERNETES_SERVICE_HOST): the kubernetes Service, as kube-proxy would.
+    { hostPort: apiPort, address: KUBERNETES_SERVICE_IP, port: 443 },
+    ...(opts.forwardPorts ?? []),
+  ]);
   const proc: ManagedProcess = spawnManaged(NODE_SCRIPT, ["run", ns.name, dir], {
     logPath: join(dir, "node.log"),
   });
