@@ -1,10 +1,20 @@
 /**
  * The node tier as a small cluster: kube-controller-manager and kube-scheduler beside the API server,
  * six virtual nodes in two zones (three each), and a Deployment scheduled across them, one pod per
- * node (the pods use the node's network and so each needs the sidecar's port to itself).
+ * node (the pods use the node's network and so each needs the sidecar's port to itself). On it, the
+ * user's path: the chart installed as the README says, its controller running as pods on the virtual
+ * nodes, and the API server calling the webhook through the chart's Service.
  */
 import { expect } from "chai";
-import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
+import { CHART_NAMESPACE, RELEASE, TLS_SECRET, WEBHOOK_CONFIG_NAME } from "../support/cluster-chart.ts";
+import { MODE_LABEL } from "../support/cluster-objects.ts";
+import {
+  CONTROLLER_IMAGE,
+  installChartOnNodes,
+  SIDECAR_IMAGE,
+  type ChartOnNodes,
+} from "../support/node/chart-on-nodes.ts";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
 import { createNodeNetwork, type NodeNetwork } from "../support/node/node-network.ts";
 import { createNodeNamespace } from "../support/node/node-pods.ts";
@@ -16,6 +26,7 @@ const ZONES = ["zone-a", "zone-a", "zone-a", "zone-b", "zone-b", "zone-b"];
 describe("node tier: six virtual nodes in two zones", function () {
   let cluster: TestCluster;
   let network: NodeNetwork;
+  let chart: ChartOnNodes | undefined;
   const nodes: VirtualNode[] = [];
 
   before(async function () {
@@ -25,6 +36,7 @@ describe("node tier: six virtual nodes in two zones", function () {
       nodes.push(await startVirtualNode(cluster, network, { index: i + 1, zone }));
   });
   after(async function () {
+    await chart?.uninstall();
     for (const node of nodes.splice(0).reverse()) await node.stop();
     network?.remove();
   });
@@ -83,5 +95,68 @@ describe("node tier: six virtual nodes in two zones", function () {
       const node = nodes.find((n) => n.name === pod.spec?.nodeName)!;
       expect(pod.status?.podIP, pod.metadata?.name).to.equal(node.ip);
     }
+  });
+
+  it("helm install as the README says: certgen runs as a Job, the controller as 2 pods on virtual nodes, and the API server calls the webhook through its Service", async () => {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    chart = await installChartOnNodes(cluster, nodes, {
+      serverless: true,
+      registries: ["registry.test.local:5000"],
+    });
+    // --wait returned: the Deployment is ready and the post-install certgen Job succeeded (and was
+    // deleted, as its hook policy says), leaving the serving certificate and the webhook's caBundle.
+    const secret = await core.readNamespacedSecret({ name: TLS_SECRET, namespace: CHART_NAMESPACE });
+    expect(Object.keys(secret.data ?? {})).to.include.members(["tls.crt", "tls.key", "ca.crt"]);
+    const controllers = (
+      await core.listNamespacedPod({
+        namespace: CHART_NAMESPACE,
+        labelSelector: "app.kubernetes.io/component=controller",
+      })
+    ).items;
+    expect(controllers).to.have.length(2);
+    const nodeOf = (pod: V1Pod) => nodes.find((n) => n.name === pod.spec?.nodeName);
+    for (const pod of controllers) {
+      expect(pod.status?.phase, pod.metadata?.name).to.equal("Running");
+      expect(pod.spec?.containers[0]?.image).to.equal(
+        `${CONTROLLER_IMAGE}@${chart.controller.manifest.digest}`,
+      );
+      // A pod of its own network: an address of its node's pod subnet, not the node's.
+      expect(nodeOf(pod), `${pod.metadata?.name} on ${pod.spec?.nodeName}`).to.not.equal(undefined);
+      expect(pod.status?.podIP).to.not.equal(nodeOf(pod)!.ip);
+    }
+    const config = await cluster.kubeConfig
+      .makeApiClient(AdmissionregistrationV1Api)
+      .readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIG_NAME });
+    expect(config.webhooks?.[0]?.clientConfig.url).to.equal(undefined);
+    expect(config.webhooks?.[0]?.clientConfig.service?.name).to.equal(RELEASE);
+    expect(config.webhooks?.[0]?.clientConfig.caBundle).to.equal(secret.data!["ca.crt"]);
+
+    // A pod created in a labelled namespace comes back injected. The webhook fails open, so this
+    // waits until the controller pods have the certificate certgen wrote (the kubelet fills the
+    // optional Secret volume in).
+    const namespace = await createNodeNamespace(cluster, "user-path", { [MODE_LABEL]: "p2p" });
+    let injected: V1Pod | undefined;
+    await waitUntil(
+      async () => {
+        injected = await core.createNamespacedPod({
+          namespace,
+          dryRun: "All",
+          body: {
+            metadata: { generateName: "app-" },
+            spec: {
+              nodeSelector: { type: "virtual-kubelet" },
+              containers: [{ name: "app", image: "registry.test.local:5000/team-a/app:v1" }],
+            },
+          },
+        });
+        return (injected.spec?.initContainers ?? []).length > 0;
+      },
+      120_000,
+      () => `not injected: ${JSON.stringify(injected?.metadata?.annotations)}`,
+    );
+    expect(injected!.spec!.initContainers![0]!.image).to.equal(
+      `${SIDECAR_IMAGE}@${chart.sidecar.manifest.digest}`,
+    );
+    expect(injected!.spec!.containers[0]!.image).to.match(/^127\.0\.0\.1:65001\//);
   });
 });

@@ -2,7 +2,8 @@
  * A virtual node of the node tier: containerd (CRI) and a real kubelet in a network namespace of
  * node-network.ts, in a private mount namespace (hack/virtual-node), registered with the test API
  * server as a virtual node of one zone. The host services it needs (API server, origin, token server)
- * appear on its 127.0.0.1 at their host ports (netns-forwarder.ts).
+ * appear on its 127.0.0.1 at their host ports (netns-forwarder.ts), and the API server at the
+ * kubernetes Service's 10.0.0.1:443 for in-cluster clients in pods.
  *
  *   startVirtualNode(cluster, network, {index, zone, forwardPorts}) -> VirtualNode
  *   node.importImage(layoutDir, baseName) -> name    an OCI layout into the node's CRI image store
@@ -169,6 +170,8 @@ function cniConflist(dir: string, podSubnet: string): string {
         type: "bridge",
         bridge: "cni0",
         isGateway: true,
+        // The route to everything else (10.0.0.1, the host, other nodes) is the node: it has no default route.
+        isDefaultGateway: true,
         ipMasq: false,
         ipam: {
           type: "host-local",
