@@ -97,12 +97,10 @@ async function controllerState(cluster: TestCluster, nodes: readonly VirtualNode
     ["--kubeconfig", cluster.kubeconfigPath, "-n", CHART_NAMESPACE, "get", "pods,jobs", "-o", "wide"],
     { timeoutMs: 10_000 },
   );
-  const pods = await cluster.kubeConfig
-    .makeApiClient(CoreV1Api)
-    .listNamespacedPod({
-      namespace: CHART_NAMESPACE,
-      labelSelector: "app.kubernetes.io/component=controller",
-    });
+  const pods = await cluster.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({
+    namespace: CHART_NAMESPACE,
+    labelSelector: "app.kubernetes.io/component=controller",
+  });
   // The kubelets here serve no logs to the API server: read them on the node.
   const logs = pods.items.map((pod) => {
     const node = nodes.find((n) => n.name === pod.spec?.nodeName);
