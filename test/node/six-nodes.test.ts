@@ -21,12 +21,15 @@ import { createNodeNamespace } from "../support/node/node-pods.ts";
 import { startVirtualNode, VIRTUAL_NODE_TAINT, type VirtualNode } from "../support/node/virtual-node.ts";
 import { waitUntil } from "../support/origin/child-process.ts";
 
+/** An image of an accelerated registry (the webhook rewrites it; nothing pulls it in these tests). */
+const APP_IMAGE = "registry.test.local:5000/team-a/app:v1";
 const ZONES = ["zone-a", "zone-a", "zone-a", "zone-b", "zone-b", "zone-b"];
 
 describe("node tier: six virtual nodes in two zones", function () {
   let cluster: TestCluster;
   let network: NodeNetwork;
   let chart: ChartOnNodes | undefined;
+  let userNamespace: string;
   const nodes: VirtualNode[] = [];
 
   before(async function () {
@@ -101,7 +104,7 @@ describe("node tier: six virtual nodes in two zones", function () {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     chart = await installChartOnNodes(cluster, nodes, {
       serverless: true,
-      registries: ["registry.test.local:5000"],
+      registries: [APP_IMAGE.split("/")[0]!],
     });
     // --wait returned: the Deployment is ready and the post-install certgen Job succeeded (and was
     // deleted, as its hook policy says), leaving the serving certificate and the webhook's caBundle.
@@ -134,21 +137,11 @@ describe("node tier: six virtual nodes in two zones", function () {
     // A pod created in a labelled namespace comes back injected. The webhook fails open, so this
     // waits until the controller pods have the certificate certgen wrote (the kubelet fills the
     // optional Secret volume in).
-    const namespace = await createNodeNamespace(cluster, "user-path", { [MODE_LABEL]: "p2p" });
+    userNamespace = await createNodeNamespace(cluster, "user-path", { [MODE_LABEL]: "p2p" });
     let injected: V1Pod | undefined;
     await waitUntil(
       async () => {
-        injected = await core.createNamespacedPod({
-          namespace,
-          dryRun: "All",
-          body: {
-            metadata: { generateName: "app-" },
-            spec: {
-              nodeSelector: { type: "virtual-kubelet" },
-              containers: [{ name: "app", image: "registry.test.local:5000/team-a/app:v1" }],
-            },
-          },
-        });
+        injected = await createAppPod();
         return (injected.spec?.initContainers ?? []).length > 0;
       },
       120_000,
@@ -159,4 +152,51 @@ describe("node tier: six virtual nodes in two zones", function () {
     );
     expect(injected!.spec!.containers[0]!.image).to.match(/^127\.0\.0\.1:65001\//);
   });
+
+  it("the webhook down (controller scaled to 0): pods are created unmodified, and injected again once it is back", async () => {
+    const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    const scale = async (replicas: number) => {
+      await apps.patchNamespacedDeploymentScale({
+        name: RELEASE,
+        namespace: CHART_NAMESPACE,
+        body: [{ op: "replace", path: "/spec/replicas", value: replicas }],
+      });
+      await waitUntil(
+        async () => {
+          const d = await apps.readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
+          const pods = await core.listNamespacedPod({
+            namespace: CHART_NAMESPACE,
+            labelSelector: "app.kubernetes.io/component=controller",
+          });
+          return pods.items.length === replicas && (d.status?.readyReplicas ?? 0) === replicas;
+        },
+        120_000,
+        () => `controller not at ${replicas} ready replicas`,
+      );
+    };
+    await scale(0);
+    // failurePolicy Ignore: the API server finds no endpoint, and creates the pod as it was asked.
+    const unmodified = await createAppPod();
+    expect(unmodified.spec?.initContainers ?? []).to.deep.equal([]);
+    expect(unmodified.spec?.containers[0]?.image).to.equal(APP_IMAGE);
+    await scale(2);
+    await waitUntil(
+      async () => ((await createAppPod()).spec?.initContainers ?? []).length > 0,
+      60_000,
+      () => "not injected after the controller came back",
+    );
+  });
+
+  /** An app pod as a Deployment would create it in the labelled namespace (dry run: nothing runs). */
+  function createAppPod(): Promise<V1Pod> {
+    return cluster.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: userNamespace,
+      dryRun: "All",
+      body: {
+        metadata: { generateName: "app-" },
+        spec: { nodeSelector: { type: "virtual-kubelet" }, containers: [{ name: "app", image: APP_IMAGE }] },
+      },
+    });
+  }
 });
