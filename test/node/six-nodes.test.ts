@@ -19,7 +19,7 @@ import { testCluster, type TestCluster } from "../support/cluster.ts";
 import { createNodeNetwork, type NodeNetwork } from "../support/node/node-network.ts";
 import { createNodeNamespace } from "../support/node/node-pods.ts";
 import { startVirtualNode, VIRTUAL_NODE_TAINT, type VirtualNode } from "../support/node/virtual-node.ts";
-import { waitUntil } from "../support/origin/child-process.ts";
+import { runCommand, waitUntil } from "../support/origin/child-process.ts";
 
 /** An image of an accelerated registry (the webhook rewrites it; nothing pulls it in these tests). */
 const APP_IMAGE = "registry.test.local:5000/team-a/app:v1";
@@ -186,6 +186,56 @@ describe("node tier: six virtual nodes in two zones", function () {
       60_000,
       () => "not injected after the controller came back",
     );
+  });
+
+  it("helm uninstall: nothing with the release's labels stays, the webhook configuration is gone, and pods are no longer injected", async () => {
+    await chart!.uninstall();
+    chart = undefined;
+    const kinds = [
+      "all",
+      "configmaps",
+      "secrets",
+      "serviceaccounts",
+      "roles",
+      "rolebindings",
+      "jobs",
+      "cronjobs",
+      "poddisruptionbudgets",
+      "clusterroles",
+      "clusterrolebindings",
+      "mutatingwebhookconfigurations",
+    ];
+    let left = "";
+    await waitUntil(
+      async () => {
+        const r = await runCommand(
+          cluster.kubectl,
+          [
+            "--kubeconfig",
+            cluster.kubeconfigPath,
+            "get",
+            kinds.join(","),
+            "-A",
+            "-o",
+            "name",
+            "-l",
+            `app.kubernetes.io/instance=${RELEASE}`,
+          ],
+          { timeoutMs: 20_000 },
+        );
+        left = r.stdout.trim() + r.stderr.trim();
+        return r.code === 0 && left === "";
+      },
+      60_000,
+      () => `left after helm uninstall: ${left}`,
+    );
+    const configs = await cluster.kubeConfig
+      .makeApiClient(AdmissionregistrationV1Api)
+      .listMutatingWebhookConfiguration();
+    expect(configs.items.map((c) => c.metadata?.name)).to.not.include(WEBHOOK_CONFIG_NAME);
+    const after = await createAppPod();
+    expect(after.spec?.initContainers ?? []).to.deep.equal([]);
+    expect(after.spec?.containers[0]?.image).to.equal(APP_IMAGE);
   });
 
   /** An app pod as a Deployment would create it in the labelled namespace (dry run: nothing runs). */
