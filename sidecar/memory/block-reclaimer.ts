@@ -50,7 +50,7 @@ export class BlockReclaimer {
     this.#scheduled = true;
     // Once, after the current job (a put evicting several blocks, a segment delivering several), but
     // not at the end of the event loop's turn: under a crowd of streams one turn lasted a second, and
-    // 30 MiB of dropped blocks waited for it (600 GETs: 45-55 MiB over idle + cap instead of 27-44).
+    // 30 MiB of dropped blocks waited for it (600 GETs: 45-55 MiB over idle + cap instead of 26-44).
     queueMicrotask(() => {
       this.#scheduled = false;
       this.#released = 0;

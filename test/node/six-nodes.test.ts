@@ -11,6 +11,7 @@ import { CHART_NAMESPACE, RELEASE, TLS_SECRET, WEBHOOK_CONFIG_NAME } from "../su
 import { MODE_LABEL } from "../support/cluster-objects.ts";
 import {
   CONTROLLER_IMAGE,
+  CONTROLLER_PODS,
   installChartOnNodes,
   SIDECAR_IMAGE,
   type ChartOnNodes,
@@ -113,7 +114,7 @@ describe("node tier: six virtual nodes in two zones", function () {
     const controllers = (
       await core.listNamespacedPod({
         namespace: CHART_NAMESPACE,
-        labelSelector: "app.kubernetes.io/component=controller",
+        labelSelector: CONTROLLER_PODS,
       })
     ).items;
     expect(controllers).to.have.length(2);
@@ -125,7 +126,10 @@ describe("node tier: six virtual nodes in two zones", function () {
       );
       // A pod of its own network: an address of its node's pod subnet, not the node's.
       expect(nodeOf(pod), `${pod.metadata?.name} on ${pod.spec?.nodeName}`).to.not.equal(undefined);
-      expect(pod.status?.podIP).to.not.equal(nodeOf(pod)!.ip);
+      expect(
+        inSubnet(pod.status!.podIP!, nodeOf(pod)!.podSubnet),
+        `${pod.status?.podIP} in ${nodeOf(pod)!.podSubnet}`,
+      ).to.equal(true);
     }
     const config = await cluster.kubeConfig
       .makeApiClient(AdmissionregistrationV1Api)
@@ -167,7 +171,7 @@ describe("node tier: six virtual nodes in two zones", function () {
           const d = await apps.readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
           const pods = await core.listNamespacedPod({
             namespace: CHART_NAMESPACE,
-            labelSelector: "app.kubernetes.io/component=controller",
+            labelSelector: CONTROLLER_PODS,
           });
           return pods.items.length === replicas && (d.status?.readyReplicas ?? 0) === replicas;
         },
@@ -250,3 +254,11 @@ describe("node tier: six virtual nodes in two zones", function () {
     });
   }
 });
+
+/** Whether IPv4 address `ip` is in `cidr`. */
+function inSubnet(ip: string, cidr: string): boolean {
+  const toNumber = (a: string) => a.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  const [base, bits] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toNumber(ip) / size) === Math.floor(toNumber(base!) / size);
+}

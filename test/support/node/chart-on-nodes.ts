@@ -17,6 +17,8 @@ import { VIRTUAL_NODE_TAINT, type VirtualNode } from "./virtual-node.ts";
 /** Image names in the nodes' stores (`npm run images -- --push` would put them under a registry). */
 export const CONTROLLER_IMAGE = "acr-p2p.test/controller";
 export const SIDECAR_IMAGE = "acr-p2p.test/sidecar";
+/** The controller Deployment's pods (the chart's component label). */
+export const CONTROLLER_PODS = "app.kubernetes.io/component=controller";
 
 export interface ChartOnNodes {
   readonly controller: BuiltImage;
@@ -99,7 +101,7 @@ async function controllerState(cluster: TestCluster, nodes: readonly VirtualNode
   );
   const pods = await cluster.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({
     namespace: CHART_NAMESPACE,
-    labelSelector: "app.kubernetes.io/component=controller",
+    labelSelector: CONTROLLER_PODS,
   });
   // The kubelets here serve no logs to the API server: read them on the node.
   const logs = pods.items.map((pod) => {

@@ -69,6 +69,8 @@ export interface VirtualNodeOptions {
 export interface VirtualNode {
   readonly name: string;
   readonly ip: string;
+  /** Where pods that do not use the node's network get their addresses (node-network.ts). */
+  readonly podSubnet: string;
   readonly netns: string;
   readonly dir: string;
   readonly socket: string;
@@ -355,6 +357,7 @@ export async function startVirtualNode(
   const node: VirtualNode = {
     name,
     ip: ns.ip,
+    podSubnet: ns.podSubnet,
     netns: ns.name,
     dir,
     socket: join(dir, "containerd.sock"),
