@@ -17,6 +17,10 @@ dispatch(
       summary: "create the webhook's CA and serving cert Secret and patch caBundle",
       load: () => import("../webhook/cli/certgen-command.ts"),
     },
+    cleanup: {
+      summary: "delete the webhook configuration and the secrets acr-p2p made (helm uninstall hook)",
+      load: () => import("../webhook/cli/cleanup-command.ts"),
+    },
     sidecar: SIDECAR_SUBCOMMAND,
   },
   process.argv.slice(2),

@@ -14,19 +14,23 @@ import {
   BatchV1Api,
   CoreV1Api,
   PolicyV1Api,
+  type V1Job,
   type V1PodTemplateSpec,
   type V1ResourceAttributes,
 } from "@kubernetes/client-node";
 import {
   CHART_DIR,
   CHART_NAMESPACE,
+  CLEANUP_SA,
   CONTROLLER_SA,
   JOB_SA,
   RELEASE,
   TLS_SECRET,
   WEBHOOK_CONFIG_NAME,
+  findObject,
   helm,
   installChart,
+  renderChart,
 } from "../support/cluster-chart.ts";
 import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
 import { createTestNamespace, deleteNamespaces, ensureServiceAccount } from "../support/cluster-objects.ts";
@@ -77,14 +81,21 @@ describe("cluster: chart installed on the API server", function () {
     const kc = install.cluster.kubeConfig;
     const ns = await createTestNamespace(kc, "pss", { "pod-security.kubernetes.io/enforce": "restricted" });
     namespaces.push(ns);
-    for (const sa of [CONTROLLER_SA, JOB_SA]) await ensureServiceAccount(kc, ns, sa);
+    for (const sa of [CONTROLLER_SA, JOB_SA, CLEANUP_SA]) await ensureServiceAccount(kc, ns, sa);
     const deployment = await kc
       .makeApiClient(AppsV1Api)
       .readNamespacedDeployment({ name: RELEASE, namespace: CHART_NAMESPACE });
     const cron = await kc
       .makeApiClient(BatchV1Api)
       .readNamespacedCronJob({ name: `${RELEASE}-certgen`, namespace: CHART_NAMESPACE });
-    const templates: V1PodTemplateSpec[] = [deployment.spec!.template, cron.spec!.jobTemplate.spec!.template];
+    // The uninstall hook's Job is not installed here (hooks are off): its template as helm renders it.
+    const rendered = await renderChart(install.cluster);
+    const cleanup = findObject<V1Job>(rendered.objects, "Job", `${RELEASE}-cleanup`);
+    const templates: V1PodTemplateSpec[] = [
+      deployment.spec!.template,
+      cron.spec!.jobTemplate.spec!.template,
+      cleanup.spec!.template,
+    ];
     for (const template of templates) {
       // A dry-run create runs admission (PodSecurity included) without storing anything.
       await kc.makeApiClient(CoreV1Api).createNamespacedPod({

@@ -26,6 +26,7 @@ import { acrP2pMetricNames, processMetricNames } from "../support/registered-met
 import { SIDECAR_MEMORY_MARGIN } from "../../lib/sidecar-memory.ts";
 import { HEALTH_PORT_NAME, PEER_LABEL } from "../../webhook/mutation/names.ts";
 import { CERTGEN_OPTIONS } from "../../webhook/certgen/certgen-config.ts";
+import { CLEANUP_OPTIONS } from "../../webhook/cleanup/cleanup-config.ts";
 import { CLOUD_OPTIONS } from "../../webhook/cloud/cloud-options.ts";
 import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
 import { ALL_WEBHOOK_OPTIONS } from "../../webhook/config/webhook-config.ts";
@@ -33,11 +34,14 @@ import { SERVING_CERTIFICATE_CHECK } from "../../webhook/server/serving-certific
 import {
   CHART_DIR,
   CHART_NAMESPACE,
+  CLEANUP_SA,
   CONTROLLER_SA,
   findObject,
   IMAGE_SET_ARGS,
   helm,
+  RELEASE,
   renderChart,
+  WEBHOOK_CONFIG_NAME,
 } from "../support/cluster-chart.ts";
 
 /** Seed parameters (design.md) and the env variable the controller gets each one as. */
@@ -244,7 +248,7 @@ describe("cluster: Helm chart", function () {
     );
     expect(stale, "CONTROLLER_DEFAULTS_KEPT entries to remove").to.deep.equal([]);
 
-    const job = findObject<V1Job>(objects, "Job");
+    const job = findObject<V1Job>(objects, "Job", `${RELEASE}-certgen`);
     const certgenSet = new Set(containerEnv(job.spec!.template.spec!.containers[0]!, objects));
     const certgenKnown = new Set(CERTGEN_OPTIONS.map((o) => o.env));
     expect(
@@ -252,6 +256,13 @@ describe("cluster: Helm chart", function () {
       "certgen env not read",
     ).to.deep.equal([]);
     expect([...certgenKnown].filter((e) => !certgenSet.has(e))).to.deep.equal(["KUBECONFIG"]);
+
+    const cleanup = findObject<V1Job>(objects, "Job", `${RELEASE}-cleanup`);
+    const cleanupSet = containerEnv(cleanup.spec!.template.spec!.containers[0]!, objects);
+    expect(cleanupSet).to.deep.equal(
+      CLEANUP_OPTIONS.map((o) => o.env).filter((e) => e !== "KUBECONFIG"),
+      "cleanup env",
+    );
   });
 
   it("probes readiness without the serving certificate check, which helm install --wait would deadlock on", async function () {
@@ -271,6 +282,44 @@ describe("cluster: Helm chart", function () {
     });
   });
 
+  it("runs helm uninstall's cleanup as a pre-delete hook whose RBAC deletes Secrets only by label and reads none", async function () {
+    const { result, objects } = await renderChart(cluster);
+    expect(result.code, result.stderr).to.equal(0);
+    const hookObjects = objects.filter(
+      (o) => o.metadata?.labels?.["app.kubernetes.io/component"] === "cleanup",
+    );
+    expect(hookObjects.map((o) => o.kind).sort()).to.deep.equal([
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Job",
+      "ServiceAccount",
+    ]);
+    const weight = (o: KubernetesObject) => Number(o.metadata?.annotations?.["helm.sh/hook-weight"]);
+    for (const o of hookObjects) {
+      expect(o.metadata?.annotations?.["helm.sh/hook"], `${o.kind} hook`).to.equal("pre-delete");
+      // Helm creates hooks by weight: the ServiceAccount and its RBAC before the Job.
+      if (o.kind !== "Job") expect(weight(o), `${o.kind} weight`).to.be.lessThan(weight(findJob()));
+    }
+    function findJob() {
+      return findObject<V1Job>(objects, "Job", `${RELEASE}-cleanup`);
+    }
+    const job = findJob();
+    expect(job.spec?.template.spec?.serviceAccountName).to.equal(CLEANUP_SA);
+    expect(job.spec?.template.spec?.containers[0]?.args).to.deep.equal(["cleanup"]);
+    const rules = findObject<V1ClusterRole>(objects, "ClusterRole", CLEANUP_SA).rules ?? [];
+    expect(
+      rules.map((r) => ({ resources: r.resources, verbs: r.verbs, names: r.resourceNames })),
+    ).to.deep.equal([
+      { resources: ["namespaces"], verbs: ["list"], names: undefined },
+      { resources: ["secrets"], verbs: ["deletecollection"], names: undefined },
+      { resources: ["mutatingwebhookconfigurations"], verbs: ["delete"], names: [WEBHOOK_CONFIG_NAME] },
+    ]);
+
+    const off = await renderChart(cluster, ["--set", "cleanup.enabled=false"]);
+    expect(off.result.code, off.result.stderr).to.equal(0);
+    expect(off.objects.filter((o) => o.metadata?.name === `${RELEASE}-cleanup`)).to.deep.equal([]);
+  });
+
   it("schedules the certgen Job and CronJob where the controller may run (a cluster of tainted virtual nodes only)", async function () {
     const toleration = {
       key: "virtual-kubelet.io/provider",
@@ -287,8 +336,9 @@ describe("cluster: Helm chart", function () {
     expect(result.code, result.stderr).to.equal(0);
     const pods = [
       findObject<V1Deployment>(objects, "Deployment").spec!.template.spec!,
-      findObject<V1Job>(objects, "Job").spec!.template.spec!,
+      findObject<V1Job>(objects, "Job", `${RELEASE}-certgen`).spec!.template.spec!,
       findObject<V1CronJob>(objects, "CronJob").spec!.jobTemplate.spec!.template.spec!,
+      findObject<V1Job>(objects, "Job", `${RELEASE}-cleanup`).spec!.template.spec!,
     ];
     for (const pod of pods) {
       expect(pod.tolerations).to.deep.equal([toleration]);

@@ -21,6 +21,7 @@ import { createNodeNetwork, type NodeNetwork } from "../support/node/node-networ
 import { createNodeNamespace } from "../support/node/node-pods.ts";
 import { startVirtualNode, VIRTUAL_NODE_TAINT, type VirtualNode } from "../support/node/virtual-node.ts";
 import { runCommand, waitUntil } from "../support/origin/child-process.ts";
+import { MANAGED_SECRETS_SELECTOR } from "../../webhook/cleanup/run-cleanup.ts";
 
 /** An image of an accelerated registry (the webhook rewrites it; nothing pulls it in these tests). */
 const APP_IMAGE = "registry.test.local:5000/team-a/app:v1";
@@ -192,9 +193,43 @@ describe("node tier: six virtual nodes in two zones", function () {
     );
   });
 
-  it("helm uninstall: nothing with the release's labels stays, the webhook configuration is gone, and pods are no longer injected", async () => {
+  it("helm uninstall: nothing with the release's labels stays, nor any Secret acr-p2p made; the webhook configuration is gone, and pods are no longer injected", async () => {
+    // What the controller makes at run time: a pod with a pull secret for an accelerated registry gets
+    // a derived pull secret (the pod never runs: no node matches it).
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    const auth = Buffer.from("user:password").toString("base64");
+    const dockerConfig = { auths: { [APP_IMAGE.split("/")[0]!]: { auth } } };
+    await core.createNamespacedSecret({
+      namespace: userNamespace,
+      body: {
+        metadata: { name: "app-pull" },
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": Buffer.from(JSON.stringify(dockerConfig)).toString("base64") },
+      },
+    });
+    const pod = await core.createNamespacedPod({
+      namespace: userNamespace,
+      body: {
+        metadata: { generateName: "app-" },
+        spec: {
+          nodeSelector: { "acr-p2p.test/no-such-node": "true" },
+          imagePullSecrets: [{ name: "app-pull" }],
+          containers: [{ name: "app", image: APP_IMAGE }],
+        },
+      },
+    });
+    const derived = pod.spec?.imagePullSecrets?.map((r) => r.name).filter((n) => n !== "app-pull") ?? [];
+    expect(derived, "derived pull secrets of the injected pod").to.have.length.greaterThan(0);
+    expect(await managedSecrets(), "Secrets acr-p2p made before uninstall").to.include.members([
+      `${CHART_NAMESPACE}/${TLS_SECRET}`,
+      ...derived.map((n) => `${userNamespace}/${n}`),
+    ]);
+
     await chart!.uninstall();
     chart = undefined;
+    // The pre-delete hook deleted them; the user's own Secret stays.
+    expect(await managedSecrets(), "Secrets acr-p2p made, after uninstall").to.deep.equal([]);
+    await core.readNamespacedSecret({ name: "app-pull", namespace: userNamespace });
     const kinds = [
       "all",
       "configmaps",
@@ -241,6 +276,14 @@ describe("node tier: six virtual nodes in two zones", function () {
     expect(after.spec?.initContainers ?? []).to.deep.equal([]);
     expect(after.spec?.containers[0]?.image).to.equal(APP_IMAGE);
   });
+
+  /** `namespace/name` of every Secret labelled as made by acr-p2p, in any namespace. */
+  async function managedSecrets(): Promise<string[]> {
+    const list = await cluster.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .listSecretForAllNamespaces({ labelSelector: MANAGED_SECRETS_SELECTOR });
+    return list.items.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`);
+  }
 
   /** An app pod as a Deployment would create it in the labelled namespace (dry run: nothing runs). */
   function createAppPod(): Promise<V1Pod> {

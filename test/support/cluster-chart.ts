@@ -21,6 +21,8 @@ export const RELEASE = "ack-acr-acceleration-p2p";
 export const WEBHOOK_CONFIG_NAME = "ack-acr-acceleration-p2p";
 export const CONTROLLER_SA = "ack-acr-acceleration-p2p-sa";
 export const JOB_SA = "ack-acr-acceleration-p2p-job-sa";
+/** The ServiceAccount of helm uninstall's cleanup hook (a hook object: only while the hook runs). */
+export const CLEANUP_SA = "ack-acr-acceleration-p2p-cleanup";
 export const TLS_SECRET = "ack-acr-acceleration-p2p-tls";
 
 /** Accelerated registry hosts of the tests (nothing listens there: no kubelet ever pulls). */
@@ -101,9 +103,13 @@ export function findObject<T extends KubernetesObject>(
   kind: string,
   name?: string,
 ): T {
-  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
-  if (!found) throw new Error(`rendered chart has no ${kind}${name ? ` ${name}` : ""}`);
-  return found as T;
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
+  if (found.length === 0) throw new Error(`rendered chart has no ${kind}${name ? ` ${name}` : ""}`);
+  if (found.length > 1) {
+    const names = found.map((o) => o.metadata?.name).join(", ");
+    throw new Error(`rendered chart has ${found.length} of kind ${kind} (${names}): name the one meant`);
+  }
+  return found[0] as T;
 }
 
 /** Installs (or upgrades) the chart on the cluster without hooks; throws with helm's output on failure. */

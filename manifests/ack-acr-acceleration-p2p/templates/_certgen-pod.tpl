@@ -1,13 +1,12 @@
-{{/* Pod spec shared by the certgen hook Job and the rotation CronJob. */}}
-{{- define "p2p.certgenPod" -}}
-serviceAccountName: {{ include "p2p.jobSa" . }}
-automountServiceAccountToken: true
-restartPolicy: OnFailure
+{{/*
+Where the chart's Jobs run and as whom (certgen's and the uninstall cleanup's): where the controller may
+run, they may too (a cluster of tainted virtual nodes only).
+*/}}
+{{- define "p2p.jobPodPlacement" -}}
 {{- with .Values.controller.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- /* Where the controller may run, certgen may too (a cluster of tainted virtual nodes only). */}}
 {{- with .Values.controller.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -25,6 +24,14 @@ securityContext:
   runAsUser: 65532
   runAsGroup: 65532
   seccompProfile: { type: RuntimeDefault }
+{{- end -}}
+
+{{/* Pod spec shared by the certgen hook Job and the rotation CronJob. */}}
+{{- define "p2p.certgenPod" -}}
+serviceAccountName: {{ include "p2p.jobSa" . }}
+automountServiceAccountToken: true
+restartPolicy: OnFailure
+{{ include "p2p.jobPodPlacement" . | trim }}
 containers:
   - name: certgen
     image: {{ include "p2p.controllerImage" . }}

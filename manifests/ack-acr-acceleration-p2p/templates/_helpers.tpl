@@ -2,6 +2,7 @@
 {{- define "p2p.name" -}}ack-acr-acceleration-p2p{{- end -}}
 {{- define "p2p.sa" -}}ack-acr-acceleration-p2p-sa{{- end -}}
 {{- define "p2p.jobSa" -}}ack-acr-acceleration-p2p-job-sa{{- end -}}
+{{- define "p2p.cleanupSa" -}}ack-acr-acceleration-p2p-cleanup{{- end -}}
 {{- define "p2p.webhookConfig" -}}ack-acr-acceleration-p2p{{- end -}}
 {{- define "p2p.accessKeySecret" -}}
 {{- .Values.existingAccessKeySecret | default "ack-acr-acceleration-p2p-access-key" -}}
@@ -18,6 +19,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "p2p.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "p2p.name" . }}
 app.kubernetes.io/component: controller
+{{- end -}}
+
+{{/*
+The annotations of the uninstall cleanup's objects: pre-delete hooks, RBAC before the Job (weight), all
+deleted once the hook succeeded (Helm deletes them in reverse order, the Job first) or failed (the Job
+stays: ttlSecondsAfterFinished).
+*/}}
+{{- define "p2p.cleanupHook" -}}
+helm.sh/hook: pre-delete
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: {{ if eq .weight "0" }}before-hook-creation,hook-succeeded{{ else }}before-hook-creation,hook-succeeded,hook-failed{{ end }}
 {{- end -}}
 
 {{- define "p2p.controllerImage" -}}
