@@ -85,8 +85,8 @@ const CONTROLLER_DEFAULTS_KEPT: Readonly<Record<string, string>> = {
   ACR_P2P_NAMESPACE_CACHE_SECONDS: "tuning; 5 s",
   ACR_P2P_PEER_PORT: "fixed port of the injected sidecar (65002)",
   ACR_P2P_HEALTH_PORT: "fixed port of the injected sidecar (65003)",
-  ACR_P2P_PLAIN_HTTP_UPSTREAMS: "test and lab registries only",
-  ACR_P2P_ALLOWED_HOSTS: "test and lab registries only",
+  ACR_P2P_PLAIN_HTTP_UPSTREAMS: "lab registries only: set from plainHttpRegistries when not empty",
+  ACR_P2P_ALLOWED_HOSTS: "lab registries only: set from allowedHosts when not empty",
   ACR_P2P_PEER_SHARING: "on by default; pods opt out by annotation",
   ACR_P2P_DIRECTORY_ENABLED: "on; off only where no API server with watches is at hand",
   ACR_P2P_DIRECTORY_CA: "rendered at admission from the controller's current CA bundle (ACR_P2P_TLS_CA_FILE)",
@@ -188,6 +188,22 @@ describe("cluster: Helm chart", function () {
       expect(comment, `values.yaml has no ${path}`).to.not.equal(undefined);
       expect(comment, `${path}'s comment names ${env}`).to.include(env);
     }
+  });
+
+  it("passes lab registries' plain HTTP and allowed hosts to the controller's env, and nothing by default", async function () {
+    const defaults = await renderChart(cluster);
+    expect(defaults.result.code, defaults.result.stderr).to.equal(0);
+    const data = findObject<V1ConfigMap>(defaults.objects, "ConfigMap").data ?? {};
+    expect(data).to.not.have.any.keys("ACR_P2P_PLAIN_HTTP_UPSTREAMS", "ACR_P2P_ALLOWED_HOSTS");
+    const { result, objects } = await renderChart(cluster, [
+      "--set",
+      "registries={lab.internal:5000},plainHttpRegistries={lab.internal:5000},allowedHosts={auth.lab.internal,10.0.0.7:5001}",
+    ]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(findObject<V1ConfigMap>(objects, "ConfigMap").data).to.include({
+      ACR_P2P_PLAIN_HTTP_UPSTREAMS: "lab.internal:5000",
+      ACR_P2P_ALLOWED_HOSTS: "auth.lab.internal,10.0.0.7:5001",
+    });
   });
 
   it("passes the cloud endpoints and refresh interval to the controller's env", async function () {
@@ -473,6 +489,8 @@ describe("cluster: Helm chart", function () {
     ["rrsa.enable=true", /rrsaRoleARN/],
     ["accessKey=AKID", /accessKey/],
     ["registries={not a host}", /registries/],
+    ["plainHttpRegistries={http://lab:5000}", /plainHttpRegistries/],
+    ["allowedHosts={lab/realm}", /allowedHosts/],
     ["stsEndpoint=https://sts.aliyuncs.com", /stsEndpoint/],
     ["crEndpoint=CR.example.com", /crEndpoint/],
     ["acrRefreshInterval=5", /acrRefreshInterval/],
