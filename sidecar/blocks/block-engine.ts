@@ -203,6 +203,20 @@ export class BlockEngine {
   }
 
   /**
+   * One block if the store holds it (checked as getBlock checks it), else undefined: nothing is fetched
+   * and no fetch in flight is joined, since the peer asking may be the one that fetch waits on. What a
+   * peer's cached-only request gets. Nothing of a blob under recovery.
+   */
+  async cachedBlock(blob: BlobDescriptor, index: number): Promise<Uint8Array | undefined> {
+    checkBlob(blob);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= blockCount(blob.size, this.blockSizeBytes)) {
+      throw new RangeInvalidError(`block ${index} is outside blob ${blob.digest} of ${blob.size} bytes`);
+    }
+    if (this.#trust.isSuspect(blob.digest)) return undefined;
+    return (await this.#fetcher.cached(blockRequest(blob, index, this.blockSizeBytes)))?.bytes;
+  }
+
+  /**
    * One block, from the store or fetched once (single-flight): what the peer server serves. A block of
    * a verified blob is checked; others are verified by the requester, end to end.
    */

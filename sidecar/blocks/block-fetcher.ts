@@ -108,6 +108,11 @@ export class BlockFetcher {
     return { ...result, via: "shared" };
   }
 
+  /** The block if the store holds it (checked against a verified blob's record), else undefined. */
+  cached(request: BlockRequest): Promise<BlockResult | undefined> {
+    return this.#fromStore(keyOf(request), request);
+  }
+
   /** Fetches from `sources` without the store or single-flight (recovery), committing what it gets. */
   fetchDirect(
     request: BlockRequest,

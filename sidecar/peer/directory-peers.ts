@@ -28,10 +28,15 @@ export interface DirectoryPeersOptions {
   readonly onFailure?: () => void;
 }
 
+/** At most this many peer addresses go into the "peer list updated" log line. */
+const LOGGED_PEERS = 16;
+
 interface Answer {
   group: string;
   etag: string;
   peers: PeerId[];
+  /** Absent from an older directory: 0. */
+  starting: number;
   ticket: string;
   ticketExpiresAt: number;
   keys: TicketPublicKey[];
@@ -55,7 +60,17 @@ function parseAnswer(value: unknown): Answer {
     .map((p) => (typeof p === "string" ? parsePeerId(p) : undefined))
     .filter((p) => p !== undefined);
   const keys = a.keys.filter((k) => typeof k?.kid === "string" && typeof k?.publicKeyPem === "string");
-  return { group: a.group, etag: a.etag, peers, ticket: a.ticket, ticketExpiresAt: a.ticketExpiresAt, keys };
+  const starting =
+    Number.isSafeInteger(a.starting) && (a.starting as number) > 0 ? (a.starting as number) : 0;
+  return {
+    group: a.group,
+    etag: a.etag,
+    peers,
+    starting,
+    ticket: a.ticket,
+    ticketExpiresAt: a.ticketExpiresAt,
+    keys,
+  };
 }
 
 export class DirectoryPeers implements PeerViewProvider {
@@ -83,7 +98,12 @@ export class DirectoryPeers implements PeerViewProvider {
     const a = this.#answer;
     if (a === undefined) return { group: "", peers: [], ticket: undefined };
     const ticketValid = a.ticketExpiresAt > Date.now() / 1000 + 5;
-    return { group: a.group, peers: a.peers, ticket: ticketValid ? a.ticket : undefined };
+    return {
+      group: a.group,
+      peers: a.peers,
+      starting: a.starting,
+      ticket: ticketValid ? a.ticket : undefined,
+    };
   }
 
   /** Resolves after the first answer (or never, if the directory never answers: use a timeout). */
@@ -154,7 +174,16 @@ export class DirectoryPeers implements PeerViewProvider {
     if (kids !== this.verifier.keyIds().sort().join())
       this.verifier.setKeys([...this.#keys.values()].map((k) => k.key));
     if (this.#answer?.etag !== answer.etag) {
-      this.#opts.logger.info({ group: answer.group, peers: answer.peers.length }, "peer list updated");
+      // Who the peers are, for `kubectl logs`; a long list is cut (the count stays whole).
+      this.#opts.logger.info(
+        {
+          group: answer.group,
+          peers: answer.peers.length,
+          starting: answer.starting,
+          addresses: answer.peers.slice(0, LOGGED_PEERS),
+        },
+        "peer list updated",
+      );
     }
     this.#answer = answer;
     this.#answered.resolve();

@@ -1,14 +1,16 @@
 /**
  * OwnerBlocks over the block engine: a block from the store, or fetched once (the engine's
- * single-flight) from the registry with this sidecar's own credential for the repository. Only the
- * origin is asked, never other peers: an owner that lacks a block is where the group's copy comes
- * from. A registry this sidecar does not serve, a repository none of its pods pulled, or a blob the
+ * single-flight) from the registry with this sidecar's own credential for the repository, after asking
+ * the peers ranked after it for a copy they already hold (cached only: they never fetch for it, so no
+ * request goes round in a circle). An owner that lacks a block is where the group's copy comes from.
+ * A cached-only request gets the block from the store or nothing. A registry this sidecar does not serve, a repository none of its pods pulled, or a blob the
  * registry does not grant that credential in that repository (at that size) is "unavailable"
  * (undefined) and the requester falls back: a cached block is never served on a repository's name
  * alone, since the same digest may be cached from another repository.
  */
 import type { BlockEngine } from "../blocks/block-engine.ts";
-import type { BlobDescriptor, BlockSource } from "../blocks/block-source.ts";
+import { blockRequest } from "../blocks/block-plan.ts";
+import type { BlobDescriptor, BlockRequest, BlockSource } from "../blocks/block-source.ts";
 import { blockLength } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { OwnerBlocks } from "./peer-server.ts";
@@ -38,20 +40,31 @@ export interface EngineOwnerOptions {
   readonly noCredentialTtlMs: number;
 }
 
+/** Peers to ask for a copy they hold before the registry, for blocks of (host, repo). */
+export type CachedPeers = (host: string, repo: string) => (request: BlockRequest) => BlockSource[];
+
 export class EngineOwnerBlocks implements OwnerBlocks {
   readonly #engine: BlockEngine;
   readonly #originFor: OriginLookup;
   readonly #opts: EngineOwnerOptions;
+  readonly #cachedPeers: CachedPeers | undefined;
   readonly #noCredential = new Map<string, number>();
 
-  constructor(engine: BlockEngine, originFor: OriginLookup, opts: EngineOwnerOptions) {
+  constructor(
+    engine: BlockEngine,
+    originFor: OriginLookup,
+    opts: EngineOwnerOptions,
+    cachedPeers?: CachedPeers,
+  ) {
     this.#engine = engine;
     this.#originFor = originFor;
     this.#opts = opts;
+    this.#cachedPeers = cachedPeers;
   }
 
   async get(req: PeerBlockRequest, signal: AbortSignal): Promise<Uint8Array | undefined> {
     if (req.blockSize !== this.#engine.blockSizeBytes || blockLength(req) <= 0) return undefined;
+    if (req.cachedOnly) return this.#cached(req, signal);
     const repoKey = `${req.host}/${req.repo}`;
     const gaveUp = this.#noCredential.get(repoKey);
     const wait = gaveUp !== undefined && gaveUp > Date.now() ? 0 : this.#opts.credentialWaitMs;
@@ -63,7 +76,23 @@ export class EngineOwnerBlocks implements OwnerBlocks {
     const blob = { digest: req.digest, size: req.blobSize };
     if (!(await origin.holds(blob, signal))) return undefined;
     const source = origin.source;
-    return this.#engine.getBlock(blob, req.index, [source], { authoritative: source, signal });
+    const request = blockRequest(blob, req.index, this.#engine.blockSizeBytes);
+    const probes = this.#cachedPeers?.(req.host, req.repo)(request) ?? [];
+    return this.#engine.getBlock(blob, req.index, [...probes, source], { authoritative: source, signal });
+  }
+
+  /**
+   * A cached-only request: the block if the store holds it and this sidecar's own credential is
+   * granted the blob in that repository (the same rule as any answer). No wait for a credential: a
+   * sidecar holding the block pulled it with one.
+   */
+  async #cached(req: PeerBlockRequest, signal: AbortSignal): Promise<Uint8Array | undefined> {
+    const blob = { digest: req.digest, size: req.blobSize };
+    const bytes = await this.#engine.cachedBlock(blob, req.index);
+    if (bytes === undefined) return undefined;
+    const origin = await this.#originFor(req.host, req.repo, 0, signal);
+    if (origin === undefined || !(await origin.holds(blob, signal))) return undefined;
+    return bytes;
   }
 
   #rememberNoCredential(repoKey: string): void {

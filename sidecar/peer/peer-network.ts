@@ -27,7 +27,7 @@ import { PeerClient } from "./peer-client.ts";
 import { PeerMetrics } from "./peer-metrics.ts";
 import { startPeerServer } from "./peer-server.ts";
 import type { PeerServer } from "./peer-server.ts";
-import { PeerBlockSource, peerCandidates } from "./peer-source.ts";
+import { cachedCandidates, PeerBlockSource, peerCandidates } from "./peer-source.ts";
 import type { PeerSourceContext } from "./peer-source.ts";
 import { peerId } from "./peer-view.ts";
 import type { PeerViewProvider } from "./peer-view.ts";
@@ -72,9 +72,11 @@ export interface PeerNetwork {
   /** The engine found a bad block: quarantine the peer that served it. */
   readonly onBadBlock: (event: BadBlockEvent) => void;
   /**
-   * Whether blocks may come from peers right now (a ticket and another peer listed). While they may,
-   * this sidecar asks the registry only for the blocks it owns (about 1/N of each blob, scattered), so
-   * reading the registry in long sequential segments would fetch the rest of each segment for nothing.
+   * Whether blocks may come from peers now or soon (a ticket, and another peer listed or starting).
+   * While they may, this sidecar asks the registry only for the blocks it owns (about 1/N of each blob,
+   * scattered), so reading the registry in long sequential segments would fetch the rest of each
+   * segment for nothing; and a sidecar alone so far reads block by block, whose blocks the peers that
+   * follow find in its cache, instead of segments they would fetch again.
    */
   hasPeers(): boolean;
   /** Sources for one blob of (host, repo): per block, its owner and next candidate, then `origin`. */
@@ -88,6 +90,8 @@ export interface PeerNetwork {
 
 export const QUARANTINE_BASE_MS = 10_000;
 export const QUARANTINE_MAX_MS = 300_000;
+/** A cached-only probe's limit (peer-source.ts), or transferTimeout when that is shorter. */
+export const CACHED_PROBE_TIMEOUT_MS = 1_000;
 
 function viewFor(
   settings: PeerNetworkSettings,
@@ -184,6 +188,7 @@ export function createPeerNetwork(
     self,
     blockSize: settings.blockSizeBytes,
     maxCandidates: 2,
+    cachedProbeTimeoutMs: Math.min(CACHED_PROBE_TIMEOUT_MS, settings.transferTimeoutMs),
     onFailure: (peer, err) => {
       metrics?.failures.inc({ code: err.peerCode });
       logger.debug({ peer, code: err.peerCode, msg: err.message }, "peer request failed");
@@ -200,7 +205,8 @@ export function createPeerNetwork(
     isOwned: (request) => rankPeers(request.digest, request.index, view.current().peers)[0] === self,
     hasPeers() {
       const current = view.current();
-      return current.ticket !== undefined && current.peers.some((p) => p !== self);
+      const others = current.peers.some((p) => p !== self) || (current.starting ?? 0) > 0;
+      return current.ticket !== undefined && others;
     },
     onBadBlock: (event) => {
       if (!(event.source instanceof PeerBlockSource)) return;
@@ -220,10 +226,12 @@ export function createPeerNetwork(
         host: settings.podIP,
         port: settings.peerPort,
         view,
-        blocks: new EngineOwnerBlocks(engine, originFor, {
-          credentialWaitMs: 2_000,
-          noCredentialTtlMs: 30_000,
-        }),
+        blocks: new EngineOwnerBlocks(
+          engine,
+          originFor,
+          { credentialWaitMs: 2_000, noCredentialTtlMs: 30_000 },
+          (host, repo) => cachedCandidates(ctx, host, repo),
+        ),
         blockSize: settings.blockSizeBytes,
         maxInFlight: Math.max(256, settings.proxyFsParallels * 4),
         logger,

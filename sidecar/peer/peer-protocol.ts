@@ -1,12 +1,14 @@
 /**
  * The peer wire protocol, in one place for both ends:
  *
- *   GET /v1/blocks/<digest>/<index>?host=<registry host>&repo=<repository>&size=<blob size>&bs=<block size>
+ *   GET /v1/blocks/<digest>/<index>?host=<registry host>&repo=<repository>&size=<blob size>&bs=<block size>[&cached=1]
  *   Authorization: P2P-Ticket <peer ticket>
  *
  * 200 with exactly the block's bytes, or an error status with `{"code": ...}`. The request names the
  * registry and repository so the owner can fetch a block it lacks with its own credential for that
- * repository; nothing in it is a credential for the registry.
+ * repository; nothing in it is a credential for the registry. `cached=1` asks for the block only if
+ * the peer holds it already (404 otherwise, never a registry fetch): how an owner asks the block's
+ * previous owner before the registry (peer-source.ts).
  */
 import { isValidDigest, isValidRepositoryPath } from "../../lib/image-reference.ts";
 
@@ -20,6 +22,8 @@ export interface PeerBlockRequest {
   readonly blobSize: number;
   readonly blockSize: number;
   readonly index: number;
+  /** Only from the peer's cache: it must not fetch the block from the registry. */
+  readonly cachedOnly?: boolean;
 }
 
 export function blockOffset(req: PeerBlockRequest): number {
@@ -34,7 +38,8 @@ export function blockLength(req: PeerBlockRequest): number {
 const queries = new Map<string, string>();
 
 export function formatBlockPath(req: PeerBlockRequest): string {
-  const key = `${req.host}\n${req.repo}\n${req.blobSize}\n${req.blockSize}`;
+  const cached = req.cachedOnly === true;
+  const key = `${req.host}\n${req.repo}\n${req.blobSize}\n${req.blockSize}\n${cached}`;
   let query = queries.get(key);
   if (query === undefined) {
     query = new URLSearchParams({
@@ -42,6 +47,7 @@ export function formatBlockPath(req: PeerBlockRequest): string {
       repo: req.repo,
       size: String(req.blobSize),
       bs: String(req.blockSize),
+      ...(cached && { cached: "1" }),
     }).toString();
     if (queries.size >= 256) queries.clear();
     queries.set(key, query);
@@ -76,7 +82,9 @@ export function parseBlockPath(target: string): PeerBlockRequest | undefined {
   if (!isValidRepositoryPath(repo) || blobSize === undefined || blockSize === undefined || blockSize < 1)
     return undefined;
   if (index * blockSize >= blobSize) return undefined;
-  return { host, repo, digest, blobSize, blockSize, index };
+  const cached = url.searchParams.get("cached");
+  if (cached !== null && cached !== "1") return undefined;
+  return { host, repo, digest, blobSize, blockSize, index, ...(cached === "1" && { cachedOnly: true }) };
 }
 
 export function ticketFromHeader(header: string | undefined): string | undefined {

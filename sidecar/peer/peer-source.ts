@@ -2,8 +2,12 @@
  * Peers as block sources. For each block the engine asks `candidates(request)` for its peer sources:
  * the owner (rendezvous hashing over the ready peers of the group), then the next candidate; the
  * caller appends the registry. The list stops early when this sidecar is itself the next usable
- * candidate: fetching from the registry is then exactly what that candidate would do. Quarantined
- * peers are skipped, and a peer that fails is quarantined.
+ * candidate: fetching from the registry is then exactly what that candidate would do, except that the
+ * peers ranked right after this sidecar are asked first for a copy they already hold (cached only). With
+ * rendezvous hashing a peer that joins takes over only blocks whose owner until then now ranks right
+ * after it, so the blocks a newcomer owns come from their previous owner's cache instead of the
+ * registry (a Deployment scaled out while its first pods already run; sidecars of one scale-out ready
+ * at different moments). Quarantined peers are skipped, and a peer that fails is quarantined.
  */
 import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-source.ts";
 import type { MismatchReport } from "../blocks/errors.ts";
@@ -22,8 +26,22 @@ export interface PeerSourceContext {
   readonly blockSize: number;
   /** Peers tried per block before the registry (owner + next candidate = 2). */
   readonly maxCandidates: number;
+  /**
+   * How long a cached-only probe may take: a copy in memory is sent at once, and a peer that holds
+   * this up is quarantined like a silent one (else every probe, and the owner answering a requester
+   * after its own probes, would wait a whole transferTimeout on it).
+   */
+  readonly cachedProbeTimeoutMs: number;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
+
+/**
+ * Peers asked for a copy they hold, after this sidecar in a block's ranking: the one right after it
+ * (the previous owner when this sidecar joined later), and one more for a group whose views of each
+ * other settled only while its first pulls ran (the first sidecar of a scale-out, alone at its start,
+ * reads every block from the registry). A miss costs one small round trip.
+ */
+export const CACHED_PROBES = 2;
 
 /** One peer asked for blocks of one repository. */
 export class PeerBlockSource implements BlockSource {
@@ -33,13 +51,16 @@ export class PeerBlockSource implements BlockSource {
   readonly #ctx: PeerSourceContext;
   readonly #host: string;
   readonly #repo: string;
+  /** Asks only for a copy the peer holds: a miss is expected and no fault. */
+  readonly cachedOnly: boolean;
 
-  constructor(ctx: PeerSourceContext, peer: PeerId, host: string, repo: string) {
+  constructor(ctx: PeerSourceContext, peer: PeerId, host: string, repo: string, cachedOnly = false) {
     this.#ctx = ctx;
     this.peer = peer;
-    this.id = `peer ${peer}`;
+    this.id = cachedOnly ? `peer ${peer} (cached)` : `peer ${peer}`;
     this.#host = host;
     this.#repo = repo;
+    this.cachedOnly = cachedOnly;
   }
 
   async fetchBlock(request: BlockRequest, signal: AbortSignal, context?: FetchContext): Promise<Uint8Array> {
@@ -52,18 +73,34 @@ export class PeerBlockSource implements BlockSource {
       blobSize: request.blobSize,
       blockSize: this.#ctx.blockSize,
       index: request.index,
+      ...(this.cachedOnly && { cachedOnly: true }),
     };
+    const deadline = this.cachedOnly ? AbortSignal.timeout(this.#ctx.cachedProbeTimeoutMs) : undefined;
     try {
-      const bytes = await this.#ctx.client.fetchBlock(this.peer, peerRequest, ticket, signal, context);
+      const bytes = await this.#ctx.client.fetchBlock(
+        this.peer,
+        peerRequest,
+        ticket,
+        deadline ? AbortSignal.any([signal, deadline]) : signal,
+        context,
+      );
       this.#ctx.quarantine.forgive(this.peer);
       return bytes;
     } catch (err) {
       const e =
-        err instanceof PeerError
-          ? err
-          : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
+        deadline?.aborted && !signal.aborted
+          ? new PeerError(
+              "PEER_TIMEOUT",
+              `no cached answer within ${this.#ctx.cachedProbeTimeoutMs} ms`,
+              this.peer,
+            )
+          : err instanceof PeerError
+            ? err
+            : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
       if (isPeerFault(e.peerCode) && !signal.aborted) this.#ctx.quarantine.add(this.peer, e.peerCode);
-      if (e.peerCode !== "PEER_ABORTED") this.#ctx.onFailure?.(this.peer, e);
+      const expected =
+        e.peerCode === "PEER_ABORTED" || (this.cachedOnly && e.peerCode === "PEER_UNAVAILABLE");
+      if (!expected) this.#ctx.onFailure?.(this.peer, e);
       throw e;
     }
   }
@@ -79,11 +116,46 @@ export function peerCandidates(
     const view = ctx.view.current();
     if (view.ticket === undefined) return [];
     const out: BlockSource[] = [];
+    let probes = -1;
     for (const peer of rankPeers(request.digest, request.index, view.peers)) {
-      if (out.length >= ctx.maxCandidates || peer === ctx.self) break;
-      if (!ctx.quarantine.has(peer)) out.push(new PeerBlockSource(ctx, peer, host, repo));
+      if (peer === ctx.self) {
+        probes = 0;
+        continue;
+      }
+      if (ctx.quarantine.has(peer)) continue;
+      if (probes < 0) {
+        if (out.length >= ctx.maxCandidates) break;
+        out.push(new PeerBlockSource(ctx, peer, host, repo));
+        continue;
+      }
+      // The candidates after this sidecar: a copy they hold, before the registry.
+      if (probes >= CACHED_PROBES) break;
+      out.push(new PeerBlockSource(ctx, peer, host, repo, true));
+      probes++;
     }
     return out;
+  };
+}
+
+/**
+ * For the owner side: the peers ranked after this sidecar for a block, asked for a copy they hold
+ * before the owner fetches the block from the registry for a requester (which may itself be one of
+ * them: it answers a cached-only miss at once).
+ */
+export function cachedCandidates(
+  ctx: PeerSourceContext,
+  host: string,
+  repo: string,
+): (request: BlockRequest) => BlockSource[] {
+  return (request) => {
+    const view = ctx.view.current();
+    if (view.ticket === undefined) return [];
+    const ranked = rankPeers(request.digest, request.index, view.peers);
+    return ranked
+      .slice(ranked.indexOf(ctx.self) + 1)
+      .filter((peer) => peer !== ctx.self && !ctx.quarantine.has(peer))
+      .slice(0, CACHED_PROBES)
+      .map((peer) => new PeerBlockSource(ctx, peer, host, repo, true));
   };
 }
 

@@ -12,6 +12,8 @@ export interface PeerView {
   readonly group: string;
   /** Ready peers of the group in the zone (this sidecar included once it is ready itself). */
   readonly peers: readonly PeerId[];
+  /** Peers of the group in the zone on their way (their sidecars not ready yet); 0 when unknown. */
+  readonly starting?: number;
   /** The ticket this sidecar presents to peers; undefined until it has one. */
   readonly ticket: string | undefined;
 }

@@ -156,7 +156,7 @@ describe("cluster: peer directory", function () {
 
   let a1: V1Pod, a2: V1Pod, aNotReady: V1Pod, b1: V1Pod, other: V1Pod;
 
-  it("a zone-a sidecar sees exactly the ready zone-a peers of its group", async function () {
+  it("a zone-a sidecar sees exactly the ready zone-a peers of its group, and how many more are starting", async function () {
     a1 = await peerPod(t1, "a1", nodes.a);
     a2 = await peerPod(t1, "a2", nodes.a);
     aNotReady = await peerPod(t1, "a3", nodes.a, false);
@@ -176,6 +176,12 @@ describe("cluster: peer directory", function () {
     expect(x.group).to.equal(t2);
     expect(x.peers).to.deep.equal([addr(other)]);
     expect(aNotReady.status?.podIP).to.be.a("string");
+    // a3 is on its way: a1 is told one more is starting; a3 itself, not counting itself, none.
+    expect(answer.starting).to.equal(1);
+    expect(b.starting).to.equal(0);
+    const self = (await ask(await podBoundToken(core, aNotReady, "acr-p2p"))).body;
+    expect(self.peers).to.have.members([addr(a1), addr(a2)]);
+    expect(self.starting).to.equal(0);
   });
 
   it("a namespace labelled with a shared group joins that group, and only that one", async function () {

@@ -22,6 +22,8 @@ export interface PeersAnswer {
   readonly zone: string;
   readonly etag: string;
   readonly peers: readonly string[];
+  /** Pods of the set on their way (scheduled, sidecar not ready yet). */
+  readonly starting: number;
   readonly ticket: string;
   readonly ticketExpiresAt: number;
   readonly keys: readonly TicketPublicKey[];
@@ -84,14 +86,16 @@ export function directoryRouter(opts: DirectoryApiOptions): Router {
       );
       if (abort.signal.aborted) return;
       // The caller may have been deleted while it waited.
-      if (opts.state.placement(namespace, podName, podUid) === undefined)
-        return fail(res, 403, "POD_NOT_A_PEER");
+      const caller = opts.state.placement(namespace, podName, podUid);
+      if (caller === undefined) return fail(res, 403, "POD_NOT_A_PEER");
       const issued = opts.issuer.issue(set.group, `${namespace}/${podName}`);
       const answer: PeersAnswer = {
         group: set.group,
         zone: set.zone,
         etag: set.etag,
         peers: set.peers,
+        // Others on their way: not the caller itself, before its own sidecar is seen ready.
+        starting: Math.max(0, set.starting - (caller.starting ? 1 : 0)),
         ticket: issued.ticket,
         ticketExpiresAt: issued.expiresAt,
         keys: opts.issuer.publicKeys(),

@@ -6,13 +6,15 @@ import type { V1Namespace, V1Node, V1Pod } from "@kubernetes/client-node";
 import { computePeerSets, emptySet, setKey } from "./peer-sets.ts";
 import type { ClusterSnapshot, PeerSet } from "./peer-sets.ts";
 import type { PeerRules } from "./ready-peer.ts";
-import { groupOfNamespace, zoneOfNode } from "./ready-peer.ts";
+import { groupOfNamespace, isStartingPeer, zoneOfNode } from "./ready-peer.ts";
 
 /** Where a caller pod belongs. */
 export interface PeerPlacement {
   readonly pod: V1Pod;
   readonly group: string;
   readonly zone: string;
+  /** The pod counts among its set's starting peers (its own sidecar is not ready yet). */
+  readonly starting: boolean;
 }
 
 export class DirectoryState {
@@ -57,6 +59,7 @@ export class DirectoryState {
       pod,
       group: groupOfNamespace(namespace, this.#namespaces.get(namespace)),
       zone: zoneOfNode(this.#nodes.get(pod.spec?.nodeName ?? "")),
+      starting: isStartingPeer(pod, this.#rules),
     };
   }
 

@@ -29,6 +29,17 @@ export function isReadyPeer(pod: V1Pod, rules: PeerRules): boolean {
   return sidecar?.started === true && sidecar.ready === true && peerSharingOf(pod);
 }
 
+/**
+ * A peer on its way: scheduled, not being deleted, sharing, its sidecar not ready yet. Counted per set
+ * so that a sidecar alone so far knows others follow (it then reads the registry block by block, which
+ * the newcomers can take over, instead of in long segments they cannot).
+ */
+export function isStartingPeer(pod: V1Pod, rules: PeerRules): boolean {
+  if (!pod.spec?.nodeName || pod.metadata?.deletionTimestamp) return false;
+  if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return false;
+  return peerSharingOf(pod) && !isReadyPeer(pod, rules);
+}
+
 function p2pConfig(pod: V1Pod): Record<string, unknown> | undefined {
   const text = pod.metadata?.annotations?.[P2P_CONFIG_ANNOTATION];
   if (text === undefined) return undefined;

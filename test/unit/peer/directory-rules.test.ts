@@ -53,7 +53,7 @@ describe("directory: ready peers", () => {
     expect(peerGroupOf("team-a", { "acr-p2p/group": "Not Valid!" })).to.equal("team-a");
   });
 
-  it("splits ready peers by group and zone", () => {
+  it("splits ready peers by group and zone, and counts the ones still starting", () => {
     const sets = computePeerSets(
       {
         pods: [
@@ -64,6 +64,9 @@ describe("directory: ready peers", () => {
           peerPod("t3", "a4", "na", "10.0.0.4"),
           peerPod("t4", "a5", "na", "10.0.0.5"),
           peerPod("t1", "a6", "na", "10.0.0.6", { started: true, ready: false }),
+          // Going away, or done: neither a peer nor on its way.
+          peerPod("t1", "a7", "na", undefined, { started: false }, { deleting: true }),
+          peerPod("t1", "a8", "na", "10.0.0.8", { started: false }, { phase: "Succeeded" }),
         ],
         nodes: [node("na", "zone-a"), node("nb", "zone-b")],
         namespaces: [
@@ -76,7 +79,10 @@ describe("directory: ready peers", () => {
       rules,
     );
     expect(sets.get(setKey("t1", "zone-a"))?.peers).to.deep.equal(["10.0.0.1:65002", "10.0.0.2:65002"]);
+    // a6's sidecar is not ready yet: not a peer, but counted as on its way.
+    expect(sets.get(setKey("t1", "zone-a"))?.starting).to.equal(1);
     expect(sets.get(setKey("t1", "zone-b"))?.peers).to.deep.equal(["10.0.1.1:65002"]);
+    expect(sets.get(setKey("t1", "zone-b"))?.starting).to.equal(0);
     expect(sets.get(setKey("t2", "zone-a"))?.peers).to.deep.equal(["10.0.0.3:65002"]);
     expect(sets.get(setKey("shared:shared1", "zone-a"))?.peers).to.deep.equal([
       "10.0.0.4:65002",

@@ -12,7 +12,12 @@ import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import { formatBlockPath } from "../../../sidecar/peer/peer-protocol.ts";
 import { startPeerServer, type PeerServer } from "../../../sidecar/peer/peer-server.ts";
-import { PeerBlockSource, peerCandidates, quarantineLiars } from "../../../sidecar/peer/peer-source.ts";
+import {
+  CACHED_PROBES,
+  PeerBlockSource,
+  peerCandidates,
+  quarantineLiars,
+} from "../../../sidecar/peer/peer-source.ts";
 import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
@@ -76,12 +81,12 @@ class FirstOf {
   }
 }
 
-function sourceFor(view: StaticPeers, self: string) {
+function sourceFor(view: StaticPeers, self: string, transferTimeoutMs = 400) {
   const quarantine = new Quarantine({ baseMs: 60_000, maxMs: 60_000 });
-  const client = new PeerClient({ connectTimeoutMs: 500, transferTimeoutMs: 400 });
-  const ctx = { view, client, quarantine, self, blockSize: BS, maxCandidates: 2 };
+  const client = new PeerClient({ connectTimeoutMs: 500, transferTimeoutMs });
+  const ctx = { view, client, quarantine, self, blockSize: BS, maxCandidates: 2, cachedProbeTimeoutMs: 200 };
   const candidates = peerCandidates(ctx, "registry.test:5000", REPO);
-  return { source: new FirstOf(candidates), candidates, quarantine, client };
+  return { source: new FirstOf(candidates), candidates, quarantine, client, ctx };
 }
 
 function block(index: number) {
@@ -123,15 +128,18 @@ describe("peer protocol over loopback", function () {
     await Promise.all([...nodes.map((n) => n.server.close()), ...extras.map((e) => e.close())]);
   });
 
-  it("a requester gets every block from its owner, and owns the rest itself", async () => {
+  it("a requester gets every block from its owner, and owns the rest itself (asking the next peer only for a held copy)", async () => {
     const requester = nodes[0] as Node;
     const { source, candidates, client } = sourceFor(requester.view, requester.id);
     const out = Buffer.alloc(blob.byteLength);
     let selfOwned = 0;
     for (let i = 0; i * BS < blob.byteLength; i++) {
-      const owner = rankPeers(digest, i, requester.view.current().peers)[0];
+      const [owner, ...rest] = rankPeers(digest, i, requester.view.current().peers);
       if (owner === requester.id) {
-        expect(candidates(block(i))).to.deep.equal([]);
+        // Only the peers ranked next, for a copy they hold, before the registry.
+        expect(candidates(block(i)).map((c) => c.id)).to.deep.equal(
+          rest.slice(0, CACHED_PROBES).map((p) => `peer ${p} (cached)`),
+        );
         selfOwned++;
         blob.copy(out, i * BS, i * BS, i * BS + block(i).length);
         continue;
@@ -276,6 +284,21 @@ describe("peer protocol over loopback", function () {
       await client.close();
     });
   }
+
+  it("a cached-only probe of a silent peer gives up at its own short limit, not transferTimeout, and quarantines it", async () => {
+    const silent = await startFaultyPeer("127.0.0.10", "silent");
+    extras.push(silent);
+    const view = new StaticPeers({ peers: [silent.id], group: "team", self: "127.0.0.11:1", key });
+    const { ctx, quarantine, client } = sourceFor(view, "127.0.0.11:1", 20_000);
+    const probe = new PeerBlockSource(ctx, silent.id, "registry.test:5000", REPO, true);
+    const started = performance.now();
+    expect(await peerCodeOf(probe.fetchBlock(block(0), new AbortController().signal))).to.equal(
+      "PEER_TIMEOUT",
+    );
+    expect(performance.now() - started).to.be.below(20_000);
+    expect(quarantine.has(silent.id)).to.equal(true);
+    await client.close();
+  });
 
   it("an aborted request rejects with PEER_ABORTED and quarantines nobody", async () => {
     const silent = await startFaultyPeer("127.0.0.8", "silent");
