@@ -1,10 +1,13 @@
 /**
  * The node tier as a small cluster: kube-controller-manager and kube-scheduler beside the API server,
- * six virtual nodes in two zones (three each), and a Deployment scheduled across them, one pod per
- * node (the pods use the node's network and so each needs the sidecar's port to itself). On it, the
- * user's path: the chart installed as the README says, its controller running as pods on the virtual
- * nodes, and the API server calling the webhook through the chart's Service.
+ * six virtual nodes in two zones (three each), and Deployments scheduled across them, one pod per node
+ * (the pods use the node's network, as an ECI pod has its VM's). On it, the user's path: the chart
+ * installed as the README says, its controller running as pods on the virtual nodes and the API server
+ * calling the webhook through the chart's Service; a Deployment of an app image on a token-auth origin
+ * (behind a byte-counting proxy with a fixed egress rate) scaled out with the webhook down and with it
+ * up; two more nodes; a sidecar killed mid-pull; helm uninstall.
  */
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { CHART_NAMESPACE, RELEASE, TLS_SECRET, WEBHOOK_CONFIG_NAME } from "../support/cluster-chart.ts";
@@ -17,33 +20,99 @@ import {
   type ChartOnNodes,
 } from "../support/node/chart-on-nodes.ts";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
+import { pushImage, type PushedImage } from "../support/images/push.ts";
+import type { LayerSpec } from "../support/images/layers.ts";
+import {
+  appDeployment,
+  deleteAndWait,
+  describePod,
+  loggedPeers,
+  podsOf,
+  scaleAndWait,
+  SIDECAR_CONTAINER,
+} from "../support/node/app-deployment.ts";
 import { createNodeNetwork, type NodeNetwork } from "../support/node/node-network.ts";
-import { createNodeNamespace } from "../support/node/node-pods.ts";
-import { startVirtualNode, VIRTUAL_NODE_TAINT, type VirtualNode } from "../support/node/virtual-node.ts";
+import { createNodeNamespace, waitForPod } from "../support/node/node-pods.ts";
+import {
+  nodeTools,
+  startVirtualNode,
+  VIRTUAL_NODE_TAINT,
+  type VirtualNode,
+} from "../support/node/virtual-node.ts";
 import { runCommand, waitUntil } from "../support/origin/child-process.ts";
+import type { Origin } from "../support/origin/origin-stack.ts";
+import { startOriginWithImage } from "../support/origin/origin-with-image.ts";
 import { MANAGED_SECRETS_SELECTOR } from "../../webhook/cleanup/run-cleanup.ts";
 
-/** An image of an accelerated registry (the webhook rewrites it; nothing pulls it in these tests). */
-const APP_IMAGE = "registry.test.local:5000/team-a/app:v1";
+const MiB = 1024 * 1024;
+/** The origin's egress, shared by every pull: what makes pulling once per zone matter. */
+const ORIGIN_RATE = 32 * MiB;
 const ZONES = ["zone-a", "zone-a", "zone-a", "zone-b", "zone-b", "zone-b"];
+/** The injected sidecar's peer port (the chart's default). */
+const PEER_PORT = 65002;
+/** The peer directory's Service, as the sidecars find it (ACR_P2P_DIRECTORY_URL). */
+const DIRECTORY_HOST = `${RELEASE}.${CHART_NAMESPACE}.svc`;
+
+/** An app image of three layers: a program (the pause binary, so the pod runs) and 16 + 8 MiB of data. */
+function appLayers(name: string, program: Buffer): LayerSpec[] {
+  return [
+    { seed: `${name}-program`, size: program.length, content: program, mode: 0o755, fileName: name },
+    { seed: `${name}-data-1`, size: 16 * MiB },
+    { seed: `${name}-data-2`, size: 8 * MiB },
+  ];
+}
 
 describe("node tier: six virtual nodes in two zones", function () {
   let cluster: TestCluster;
   let network: NodeNetwork;
+  let origin: Origin;
+  let program: Buffer;
+  /** Pulled through acr-p2p. */
+  let app: PushedImage;
+  /** The same sizes, other bytes: pulled straight from the origin while the webhook is down. */
+  let direct: PushedImage;
   let chart: ChartOnNodes | undefined;
   let userNamespace: string;
   const nodes: VirtualNode[] = [];
+  const report: string[] = [];
+
+  const imageRef = (image: PushedImage) => `${origin.proxy.host}/${image.repo}:v1`;
+  const layerBytes = (image: PushedImage) => image.layers.reduce((n, l) => n + l.size, 0);
+  const originBytes = (image: PushedImage) =>
+    image.layers.reduce((n, l) => n + origin.proxy.blobBytes(l.digest), 0);
+  const tokenHost = () => new URL(origin.tokenServer!.realm).host;
+  const zoneOf = (nodeName: string | undefined) => nodes.find((n) => n.name === nodeName)?.zone;
+
+  async function addNode(index: number, zone: string): Promise<VirtualNode> {
+    const node = await startVirtualNode(cluster, network, {
+      index,
+      zone,
+      forwardPorts: [Number(origin.proxy.host.split(":")[1]), Number(tokenHost().split(":")[1])],
+    });
+    nodes.push(node);
+    return node;
+  }
 
   before(async function () {
     cluster = await testCluster({ controllers: true });
+    program = readFileSync((await nodeTools()).pause);
+    ({ origin, image: app } = await startOriginWithImage(appLayers("app", program), {
+      origin: { bytesPerSec: ORIGIN_RATE },
+    }));
+    direct = await pushImage(origin.pushClient(), {
+      repo: "team-a/direct",
+      tag: "v1",
+      layers: appLayers("direct", program),
+    });
     network = createNodeNetwork();
-    for (const [i, zone] of ZONES.entries())
-      nodes.push(await startVirtualNode(cluster, network, { index: i + 1, zone }));
+    for (const [i, zone] of ZONES.entries()) await addNode(i + 1, zone);
   });
   after(async function () {
     await chart?.uninstall();
     for (const node of nodes.splice(0).reverse()) await node.stop();
     network?.remove();
+    await origin?.stop();
+    if (report.length > 0) process.stdout.write(`      ${report.join("\n      ")}\n`);
   });
 
   it("a Deployment of 6 hostNetwork pods is scheduled one per node, 3 per zone, all Running", async () => {
@@ -90,9 +159,8 @@ describe("node tier: six virtual nodes in two zones", function () {
     );
     const byNode = pods.items.map((p) => p.spec?.nodeName);
     expect(new Set(byNode).size, "one pod per node").to.equal(6);
-    const zoneOf = new Map(nodes.map((n, i) => [n.name, ZONES[i]]));
     const perZone = byNode.reduce<Record<string, number>>(
-      (acc, n) => ({ ...acc, [zoneOf.get(n!)!]: (acc[zoneOf.get(n!)!] ?? 0) + 1 }),
+      (acc, n) => ({ ...acc, [zoneOf(n)!]: (acc[zoneOf(n)!] ?? 0) + 1 }),
       {},
     );
     expect(perZone).to.deep.equal({ "zone-a": 3, "zone-b": 3 });
@@ -100,13 +168,18 @@ describe("node tier: six virtual nodes in two zones", function () {
       const node = nodes.find((n) => n.name === pod.spec?.nodeName)!;
       expect(pod.status?.podIP, pod.metadata?.name).to.equal(node.ip);
     }
+    // Its pods hold the sidecar's port on every node.
+    await deleteAndWait(cluster, namespace, "web");
   });
 
   it("helm install as the README says: certgen runs as a Job, the controller as 2 pods on virtual nodes, and the API server calls the webhook through its Service", async () => {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    // The origin is a lab registry: plain HTTP, its token realm on a loopback address.
     chart = await installChartOnNodes(cluster, nodes, {
       serverless: true,
-      registries: [APP_IMAGE.split("/")[0]!],
+      registries: [origin.proxy.host],
+      plainHttpRegistries: [origin.proxy.host],
+      allowedHosts: [tokenHost()],
     });
     // --wait returned: the Deployment is ready and the post-install certgen Job succeeded (and was
     // deleted, as its hook policy says), leaving the serving certificate and the webhook's caBundle.
@@ -143,6 +216,17 @@ describe("node tier: six virtual nodes in two zones", function () {
     // waits until the controller pods have the certificate certgen wrote (the kubelet fills the
     // optional Secret volume in).
     userNamespace = await createNodeNamespace(cluster, "user-path", { [MODE_LABEL]: "p2p" });
+    // The app's pull secret, as the user has it: alice may pull team-a/*.
+    const auth = Buffer.from("alice:alice-pw").toString("base64");
+    const dockerConfig = { auths: { [origin.proxy.host]: { auth } } };
+    await core.createNamespacedSecret({
+      namespace: userNamespace,
+      body: {
+        metadata: { name: "app-pull" },
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": Buffer.from(JSON.stringify(dockerConfig)).toString("base64") },
+      },
+    });
     let injected: V1Pod | undefined;
     await waitUntil(
       async () => {
@@ -184,7 +268,31 @@ describe("node tier: six virtual nodes in two zones", function () {
     // failurePolicy Ignore: the API server finds no endpoint, and creates the pod as it was asked.
     const unmodified = await createAppPod();
     expect(unmodified.spec?.initContainers ?? []).to.deep.equal([]);
-    expect(unmodified.spec?.containers[0]?.image).to.equal(APP_IMAGE);
+    expect(unmodified.spec?.containers[0]?.image).to.equal(imageRef(app));
+
+    // A Deployment scaled out now pulls straight from the origin, every pod the whole image: the
+    // baseline the scale-out with acr-p2p is compared with (same sizes, same origin rate).
+    await apps.createNamespacedDeployment({
+      namespace: userNamespace,
+      body: appDeployment({
+        name: "direct",
+        image: imageRef(direct),
+        command: ["/direct"],
+        pullSecret: "app-pull",
+      }),
+    });
+    origin.proxy.reset();
+    const ms = await scaleAndWait(cluster, userNamespace, "direct", 6);
+    for (const pod of await podsOf(cluster, userNamespace, "direct")) {
+      expect(pod.spec?.initContainers ?? [], pod.metadata?.name).to.deep.equal([]);
+      expect(pod.spec?.containers[0]?.image).to.equal(imageRef(direct));
+    }
+    expect(originBytes(direct)).to.equal(6 * layerBytes(direct));
+    report.push(
+      `without acr-p2p: 0 -> 6 Running in ${(ms / 1000).toFixed(1)} s, origin ${(originBytes(direct) / MiB).toFixed(1)} MiB for a ${(layerBytes(direct) / MiB).toFixed(1)} MiB image (${(originBytes(direct) / layerBytes(direct)).toFixed(2)}x)`,
+    );
+    await deleteAndWait(cluster, userNamespace, "direct");
+
     await scale(2);
     await waitUntil(
       async () => ((await createAppPod()).spec?.initContainers ?? []).length > 0,
@@ -193,33 +301,114 @@ describe("node tier: six virtual nodes in two zones", function () {
     );
   });
 
-  it("helm uninstall: nothing with the release's labels stays, nor any Secret acr-p2p made; the webhook configuration is gone, and pods are no longer injected", async () => {
-    // What the controller makes at run time: a pod with a pull secret for an accelerated registry gets
-    // a derived pull secret (the pod never runs: no node matches it).
+  it("scale-out to 6: every pod Running with the image from the origin about once per zone, each sidecar's peers the pods of its zone", async () => {
+    // What the cluster's DNS would answer for the directory's Service: one of its endpoints.
+    await pointDirectoryAtController();
+    const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({
+      namespace: userNamespace,
+      body: appDeployment({ name: "app", image: imageRef(app), command: ["/app"], pullSecret: "app-pull" }),
+    });
+    origin.proxy.reset();
+    const ms = await scaleAndWait(cluster, userNamespace, "app", 6);
+    const pods = await podsOf(cluster, userNamespace, "app");
+    for (const pod of pods) {
+      expect(pod.spec?.initContainers?.[0]?.name, pod.metadata?.name).to.equal(SIDECAR_CONTAINER);
+      expect(pod.spec?.containers[0]?.image).to.match(/^127\.0\.0\.1:65001\//);
+    }
+    report.push(
+      `with acr-p2p:    0 -> 6 Running in ${(ms / 1000).toFixed(1)} s, origin ${(originBytes(app) / MiB).toFixed(1)} MiB for a ${(layerBytes(app) / MiB).toFixed(1)} MiB image (${(originBytes(app) / layerBytes(app)).toFixed(2)}x)`,
+    );
+    // Two zones: the origin sends each block about once per zone, not once per pod.
+    expect(originBytes(app)).to.be.at.most(2.1 * layerBytes(app));
+    await expectZonePeers(pods);
+  });
+
+  it("scale 6 -> 8 on two more nodes: the new pods' images come from peers", async () => {
+    for (const [index, zone] of [
+      [7, "zone-a"],
+      [8, "zone-b"],
+    ] as const) {
+      const node = await addNode(index, zone);
+      await chart!.importInto(node);
+    }
+    await pointDirectoryAtController();
+    origin.proxy.reset();
+    const ms = await scaleAndWait(cluster, userNamespace, "app", 8);
+    const pods = await podsOf(cluster, userNamespace, "app");
+    expect(new Set(pods.map((p) => p.spec?.nodeName)).size).to.equal(8);
+    report.push(
+      `with acr-p2p:    6 -> 8 Running in ${(ms / 1000).toFixed(1)} s, origin ${(originBytes(app) / MiB).toFixed(2)} MiB`,
+    );
+    expect(originBytes(app)).to.be.below(0.05 * layerBytes(app));
+    await expectZonePeers(pods);
+  });
+
+  it("a sidecar killed mid-pull (by PID) is restarted by the kubelet, and the pod still starts from verified content", async () => {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-    const auth = Buffer.from("user:password").toString("base64");
-    const dockerConfig = { auths: { [APP_IMAGE.split("/")[0]!]: { auth } } };
-    await core.createNamespacedSecret({
-      namespace: userNamespace,
-      body: {
-        metadata: { name: "app-pull" },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": Buffer.from(JSON.stringify(dockerConfig)).toString("base64") },
-      },
+    // A new image nobody holds, and a slow origin, so the pull is under way when the sidecar dies.
+    const fresh = await pushImage(origin.pushClient(), {
+      repo: "team-a/fresh",
+      tag: "v1",
+      layers: appLayers("fresh", program),
     });
-    const pod = await core.createNamespacedPod({
-      namespace: userNamespace,
-      body: {
-        metadata: { generateName: "app-" },
-        spec: {
-          nodeSelector: { "acr-p2p.test/no-such-node": "true" },
-          imagePullSecrets: [{ name: "app-pull" }],
-          containers: [{ name: "app", image: APP_IMAGE }],
-        },
-      },
-    });
-    const derived = pod.spec?.imagePullSecrets?.map((r) => r.name).filter((n) => n !== "app-pull") ?? [];
-    expect(derived, "derived pull secrets of the injected pod").to.have.length.greaterThan(0);
+    // Room on one node: the Deployment gives one back.
+    await scaleAndWait(cluster, userNamespace, "app", 7);
+    const busy = new Set((await podsOf(cluster, userNamespace, "app")).map((p) => p.spec?.nodeName));
+    const freed = nodes.find((n) => !busy.has(n.name));
+    origin.proxy.reset();
+    origin.proxy.limiter.bytesPerSec = 2 * MiB;
+    try {
+      const template = appDeployment({
+        name: "fresh",
+        image: imageRef(fresh),
+        command: ["/fresh"],
+        pullSecret: "app-pull",
+      }).spec!.template;
+      const pod = await core.createNamespacedPod({
+        namespace: userNamespace,
+        body: { metadata: { name: "fresh", labels: template.metadata?.labels }, spec: template.spec! },
+      });
+      expect(pod.spec?.initContainers?.[0]?.name).to.equal(SIDECAR_CONTAINER);
+      await waitUntil(
+        async () => originBytes(fresh) > 2 * MiB,
+        120_000,
+        () => `the pull of ${imageRef(fresh)} did not start`,
+      );
+      const scheduled = await core.readNamespacedPod({ namespace: userNamespace, name: "fresh" });
+      const node = nodes.find((n) => n.name === scheduled.spec?.nodeName)!;
+      expect(node?.name, "scheduled on the node the Deployment gave back").to.equal(freed?.name);
+      const pid = await node.containerPid(userNamespace, "fresh", SIDECAR_CONTAINER);
+      expect(pid, "the sidecar's PID").to.be.a("number");
+      expect(originBytes(fresh), "killed before the pull finished").to.be.below(layerBytes(fresh));
+      process.kill(pid!, "SIGKILL");
+      origin.proxy.limiter.bytesPerSec = ORIGIN_RATE;
+      const running = await waitForPod(
+        cluster.kubeConfig,
+        userNamespace,
+        "fresh",
+        (p) => p.status?.phase === "Running",
+        180_000,
+      ).catch(async (err: Error) => {
+        const p = await core.readNamespacedPod({ namespace: userNamespace, name: "fresh" });
+        throw new Error(`${err.message}\n${describePod(p)}`);
+      });
+      const sidecar = running.status?.initContainerStatuses?.find((c) => c.name === SIDECAR_CONTAINER);
+      expect(sidecar?.restartCount, "the kubelet restarted the sidecar").to.be.at.least(1);
+      expect(running.status?.containerStatuses?.[0]?.ready).to.equal(true);
+      // Running means containerd unpacked every layer after checking it against the manifest's digest.
+      expect(running.status?.containerStatuses?.[0]?.imageID).to.include(fresh.manifest.digest);
+    } finally {
+      origin.proxy.limiter.bytesPerSec = ORIGIN_RATE;
+    }
+  });
+
+  it("helm uninstall: nothing with the release's labels stays, nor any Secret acr-p2p made; the webhook configuration is gone, and pods are no longer injected", async () => {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    // What the controller made at run time: the app pods' derived pull secrets.
+    const [pod] = await podsOf(cluster, userNamespace, "app");
+    const derived = pod?.spec?.imagePullSecrets?.map((r) => r.name).filter((n) => n !== "app-pull") ?? [];
+    expect(derived, "derived pull secrets of the injected pods").to.have.length.greaterThan(0);
     expect(await managedSecrets(), "Secrets acr-p2p made before uninstall").to.include.members([
       `${CHART_NAMESPACE}/${TLS_SECRET}`,
       ...derived.map((n) => `${userNamespace}/${n}`),
@@ -274,8 +463,40 @@ describe("node tier: six virtual nodes in two zones", function () {
     expect(configs.items.map((c) => c.metadata?.name)).to.not.include(WEBHOOK_CONFIG_NAME);
     const after = await createAppPod();
     expect(after.spec?.initContainers ?? []).to.deep.equal([]);
-    expect(after.spec?.containers[0]?.image).to.equal(APP_IMAGE);
+    expect(after.spec?.containers[0]?.image).to.equal(imageRef(app));
   });
+
+  /** Every node resolves the directory's Service name to a Running controller pod (its endpoint). */
+  async function pointDirectoryAtController(): Promise<void> {
+    const controllers = await cluster.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: CHART_NAMESPACE, labelSelector: CONTROLLER_PODS });
+    const endpoint = controllers.items.find((p) => p.status?.phase === "Running" && p.status.podIP);
+    if (!endpoint) throw new Error("no Running controller pod");
+    for (const node of nodes) node.setHosts({ [DIRECTORY_HOST]: endpoint.status!.podIP! });
+  }
+
+  /** Each pod's sidecar last heard from the directory that its peers are the pods of its zone. */
+  async function expectZonePeers(pods: V1Pod[]): Promise<void> {
+    const expected = (zone: string | undefined) =>
+      pods
+        .filter((p) => zoneOf(p.spec?.nodeName) === zone)
+        .map((p) => `${p.status?.podIP}:${PEER_PORT}`)
+        .sort();
+    for (const pod of pods) {
+      const node = nodes.find((n) => n.name === pod.spec?.nodeName)!;
+      let seen: string[] | undefined;
+      await waitUntil(
+        async () => {
+          seen = loggedPeers(node, userNamespace, pod.metadata!.name!)?.sort();
+          return JSON.stringify(seen) === JSON.stringify(expected(node.zone));
+        },
+        30_000,
+        () =>
+          `${pod.metadata?.name} on ${node.name} (${node.zone}): peers ${JSON.stringify(seen)}, want ${JSON.stringify(expected(node.zone))}`,
+      );
+    }
+  }
 
   /** `namespace/name` of every Secret labelled as made by acr-p2p, in any namespace. */
   async function managedSecrets(): Promise<string[]> {
@@ -292,7 +513,10 @@ describe("node tier: six virtual nodes in two zones", function () {
       dryRun: "All",
       body: {
         metadata: { generateName: "app-" },
-        spec: { nodeSelector: { type: "virtual-kubelet" }, containers: [{ name: "app", image: APP_IMAGE }] },
+        spec: {
+          nodeSelector: { type: "virtual-kubelet" },
+          containers: [{ name: "app", image: imageRef(app) }],
+        },
       },
     });
   }

@@ -5,6 +5,7 @@
  * both images are in every node's image store, so IfNotPresent finds them by digest.
  *
  *   installChartOnNodes(cluster, nodes, values) -> ChartOnNodes   helm install, hooks run, --wait
+ *   chart.importInto(node)                                         both images into a node added later
  *   chart.uninstall()                                              helm uninstall --wait
  */
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -25,6 +26,8 @@ export interface ChartOnNodes {
   readonly sidecar: BuiltImage;
   /** The values helm installed with (what a user passes with -f). */
   readonly values: Record<string, unknown>;
+  /** Puts both images into a node started after the install (as the others got them). */
+  importInto(node: VirtualNode): Promise<void>;
   uninstall(): Promise<void>;
 }
 
@@ -43,10 +46,11 @@ export async function installChartOnNodes(
   const images = await buildImages({ out: dir, offline: true });
   const controller = images.find((i) => i.name === "controller")!;
   const sidecar = images.find((i) => i.name === "sidecar")!;
-  for (const node of nodes) {
+  const importInto = async (node: VirtualNode) => {
     await node.importImage(controller.dir, CONTROLLER_IMAGE);
     await node.importImage(sidecar.dir, SIDECAR_IMAGE);
-  }
+  };
+  for (const node of nodes) await importInto(node);
   const given = values as { controller?: object; sidecar?: object };
   const all: Record<string, unknown> = {
     ...values,
@@ -85,6 +89,7 @@ export async function installChartOnNodes(
     controller,
     sidecar,
     values: all,
+    importInto,
     async uninstall() {
       const u = await helm(cluster, ["uninstall", RELEASE, "-n", CHART_NAMESPACE, "--wait"], 120_000);
       if (u.code !== 0) throw new Error(`helm uninstall failed:\n${u.stdout}\n${u.stderr}`);

@@ -7,6 +7,8 @@
  *
  *   startVirtualNode(cluster, network, {index, zone, forwardPorts}) -> VirtualNode
  *   node.importImage(layoutDir, baseName) -> name    an OCI layout into the node's CRI image store
+ *   node.setHosts({name: ip})                        the node's /etc/hosts: what cluster DNS would answer
+ *   node.containerPid(namespace, pod, container)     the host PID of a running container's process
  *   node.stop()                                      kubelet, containerd, every container (by cgroup), the
  *                                                    cgroups, the namespace's forwarder; also at exit
  */
@@ -68,6 +70,7 @@ export interface VirtualNodeOptions {
 
 export interface VirtualNode {
   readonly name: string;
+  readonly zone: string;
   readonly ip: string;
   /** Where pods that do not use the node's network get their addresses (node-network.ts). */
   readonly podSubnet: string;
@@ -76,6 +79,14 @@ export interface VirtualNode {
   readonly socket: string;
   /** Imports an OCI layout as baseName:<its tag> and baseName@<its digest>; resolves with the first. */
   importImage(layoutDir: string, baseName: string): Promise<string>;
+  /**
+   * Names the node resolves (its /etc/hosts, which hostNetwork pods started from then on get): what the
+   * cluster's DNS would answer, e.g. a Service's name -> one of its endpoints (nothing here runs DNS or
+   * kube-proxy).
+   */
+  setHosts(entries: Readonly<Record<string, string>>): void;
+  /** The host PID of the container's running process (from containerd), or undefined if none runs. */
+  containerPid(namespace: string, pod: string, container: string): Promise<number | undefined>;
   ctr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /**
    * A container's log as the kubelet wrote it (CRI format: `<RFC 3339 ns time> <stream> <tag> <line>`),
@@ -130,6 +141,11 @@ async function pauseImageTar(pauseBinary: string, dir: string): Promise<string> 
   const tar = join(dir, "pause.tar");
   await layoutTar(layout.dir, tar);
   return tar;
+}
+
+function hostsFile(entries: Readonly<Record<string, string>>): string {
+  const lines = ["127.0.0.1 localhost", ...Object.entries(entries).map(([name, ip]) => `${ip} ${name}`)];
+  return lines.join("\n") + "\n";
 }
 
 function containerdToml(dir: string): string {
@@ -312,6 +328,7 @@ export async function startVirtualNode(
   writeFileSync(join(dir, "containerd.toml"), containerdToml(dir));
   writeFileSync(join(dir, "kubelet.yaml"), kubeletYaml(dir, cgroupRoot, ns.ip));
   writeFileSync(join(dir, "kubeconfig"), readFileSync(cluster.kubeconfigPath));
+  writeFileSync(join(dir, "hosts"), hostsFile({}));
   await pauseImageTar(tools.pause, dir);
   const labels = [
     "type=virtual-kubelet",
@@ -356,6 +373,7 @@ export async function startVirtualNode(
   const unregister = atExit(() => killAll(shimPids(dir)));
   const node: VirtualNode = {
     name,
+    zone: opts.zone,
     ip: ns.ip,
     podSubnet: ns.podSubnet,
     netns: ns.name,
@@ -364,6 +382,29 @@ export async function startVirtualNode(
     importImage: (layoutDir: string, baseName: string) =>
       // --digests: the webhook pins the sidecar image by digest (IfNotPresent finds it by that name).
       importOciLayout((args) => node.ctr(args), dir, layoutDir, baseName, { digests: true }),
+    // Rewritten in place: the node's /etc/hosts is a bind mount of this file.
+    setHosts: (entries) => writeFileSync(join(dir, "hosts"), hostsFile(entries)),
+    async containerPid(namespace: string, pod: string, container: string) {
+      const running = new Map(
+        (await node.ctr(["tasks", "ls"])).stdout
+          .split("\n")
+          .slice(1)
+          .map((l) => l.trim().split(/\s+/))
+          .filter((f) => f[2] === "RUNNING")
+          .map((f) => [f[0]!, Number(f[1])]),
+      );
+      for (const [id, pid] of running) {
+        const info = await node.ctr(["containers", "info", id]);
+        const labels = (JSON.parse(info.stdout) as { Labels?: Record<string, string> }).Labels ?? {};
+        if (
+          labels["io.kubernetes.pod.namespace"] === namespace &&
+          labels["io.kubernetes.pod.name"] === pod &&
+          labels["io.kubernetes.container.name"] === container
+        )
+          return pid;
+      }
+      return undefined;
+    },
     ctr: (args) =>
       runCommand("ctr", ["-a", join(dir, "containerd.sock"), "-n", "k8s.io", ...args], { timeoutMs: 60_000 }),
     containerLog(namespace: string, pod: string, container: string): string {
