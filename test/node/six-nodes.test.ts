@@ -46,7 +46,7 @@ import { MANAGED_SECRETS_SELECTOR } from "../../webhook/cleanup/run-cleanup.ts";
 
 const MiB = 1024 * 1024;
 /** The origin's egress, shared by every pull: what makes pulling once per zone matter. */
-const ORIGIN_RATE = 32 * MiB;
+const ORIGIN_RATE = 12 * MiB;
 const ZONES = ["zone-a", "zone-a", "zone-a", "zone-b", "zone-b", "zone-b"];
 /** The injected sidecar's peer port (the chart's default). */
 const PEER_PORT = 65002;
