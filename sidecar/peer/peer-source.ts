@@ -113,27 +113,14 @@ export function peerCandidates(
   repo: string,
 ): (request: BlockRequest) => BlockSource[] {
   return (request) => {
-    const view = ctx.view.current();
-    if (view.ticket === undefined) return [];
-    const out: BlockSource[] = [];
-    let probes = -1;
-    for (const peer of rankPeers(request.digest, request.index, view.peers)) {
-      if (peer === ctx.self) {
-        probes = 0;
-        continue;
-      }
-      if (ctx.quarantine.has(peer)) continue;
-      if (probes < 0) {
-        if (out.length >= ctx.maxCandidates) break;
-        out.push(new PeerBlockSource(ctx, peer, host, repo));
-        continue;
-      }
-      // The candidates after this sidecar: a copy they hold, before the registry.
-      if (probes >= CACHED_PROBES) break;
-      out.push(new PeerBlockSource(ctx, peer, host, repo, true));
-      probes++;
-    }
-    return out;
+    if (ctx.view.current().ticket === undefined) return [];
+    const ranked = rankPeers(request.digest, request.index, ctx.view.current().peers);
+    const at = ranked.indexOf(ctx.self);
+    const asked = (at < 0 ? ranked : ranked.slice(0, at))
+      .filter((peer) => !ctx.quarantine.has(peer))
+      .slice(0, ctx.maxCandidates)
+      .map((peer) => new PeerBlockSource(ctx, peer, host, repo));
+    return [...asked, ...heldCopies(ctx, ranked, host, repo)];
   };
 }
 
@@ -148,15 +135,25 @@ export function cachedCandidates(
   repo: string,
 ): (request: BlockRequest) => BlockSource[] {
   return (request) => {
-    const view = ctx.view.current();
-    if (view.ticket === undefined) return [];
-    const ranked = rankPeers(request.digest, request.index, view.peers);
-    return ranked
-      .slice(ranked.indexOf(ctx.self) + 1)
-      .filter((peer) => peer !== ctx.self && !ctx.quarantine.has(peer))
-      .slice(0, CACHED_PROBES)
-      .map((peer) => new PeerBlockSource(ctx, peer, host, repo, true));
+    if (ctx.view.current().ticket === undefined) return [];
+    return heldCopies(ctx, rankPeers(request.digest, request.index, ctx.view.current().peers), host, repo);
   };
+}
+
+/** Cached-only sources of the usable peers ranked right after this sidecar (none if it is not listed). */
+function heldCopies(
+  ctx: PeerSourceContext,
+  ranked: readonly PeerId[],
+  host: string,
+  repo: string,
+): BlockSource[] {
+  const at = ranked.indexOf(ctx.self);
+  if (at < 0) return [];
+  return ranked
+    .slice(at + 1)
+    .filter((peer) => !ctx.quarantine.has(peer))
+    .slice(0, CACHED_PROBES)
+    .map((peer) => new PeerBlockSource(ctx, peer, host, repo, true));
 }
 
 /** After a digest mismatch: quarantine (hard) every peer that served a block that differed. */

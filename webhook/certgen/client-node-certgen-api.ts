@@ -3,10 +3,10 @@
  * each entry's name, so a configuration changed in between makes the patch fail instead of writing the
  * CA into the wrong entry.
  */
+import { loadKubeConfig } from "../kube/load-kubeconfig.ts";
 import {
   AdmissionregistrationV1Api,
   CoreV1Api,
-  KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1Secret,
@@ -21,9 +21,7 @@ export class ClientNodeCertgenApi implements CertgenApi {
   readonly #admission: AdmissionregistrationV1Api;
 
   constructor(kubeconfig: string | undefined) {
-    const kc = new KubeConfig();
-    if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
-    else kc.loadFromDefault();
+    const kc = loadKubeConfig(kubeconfig);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#admission = kc.makeApiClient(AdmissionregistrationV1Api);
   }

@@ -2,7 +2,8 @@
  * CleanupApi over @kubernetes/client-node 2.x. Secrets go by deletecollection with a label selector, so
  * the hook's RBAC needs no get or list on Secrets.
  */
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig } from "../kube/load-kubeconfig.ts";
+import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { callKube, readKube } from "../kube/api-call.ts";
 import type { CleanupApi } from "./cleanup-api.ts";
 
@@ -13,9 +14,7 @@ export class ClientNodeCleanupApi implements CleanupApi {
   readonly #admission: AdmissionregistrationV1Api;
 
   constructor(kubeconfig: string | undefined) {
-    const kc = new KubeConfig();
-    if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
-    else kc.loadFromDefault();
+    const kc = loadKubeConfig(kubeconfig);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#admission = kc.makeApiClient(AdmissionregistrationV1Api);
   }

@@ -3,7 +3,8 @@
  * HTTP status in `.code`). Every call is bounded by a timeout shorter than the webhook's own
  * `timeoutSeconds`, so a slow apiserver turns into a skipped injection, never a timed-out admission.
  */
-import { CoreV1Api, KubeConfig, VersionApi, type V1Secret } from "@kubernetes/client-node";
+import { loadKubeConfig } from "./load-kubeconfig.ts";
+import { CoreV1Api, VersionApi, type V1Secret } from "@kubernetes/client-node";
 import { callKube, readKube } from "./api-call.ts";
 import {
   type LimitRangeObject,
@@ -29,9 +30,7 @@ export class ClientNodeKubeApi implements KubeApi {
   readonly #timeoutMs: number;
 
   constructor(options: ClientNodeKubeApiOptions = {}) {
-    const kc = new KubeConfig();
-    if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
+    const kc = loadKubeConfig(options.kubeconfig);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#version = kc.makeApiClient(VersionApi);
     // Short: an admission makes one to five rounds of calls (namespace and version are cached), and

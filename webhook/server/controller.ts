@@ -6,6 +6,7 @@
  * The peer directory runs when a kubeconfig is passed (the entry point's; in-process tests with an
  * in-memory KubeApi have no API server to watch) and ACR_P2P_DIRECTORY_ENABLED is not false.
  */
+import { loadKubeConfig } from "../kube/load-kubeconfig.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/logger.ts";
 import type { WebhookConfig } from "../config/webhook-config.ts";
@@ -161,8 +162,5 @@ export function kubeApiFor(config: WebhookConfig): KubeApi {
 
 /** The same cluster access as a KubeConfig, for the peer directory's informers and TokenReviews. */
 export function kubeConfigFor(config: WebhookConfig): KubeConfig {
-  const kc = new KubeConfig();
-  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
-  return kc;
+  return loadKubeConfig(config.kubeconfig);
 }

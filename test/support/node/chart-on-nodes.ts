@@ -62,7 +62,9 @@ export async function installChartOnNodes(
     },
     sidecar: { image: { repository: SIDECAR_IMAGE, digest: sidecar.manifest.digest }, ...given.sidecar },
   };
-  await helm(cluster, ["uninstall", RELEASE, "-n", CHART_NAMESPACE, "--wait"]);
+  // A release the cluster tier installed (hooks off, placeholder images no node can pull): its
+  // pre-delete cleanup Job could never run, so it goes without hooks, as the README says for that case.
+  await helm(cluster, ["uninstall", RELEASE, "-n", CHART_NAMESPACE, "--wait", "--no-hooks"]);
   const r = await helm(
     cluster,
     [

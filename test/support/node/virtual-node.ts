@@ -10,7 +10,8 @@
  *   node.setHosts({name: ip})                        the node's /etc/hosts: what cluster DNS would answer
  *   node.containerPid(namespace, pod, container)     the host PID of a running container's process
  *   node.stop()                                      kubelet, containerd, every container (by cgroup), the
- *                                                    cgroups, the namespace's forwarder; also at exit
+ *                                                    cgroups, the namespace's forwarder, the pods bound to
+ *                                                    it (force); also at exit
  */
 import {
   chmodSync,
@@ -22,6 +23,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { tarLayer } from "../../../hack/images/layer.ts";
 import { writeImageLayout } from "../../../hack/images/oci-layout.ts";
 import type { TestCluster } from "../cluster.ts";
@@ -312,6 +314,26 @@ function shimPids(dir: string): number[] {
     .map(Number);
 }
 
+/**
+ * Pods bound to a node that is gone would never finish terminating, and their declared host ports
+ * would keep the next node of that name from taking pods: they go at once, as a node's eviction would.
+ */
+async function deletePodsBoundTo(cluster: TestCluster, nodeName: string): Promise<void> {
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const pods = await core
+    .listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` })
+    .catch(() => ({ items: [] }));
+  for (const pod of pods.items) {
+    await core
+      .deleteNamespacedPod({
+        name: pod.metadata!.name!,
+        namespace: pod.metadata!.namespace!,
+        gracePeriodSeconds: 0,
+      })
+      .catch(() => undefined);
+  }
+}
+
 export async function startVirtualNode(
   cluster: TestCluster,
   network: NodeNetwork,
@@ -368,6 +390,7 @@ export async function startVirtualNode(
     killAll(shimPids(dir));
     await forwarding.stop();
     removeTempDir(dir);
+    await deletePodsBoundTo(cluster, name);
   };
   // A test process that exits without stop(): the node script dies with it (pdeathsig), the shims not.
   const unregister = atExit(() => killAll(shimPids(dir)));
