@@ -189,6 +189,7 @@ export function createPeerNetwork(
     blockSize: settings.blockSizeBytes,
     maxCandidates: 2,
     cachedProbeTimeoutMs: Math.min(CACHED_PROBE_TIMEOUT_MS, settings.transferTimeoutMs),
+    slowProbes: new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS }),
     onFailure: (peer, err) => {
       metrics?.failures.inc({ code: err.peerCode });
       logger.debug({ peer, code: err.peerCode, msg: err.message }, "peer request failed");

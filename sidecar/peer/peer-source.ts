@@ -27,11 +27,16 @@ export interface PeerSourceContext {
   /** Peers tried per block before the registry (owner + next candidate = 2). */
   readonly maxCandidates: number;
   /**
-   * How long a cached-only probe may take: a copy in memory is sent at once, and a peer that holds
-   * this up is quarantined like a silent one (else every probe, and the owner answering a requester
-   * after its own probes, would wait a whole transferTimeout on it).
+   * How long a cached-only probe may take: a copy in memory is sent at once. Past it the probe is a
+   * miss (else every probe, and the owner answering a requester after its own probes, would wait a
+   * whole transferTimeout on a silent peer).
    */
   readonly cachedProbeTimeoutMs: number;
+  /**
+   * Peers not probed for a while after a probe ran out of time (backing off like the quarantine), while
+   * they stay asked as owners: a silent peer then costs one probe, a busy one loses only its probes.
+   */
+  readonly slowProbes?: Quarantine;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
 
@@ -85,18 +90,23 @@ export class PeerBlockSource implements BlockSource {
         context,
       );
       this.#ctx.quarantine.forgive(this.peer);
+      if (this.cachedOnly) this.#ctx.slowProbes?.forgive(this.peer);
       return bytes;
     } catch (err) {
-      const e =
-        deadline?.aborted && !signal.aborted
-          ? new PeerError(
-              "PEER_TIMEOUT",
-              `no cached answer within ${this.#ctx.cachedProbeTimeoutMs} ms`,
-              this.peer,
-            )
-          : err instanceof PeerError
-            ? err
-            : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
+      // A probe not answered in time is a miss, not a fault: a peer busy hashing may hold an answer
+      // for a second, and quarantining it would send its blocks to the registry. It is only not
+      // probed for a while; a silent peer is quarantined by the requests that need it (as an owner).
+      const timedOut = deadline?.aborted === true && !signal.aborted;
+      if (timedOut) this.#ctx.slowProbes?.add(this.peer, "PROBE_TIMEOUT");
+      const e = timedOut
+        ? new PeerError(
+            "PEER_UNAVAILABLE",
+            `no cached answer within ${this.#ctx.cachedProbeTimeoutMs} ms`,
+            this.peer,
+          )
+        : err instanceof PeerError
+          ? err
+          : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
       if (isPeerFault(e.peerCode) && !signal.aborted) this.#ctx.quarantine.add(this.peer, e.peerCode);
       const expected =
         e.peerCode === "PEER_ABORTED" || (this.cachedOnly && e.peerCode === "PEER_UNAVAILABLE");
@@ -151,7 +161,7 @@ function heldCopies(
   if (at < 0) return [];
   return ranked
     .slice(at + 1)
-    .filter((peer) => !ctx.quarantine.has(peer))
+    .filter((peer) => !ctx.quarantine.has(peer) && !ctx.slowProbes?.has(peer))
     .slice(0, CACHED_PROBES)
     .map((peer) => new PeerBlockSource(ctx, peer, host, repo, true));
 }
