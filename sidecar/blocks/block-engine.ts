@@ -208,10 +208,7 @@ export class BlockEngine {
    * peer's cached-only request gets. Nothing of a blob under recovery.
    */
   async cachedBlock(blob: BlobDescriptor, index: number): Promise<Uint8Array | undefined> {
-    checkBlob(blob);
-    if (!Number.isSafeInteger(index) || index < 0 || index >= blockCount(blob.size, this.blockSizeBytes)) {
-      throw new RangeInvalidError(`block ${index} is outside blob ${blob.digest} of ${blob.size} bytes`);
-    }
+    this.#checkBlock(blob, index);
     if (this.#trust.isSuspect(blob.digest)) return undefined;
     return (await this.#fetcher.cached(blockRequest(blob, index, this.blockSizeBytes)))?.bytes;
   }
@@ -226,12 +223,17 @@ export class BlockEngine {
     sources: SourceList,
     options: StreamOptions = {},
   ): Promise<Uint8Array> {
+    this.#checkBlock(blob, index);
+    const signal = options.signal ?? new AbortController().signal;
+    return (await this.#acquire(blob, index, sources, signal, { ...options, waitForRecovery: false })).bytes;
+  }
+
+  /** A valid blob and one of its block indexes, or RangeInvalidError. */
+  #checkBlock(blob: BlobDescriptor, index: number): void {
     checkBlob(blob);
     if (!Number.isSafeInteger(index) || index < 0 || index >= blockCount(blob.size, this.blockSizeBytes)) {
       throw new RangeInvalidError(`block ${index} is outside blob ${blob.digest} of ${blob.size} bytes`);
     }
-    const signal = options.signal ?? new AbortController().signal;
-    return (await this.#acquire(blob, index, sources, signal, { ...options, waitForRecovery: false })).bytes;
   }
 
   stats(): EngineStats {

@@ -3,14 +3,14 @@
  * single-flight) from the registry with this sidecar's own credential for the repository, after asking
  * the peers ranked after it for a copy they already hold (cached only: they never fetch for it, so no
  * request goes round in a circle). An owner that lacks a block is where the group's copy comes from.
- * A cached-only request gets the block from the store or nothing. A registry this sidecar does not serve, a repository none of its pods pulled, or a blob the
- * registry does not grant that credential in that repository (at that size) is "unavailable"
- * (undefined) and the requester falls back: a cached block is never served on a repository's name
- * alone, since the same digest may be cached from another repository.
+ * A cached-only request gets the block from the store or nothing. A registry this sidecar does not
+ * serve, a repository none of its pods pulled, or a blob the registry does not grant that credential in
+ * that repository (at that size) is "unavailable" (undefined) and the requester falls back: a cached
+ * block is never served on a repository's name alone, since the same digest may be cached from
+ * another repository.
  */
 import type { BlockEngine } from "../blocks/block-engine.ts";
-import { blockRequest } from "../blocks/block-plan.ts";
-import type { BlobDescriptor, BlockRequest, BlockSource } from "../blocks/block-source.ts";
+import type { BlobDescriptor, BlockRequest, BlockSource, SourceList } from "../blocks/block-source.ts";
 import { blockLength } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { OwnerBlocks } from "./peer-server.ts";
@@ -76,9 +76,9 @@ export class EngineOwnerBlocks implements OwnerBlocks {
     const blob = { digest: req.digest, size: req.blobSize };
     if (!(await origin.holds(blob, signal))) return undefined;
     const source = origin.source;
-    const request = blockRequest(blob, req.index, this.#engine.blockSizeBytes);
-    const probes = this.#cachedPeers?.(req.host, req.repo)(request) ?? [];
-    return this.#engine.getBlock(blob, req.index, [...probes, source], { authoritative: source, signal });
+    const probes = this.#cachedPeers?.(req.host, req.repo);
+    const sources: SourceList = probes ? (request) => [...probes(request), source] : [source];
+    return this.#engine.getBlock(blob, req.index, sources, { authoritative: source, signal });
   }
 
   /**

@@ -36,7 +36,7 @@ export interface PeerSourceContext {
    * Peers not probed for a while after a probe ran out of time (backing off like the quarantine), while
    * they stay asked as owners: a silent peer then costs one probe, a busy one loses only its probes.
    */
-  readonly slowProbes?: Quarantine;
+  readonly slowProbes: Quarantine;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
 
@@ -90,14 +90,14 @@ export class PeerBlockSource implements BlockSource {
         context,
       );
       this.#ctx.quarantine.forgive(this.peer);
-      if (this.cachedOnly) this.#ctx.slowProbes?.forgive(this.peer);
+      if (this.cachedOnly) this.#ctx.slowProbes.forgive(this.peer);
       return bytes;
     } catch (err) {
       // A probe not answered in time is a miss, not a fault: a peer busy hashing may hold an answer
       // for a second, and quarantining it would send its blocks to the registry. It is only not
       // probed for a while; a silent peer is quarantined by the requests that need it (as an owner).
       const timedOut = deadline?.aborted === true && !signal.aborted;
-      if (timedOut) this.#ctx.slowProbes?.add(this.peer, "PROBE_TIMEOUT");
+      if (timedOut) this.#ctx.slowProbes.add(this.peer, "PROBE_TIMEOUT");
       const e = timedOut
         ? new PeerError(
             "PEER_UNAVAILABLE",
@@ -123,8 +123,8 @@ export function peerCandidates(
   repo: string,
 ): (request: BlockRequest) => BlockSource[] {
   return (request) => {
-    if (ctx.view.current().ticket === undefined) return [];
-    const ranked = rankPeers(request.digest, request.index, ctx.view.current().peers);
+    const ranked = rankedWithTicket(ctx, request);
+    if (ranked === undefined) return [];
     const at = ranked.indexOf(ctx.self);
     const asked = (at < 0 ? ranked : ranked.slice(0, at))
       .filter((peer) => !ctx.quarantine.has(peer))
@@ -145,9 +145,15 @@ export function cachedCandidates(
   repo: string,
 ): (request: BlockRequest) => BlockSource[] {
   return (request) => {
-    if (ctx.view.current().ticket === undefined) return [];
-    return heldCopies(ctx, rankPeers(request.digest, request.index, ctx.view.current().peers), host, repo);
+    const ranked = rankedWithTicket(ctx, request);
+    return ranked === undefined ? [] : heldCopies(ctx, ranked, host, repo);
   };
+}
+
+/** The group's peers ranked for the block, or undefined while this sidecar has no ticket to ask them. */
+function rankedWithTicket(ctx: PeerSourceContext, request: BlockRequest): readonly PeerId[] | undefined {
+  const view = ctx.view.current();
+  return view.ticket === undefined ? undefined : rankPeers(request.digest, request.index, view.peers);
 }
 
 /** Cached-only sources of the usable peers ranked right after this sidecar (none if it is not listed). */
@@ -161,7 +167,7 @@ function heldCopies(
   if (at < 0) return [];
   return ranked
     .slice(at + 1)
-    .filter((peer) => !ctx.quarantine.has(peer) && !ctx.slowProbes?.has(peer))
+    .filter((peer) => !ctx.quarantine.has(peer) && !ctx.slowProbes.has(peer))
     .slice(0, CACHED_PROBES)
     .map((peer) => new PeerBlockSource(ctx, peer, host, repo, true));
 }

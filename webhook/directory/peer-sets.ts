@@ -1,7 +1,8 @@
 /**
  * The directory's view of the cluster: for every (group, zone), the sorted addresses of its ready peers,
- * how many more are starting, and an etag over both. Recomputed from the informers' caches on every change (a pure function of
- * pods, nodes and namespaces), so there is no incremental state to get wrong after a relist.
+ * how many more are starting, and an etag over both. Recomputed from the informers' caches on every
+ * change (a pure function of pods, nodes and namespaces), so there is no incremental state to get wrong
+ * after a relist.
  */
 import { createHash } from "node:crypto";
 import type { V1Namespace, V1Node, V1Pod } from "@kubernetes/client-node";

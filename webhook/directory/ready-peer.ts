@@ -22,9 +22,14 @@ export const DEFAULT_PEER_RULES: PeerRules = Object.freeze({
   defaultPeerPort: Number(sidecarOption("peerPort").default),
 });
 
+/** Not being deleted and not finished: a pod that is, or may become, a peer. */
+function isLive(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  return pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed";
+}
+
 export function isReadyPeer(pod: V1Pod, rules: PeerRules): boolean {
-  if (!pod.status?.podIP || pod.metadata?.deletionTimestamp) return false;
-  if (pod.status.phase === "Succeeded" || pod.status.phase === "Failed") return false;
+  if (!pod.status?.podIP || !isLive(pod)) return false;
   const sidecar = pod.status.initContainerStatuses?.find((s) => s.name === rules.sidecarName);
   return sidecar?.started === true && sidecar.ready === true && peerSharingOf(pod);
 }
@@ -35,8 +40,7 @@ export function isReadyPeer(pod: V1Pod, rules: PeerRules): boolean {
  * the newcomers can take over, instead of in long segments they cannot).
  */
 export function isStartingPeer(pod: V1Pod, rules: PeerRules): boolean {
-  if (!pod.spec?.nodeName || pod.metadata?.deletionTimestamp) return false;
-  if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return false;
+  if (!pod.spec?.nodeName || !isLive(pod)) return false;
   return peerSharingOf(pod) && !isReadyPeer(pod, rules);
 }
 
