@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundle, type Bundle } from "../../../hack/images/bundle.ts";
 import { makeTempDir } from "../../support/origin/child-process.ts";
@@ -22,11 +22,29 @@ const CONTROLLER_ONLY = [
 ];
 
 /** Runs a bundle copied alone into an empty directory: no node_modules or sources beside it to fall back on. */
-function runAlone(made: Bundle, args: string[]): { status: number | null; stdout: string; stderr: string } {
+function runAlone(
+  made: Bundle,
+  args: string[],
+  nodeArgs: string[] = [],
+): { status: number | null; stdout: string; stderr: string } {
   const dir = makeTempDir("bundle-alone");
   const file = join(dir, `${made.name}.mjs`);
   copyFileSync(made.file, file);
-  return spawnSync(process.execPath, [file, ...args], { cwd: dir, encoding: "utf8", timeout: 20_000 });
+  return spawnSync(process.execPath, [...nodeArgs, file, ...args], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+}
+
+/** A preload that prints, as the process exits, the builtin modules Node loaded for it. */
+function loadedBuiltinsReporter(): string {
+  const file = join(makeTempDir("loaded-builtins"), "report.cjs");
+  writeFileSync(
+    file,
+    'process.on("exit", () => process._rawDebug(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13)))));',
+  );
+  return file;
 }
 
 describe("image bundles", function () {
@@ -67,6 +85,15 @@ describe("image bundles", function () {
     const webhook = runAlone(sidecar, ["webhook"]);
     expect(webhook.status).to.equal(2);
     expect(webhook.stderr).to.contain('unknown command "webhook"');
+  });
+
+  it("the sidecar bundle takes Node's builtins by require: http's lazy exports (Node's own undici) stay unloaded", () => {
+    const run = runAlone(sidecar, ["sidecar", "--help"], ["--require", loadedBuiltinsReporter()]);
+    expect(run.status, run.stderr).to.equal(0);
+    const loaded = JSON.parse(run.stderr) as string[];
+    expect(loaded).to.include("http");
+    expect(loaded).to.not.include("internal/deps/undici/undici");
+    expect(loaded).to.not.include("internal/crypto/webcrypto");
   });
 
   it("the controller bundle runs alone: every subcommand loads", () => {
