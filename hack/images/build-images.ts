@@ -248,6 +248,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   const images = await buildImages({
     out: resolve(values.out),
+    offline: values.offline,
     log: (line) => process.stderr.write(`images: ${line}\n`),
   });
   for (const image of images) {

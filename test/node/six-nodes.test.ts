@@ -13,10 +13,9 @@ import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type V1Pod } from "@k
 import { CHART_NAMESPACE, RELEASE, TLS_SECRET, WEBHOOK_CONFIG_NAME } from "../support/cluster-chart.ts";
 import { MODE_LABEL } from "../support/cluster-objects.ts";
 import {
-  CONTROLLER_IMAGE,
   CONTROLLER_PODS,
   installChartOnNodes,
-  SIDECAR_IMAGE,
+  startImageRegistry,
   type ChartOnNodes,
 } from "../support/node/chart-on-nodes.ts";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
@@ -41,6 +40,7 @@ import {
 } from "../support/node/virtual-node.ts";
 import { runCommand, waitUntil } from "../support/origin/child-process.ts";
 import type { Origin } from "../support/origin/origin-stack.ts";
+import type { OriginRegistry } from "../support/origin/registry.ts";
 import { startOriginWithImage } from "../support/origin/origin-with-image.ts";
 import { MANAGED_SECRETS_SELECTOR } from "../../webhook/cleanup/run-cleanup.ts";
 
@@ -66,6 +66,8 @@ describe("node tier: six virtual nodes in two zones", function () {
   let cluster: TestCluster;
   let network: NodeNetwork;
   let origin: Origin;
+  /** Where `npm run images -- --push` puts the product's images, and every node pulls them from. */
+  let imageRegistry: OriginRegistry;
   let program: Buffer;
   /** Pulled through acr-p2p. */
   let app: PushedImage;
@@ -87,7 +89,9 @@ describe("node tier: six virtual nodes in two zones", function () {
     const node = await startVirtualNode(cluster, network, {
       index,
       zone,
-      forwardPorts: [Number(origin.proxy.host.split(":")[1]), Number(tokenHost().split(":")[1])],
+      forwardPorts: [origin.proxy.host, tokenHost(), imageRegistry.host].map((host) =>
+        Number(host.split(":")[1]),
+      ),
     });
     nodes.push(node);
     return node;
@@ -104,6 +108,7 @@ describe("node tier: six virtual nodes in two zones", function () {
       tag: "v1",
       layers: appLayers("direct", program),
     });
+    imageRegistry = await startImageRegistry();
     network = createNodeNetwork();
     for (const [i, zone] of ZONES.entries()) await addNode(i + 1, zone);
   });
@@ -112,6 +117,7 @@ describe("node tier: six virtual nodes in two zones", function () {
     for (const node of nodes.splice(0).reverse()) await node.stop();
     network?.remove();
     await origin?.stop();
+    await imageRegistry?.stop();
     if (report.length > 0) process.stdout.write(`      ${report.join("\n      ")}\n`);
   });
 
@@ -175,7 +181,7 @@ describe("node tier: six virtual nodes in two zones", function () {
   it("helm install as the README says: certgen runs as a Job, the controller as 2 pods on virtual nodes, and the API server calls the webhook through its Service", async () => {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     // The origin is a lab registry: plain HTTP, its token realm on a loopback address.
-    chart = await installChartOnNodes(cluster, nodes, {
+    chart = await installChartOnNodes(cluster, nodes, imageRegistry, {
       serverless: true,
       registries: [origin.proxy.host],
       plainHttpRegistries: [origin.proxy.host],
@@ -195,9 +201,8 @@ describe("node tier: six virtual nodes in two zones", function () {
     const nodeOf = (pod: V1Pod) => nodes.find((n) => n.name === pod.spec?.nodeName);
     for (const pod of controllers) {
       expect(pod.status?.phase, pod.metadata?.name).to.equal("Running");
-      expect(pod.spec?.containers[0]?.image).to.equal(
-        `${CONTROLLER_IMAGE}@${chart.controller.manifest.digest}`,
-      );
+      // Pulled by the node's containerd from the registry the images were pushed to.
+      expect(pod.spec?.containers[0]?.image).to.equal(chart.images.controller);
       // A pod of its own network: an address of its node's pod subnet, not the node's.
       expect(nodeOf(pod), `${pod.metadata?.name} on ${pod.spec?.nodeName}`).to.not.equal(undefined);
       expect(
@@ -236,9 +241,7 @@ describe("node tier: six virtual nodes in two zones", function () {
       120_000,
       () => `not injected: ${JSON.stringify(injected?.metadata?.annotations)}`,
     );
-    expect(injected!.spec!.initContainers![0]!.image).to.equal(
-      `${SIDECAR_IMAGE}@${chart.sidecar.manifest.digest}`,
-    );
+    expect(injected!.spec!.initContainers![0]!.image).to.equal(chart.images.sidecar);
     expect(injected!.spec!.containers[0]!.image).to.match(/^127\.0\.0\.1:65001\//);
   });
 
@@ -325,13 +328,9 @@ describe("node tier: six virtual nodes in two zones", function () {
   });
 
   it("scale 6 -> 8 on two more nodes: the new pods' images come from peers", async () => {
-    for (const [index, zone] of [
-      [7, "zone-a"],
-      [8, "zone-b"],
-    ] as const) {
-      const node = await addNode(index, zone);
-      await chart!.importInto(node);
-    }
+    // New nodes pull the sidecar image from the registry like the first six did.
+    await addNode(7, "zone-a");
+    await addNode(8, "zone-b");
     await pointDirectoryAtController();
     origin.proxy.reset();
     const ms = await scaleAndWait(cluster, userNamespace, "app", 8);

@@ -4,7 +4,7 @@
  * Builds are offline (the pinned .debs were fetched by `npm run images` in hack/ci-deps.sh).
  */
 import { expect } from "chai";
-import { writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeHostForPath } from "../../../lib/registry-host.ts";
@@ -81,6 +81,31 @@ describe("images: npm run images", function () {
     expect(layers.flat().filter((e) => /node_modules|controller/.test(e))).to.deep.equal([]);
     const compressed = images.sidecar!.layers.reduce((sum, l) => sum + l.size, 0);
     expect(compressed, "sidecar image compressed").to.be.below(50 * 1e6);
+  });
+
+  it("--offline with nothing cached fails naming the missing package, and never runs apt-get", async () => {
+    const scratch = makeTempDir("images-offline");
+    // An apt-get that only leaves a mark: nothing here may reach the network, with or without the fix.
+    const bin = join(scratch, "bin");
+    const ran = join(scratch, "apt-get-ran");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "apt-get"), `#!/bin/sh\ntouch ${ran}\nexit 1\n`);
+    chmodSync(join(bin, "apt-get"), 0o755);
+    const run = await runCommand(
+      process.execPath,
+      [BUILD_SCRIPT, "--out", join(scratch, "out"), "--offline"],
+      {
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          ACR_P2P_CACHE: join(scratch, "empty-cache"),
+        },
+        timeoutMs: 120_000,
+      },
+    );
+    expect(run.code).to.not.equal(0);
+    expect(run.stderr).to.match(/libc6_[^ ]+_amd64\.deb is not cached and downloads are off/);
+    expect(existsSync(ran), "apt-get ran").to.equal(false);
   });
 
   it("--push copies both images to a token-auth registry with skopeo and prints the helm flags with their digests", async () => {
