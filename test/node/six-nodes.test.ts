@@ -220,7 +220,13 @@ describe("node tier: six virtual nodes in two zones", function () {
     // A pod created in a labelled namespace comes back injected. The webhook fails open, so this
     // waits until the controller pods have the certificate certgen wrote (the kubelet fills the
     // optional Secret volume in).
-    userNamespace = await createNodeNamespace(cluster, "user-path", { [MODE_LABEL]: "p2p" });
+    userNamespace = await createNodeNamespace(cluster, "user-path");
+    const label = await runCommand(
+      cluster.kubectl,
+      ["--kubeconfig", cluster.kubeconfigPath, "label", "namespace", userNamespace, `${MODE_LABEL}=p2p`],
+      { timeoutMs: 30_000 },
+    );
+    expect(label.code, label.stderr).to.equal(0);
     // The app's pull secret, as the user has it: alice may pull team-a/*.
     const auth = Buffer.from("alice:alice-pw").toString("base64");
     const dockerConfig = { auths: { [origin.proxy.host]: { auth } } };
