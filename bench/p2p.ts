@@ -27,6 +27,7 @@ import { discardGet } from "./discard-get.ts";
 import { renderChart } from "./p2p-chart.ts";
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
 interface Options {
   json: boolean;
@@ -59,6 +60,10 @@ export interface P2PRow {
   readonly peerConnectionsOpened: number;
   /** Highest peak RSS of any sidecar (the cache cap plus the process's own memory). */
   readonly sidecarPeakRssMiB: number;
+  /** sidecarPeakRssMiB minus the cache cap: what a sidecar holds beyond its blocks. */
+  readonly sidecarPeakRssOverCapMiB: number;
+  /** Sidecar CPU seconds per GiB of image each sidecar delivered (all sidecars' CPU / (N x image)). */
+  readonly sidecarCpuSPerGiB: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -205,6 +210,8 @@ export async function benchP2P(opts: Options): Promise<P2PRow[]> {
         peerRequests: p2p.peerRequests,
         peerConnectionsOpened: p2p.peerConnectionsOpened,
         sidecarPeakRssMiB: p2p.sidecarPeakRssMiB,
+        sidecarPeakRssOverCapMiB: p2p.sidecarPeakRssMiB - opts.cacheMiB,
+        sidecarCpuSPerGiB: round(p2p.cpu.sidecarsS / ((n * image.totalBytes) / GiB), 100),
       };
       rows.push(row);
       if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -250,7 +257,8 @@ async function main(): Promise<void> {
         "sidecars CPU s": r.cpu.sidecarsS,
         "bench CPU s": r.cpu.benchS,
         "sidecar peak RSS MiB": r.sidecarPeakRssMiB,
-        "peak RSS - cap MiB": r.sidecarPeakRssMiB - opts.cacheMiB,
+        "peak RSS - cap MiB": r.sidecarPeakRssOverCapMiB,
+        "sidecar CPU s/GiB": r.sidecarCpuSPerGiB,
       })),
     );
     console.log(

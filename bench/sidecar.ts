@@ -34,6 +34,7 @@ import {
 import { memoryBytesOf } from "../test/support/process-stats.ts";
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
 export interface SidecarBenchOptions {
   readonly imageBytes?: number;
@@ -58,6 +59,8 @@ export interface SidecarBenchRow {
   readonly originBlobBytes: number;
   /** Bytes per CPU second of the sidecar: its cost, whatever else the machine is doing. */
   readonly sidecarMBPerCpuSecond: number | null;
+  /** The same cost as sidecar CPU seconds per GiB served (issue targets are in this unit). */
+  readonly sidecarCpuSPerGiB: number | null;
 }
 
 export interface SidecarBenchResult {
@@ -160,6 +163,7 @@ async function timed(
     registryCpuMs: round((processCpuSeconds(origin.registry.process.child.pid!) - reg0) * 1000),
     originBlobBytes: origin.proxy.blobBytes(),
     sidecarMBPerCpuSecond: sidecar && sidecarCpuMs > 0 ? round(bytes / 1e6 / (sidecarCpuMs / 1000)) : null,
+    sidecarCpuSPerGiB: sidecar && bytes > 0 ? round(sidecarCpuMs / 1000 / (bytes / GiB), 100) : null,
   };
 }
 
