@@ -28,8 +28,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export interface ChartOnNodes {
   /** The image references the chart runs: `REGISTRY/acr-p2p/{controller,sidecar}@sha256:...`. */
   readonly images: { readonly controller: string; readonly sidecar: string };
-  /** The values helm installed with (what a user passes with -f), besides the printed --set flags. */
-  readonly values: Record<string, unknown>;
   uninstall(): Promise<void>;
 }
 
@@ -93,7 +91,6 @@ export async function installChartOnNodes(
   }
   return {
     images: pushed.images,
-    values: all,
     async uninstall() {
       const u = await helm(cluster, ["uninstall", RELEASE, "-n", CHART_NAMESPACE, "--wait"], 120_000);
       if (u.code !== 0) throw new Error(`helm uninstall failed:\n${u.stdout}\n${u.stderr}`);
