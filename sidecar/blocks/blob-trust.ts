@@ -1,39 +1,38 @@
 /**
  * What the engine knows about blobs beyond the bytes it caches:
- * - verified blobs: a blob whose whole sha256 once matched, with the sha256 of each of its blocks. Any
- *   block of it, from the cache or from any source, can then be checked on its own before release;
- *   that is what lets Range requests be served and warm streams skip the whole-blob hash.
+ * - verified blobs: a blob whose whole sha256 once matched, with the tag of each of its blocks (a keyed
+ *   GMAC, block-tag.ts). Any block of it, from the cache or from any source, can then be checked on its
+ *   own before release; that is what lets Range requests be served and warm streams skip the whole-blob
+ *   hash.
  * - suspect blobs: a blob that failed verification and is being recovered: until it verifies again only
  *   the authoritative source (the origin) may fill the cache with its blocks.
  * Both tables are bounded LRU maps (verified records by their size in bytes).
  */
 import { LruMap } from "./lru-map.ts";
-
-export const BLOCK_DIGEST_BYTES = 32;
+import { BLOCK_TAG_BYTES, BlockTagger } from "./block-tag.ts";
 
 export interface VerifiedBlob {
   readonly digest: string;
   readonly size: number;
   readonly blockSize: number;
-  /** sha256 of block i at [i * 32, i * 32 + 32). */
-  readonly blockDigests: Buffer;
+  /** The tag of block i (block-tag.ts) at [i * 16, i * 16 + 16), under this trust's key. */
+  readonly blockTags: Buffer;
 }
 
 export interface BlobTrustOptions {
-  /** Memory for verified records; 8 MiB keeps 64 GiB of blobs at 256 KiB blocks. */
+  /** Memory for verified records; 8 MiB keeps 128 GiB of blobs at 256 KiB blocks. */
   readonly verifiedBytes?: number;
   readonly maxSuspects?: number;
 }
 
 export class BlobTrust {
+  /** Tags blocks for the records of this trust (one key per engine). */
+  readonly tagger = new BlockTagger();
   readonly #verified: LruMap<string, VerifiedBlob>;
   readonly #suspects: LruMap<string, true>;
 
   constructor(options: BlobTrustOptions = {}) {
-    this.#verified = new LruMap(
-      options.verifiedBytes ?? 8 * 1024 * 1024,
-      (v) => v.blockDigests.byteLength + 64,
-    );
+    this.#verified = new LruMap(options.verifiedBytes ?? 8 * 1024 * 1024, (v) => v.blockTags.byteLength + 64);
     this.#suspects = new LruMap(options.maxSuspects ?? 1024);
   }
 
@@ -57,11 +56,13 @@ export class BlobTrust {
     return this.#suspects.has(digest);
   }
 
+  /** Whether `bytes` are block `index` of the verified blob `record`. */
+  matches(record: VerifiedBlob, index: number, bytes: Uint8Array): boolean {
+    const expected = record.blockTags.subarray(index * BLOCK_TAG_BYTES, (index + 1) * BLOCK_TAG_BYTES);
+    return expected.byteLength === BLOCK_TAG_BYTES && this.tagger.tag(bytes).equals(expected);
+  }
+
   get counts(): { verified: number; suspect: number } {
     return { verified: this.#verified.size, suspect: this.#suspects.size };
   }
-}
-
-export function expectedBlockDigest(record: VerifiedBlob, index: number): Buffer {
-  return record.blockDigests.subarray(index * BLOCK_DIGEST_BYTES, (index + 1) * BLOCK_DIGEST_BYTES);
 }

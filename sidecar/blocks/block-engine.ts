@@ -42,7 +42,7 @@ export interface BlockEngineOptions {
    * default unbounded (each stream its whole window).
    */
   readonly readaheadBudgetBytes?: number;
-  /** Memory for verified-blob records (32 bytes per block); default 8 MiB. */
+  /** Memory for verified-blob records (16 bytes per block); default 8 MiB. */
   readonly verifiedRecordBytes?: number;
   readonly metrics?: BlockMetrics;
   /** Whether this peer owns a block (rendezvous hashing): owned blocks are evicted last. */
@@ -153,11 +153,11 @@ export class BlockEngine {
       return result;
     };
     const check: BlockCheck = record
-      ? new VerifiedBlockCheck(record, fetch)
-      : new WholeBlobCheck(blob, {
-          verified: (blockDigests) => this.#markVerified(blob, blockDigests),
-          mismatch: (actual, digests, suppliers) =>
-            this.#recover(blob, actual, digests, suppliers, options.authoritative),
+      ? new VerifiedBlockCheck(record, this.#trust, fetch)
+      : new WholeBlobCheck(blob, this.#trust.tagger, {
+          verified: (blockTags) => this.#markVerified(blob, blockTags),
+          mismatch: (actual, tags, suppliers) =>
+            this.#recover(blob, actual, tags, suppliers, options.authoritative),
         });
     return this.#readable(0, count - 1, fetch, check, options);
   }
@@ -191,7 +191,7 @@ export class BlockEngine {
     const size = this.blockSizeBytes;
     const fetch = (index: number, signal: AbortSignal) =>
       this.#acquire(blob, index, sources, signal, options);
-    const check = new VerifiedBlockCheck(record, fetch);
+    const check = new VerifiedBlockCheck(record, this.#trust, fetch);
     const slice = (index: number, bytes: Uint8Array) =>
       bytes.subarray(Math.max(0, start - index * size), Math.min(bytes.byteLength, end + 1 - index * size));
     return this.#readable(Math.floor(start / size), Math.floor(end / size), fetch, check, options, slice);
@@ -306,12 +306,12 @@ export class BlockEngine {
     return this.#trust.verified(blob.digest, blob.size, this.blockSizeBytes);
   }
 
-  #markVerified(blob: BlobDescriptor, blockDigests: Buffer): void {
+  #markVerified(blob: BlobDescriptor, blockTags: Buffer): void {
     this.#trust.markVerified({
       digest: blob.digest,
       size: blob.size,
       blockSize: this.blockSizeBytes,
-      blockDigests,
+      blockTags,
     });
   }
 
@@ -322,7 +322,7 @@ export class BlockEngine {
   #recover(
     blob: BlobDescriptor,
     actual: string,
-    servedDigests: Buffer,
+    servedTags: Buffer,
     suppliers: Suppliers,
     authoritative: BlockSource | undefined,
   ): Promise<MismatchReport> {
@@ -332,11 +332,12 @@ export class BlockEngine {
     const dropped = this.#dropBlocks(blob);
     const recovery = (async () => {
       await dropped;
-      const { report, blockDigests } = await compareWithAuthoritative({
+      const { report, blockTags } = await compareWithAuthoritative({
         blob,
         blockSize: this.blockSizeBytes,
         readahead: this.readaheadBlocks,
-        servedDigests,
+        servedTags,
+        tagger: this.#trust.tagger,
         suppliers,
         authoritative,
         fetch: async (request, signal) =>
@@ -344,7 +345,7 @@ export class BlockEngine {
       });
       for (const bad of report.badBlocks)
         this.#onBadBlock?.({ digest: blob.digest, index: bad.index, source: bad.source });
-      if (blockDigests) this.#markVerified(blob, blockDigests);
+      if (blockTags) this.#markVerified(blob, blockTags);
       else await this.#dropBlocks(blob);
       return report;
     })();

@@ -2,18 +2,16 @@
  * Gets one block: from the store, else by joining the fetch already in flight for it (single-flight:
  * one fetch per block key, held by this object), else by asking the sources in order under a
  * proxyFsParallels slot. Fetched blocks are committed to the store as they arrive, with who supplied
- * them. A block of a verified blob is checked against its recorded sha256 wherever it comes from; a bad
+ * them. A block of a verified blob is checked against its recorded tag wherever it comes from; a bad
  * one is dropped, its supplier reported, and the next source tried.
  *
  * A flight is aborted when its last waiter leaves (the consumers disconnected), so a readahead nobody
  * wants any more stops fetching.
  */
-import { hash } from "node:crypto";
 import type { BlockRequest, BlockSource } from "./block-source.ts";
 import { blockKey } from "./block-plan.ts";
 import type { BlockMetrics } from "./block-metrics.ts";
 import type { BlobTrust, VerifiedBlob } from "./blob-trust.ts";
-import { expectedBlockDigest } from "./blob-trust.ts";
 import { AbortedError, BlockFetchError, BlockUnavailableError, sourceName } from "./errors.ts";
 import type { SourceFailure } from "./errors.ts";
 import { attemptFetch } from "./fetch-attempt.ts";
@@ -28,7 +26,7 @@ export interface BlockResult {
   readonly via: "cache" | "shared" | "source";
   /** Who originally supplied the bytes, when known. */
   readonly supplier: BlockSource | undefined;
-  /** Checked against the block's recorded sha256 (only possible for a verified blob). */
+  /** Checked against the block's recorded tag (only possible for a verified blob). */
   readonly checked: boolean;
 }
 
@@ -144,7 +142,7 @@ export class BlockFetcher {
 
   #checkedMatch(bytes: Uint8Array, record: VerifiedBlob, index: number): boolean {
     if (this.#checkedBuffers.has(bytes)) return true;
-    if (!sameDigest(bytes, record, index)) return false;
+    if (!this.#deps.trust.matches(record, index, bytes)) return false;
     this.#checkedBuffers.add(bytes);
     return true;
   }
@@ -261,13 +259,4 @@ function join(flight: Flight, signal: AbortSignal): Promise<BlockResult> {
 
 function keyOf(request: BlockRequest): string {
   return blockKey(request.digest, request.index);
-}
-
-/** One-shot: no Hash object per block. */
-export function blockSha256(bytes: Uint8Array): Buffer {
-  return hash("sha256", bytes, "buffer");
-}
-
-function sameDigest(bytes: Uint8Array, record: VerifiedBlob, index: number): boolean {
-  return blockSha256(bytes).equals(expectedBlockDigest(record, index));
 }

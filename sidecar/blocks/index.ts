@@ -17,7 +17,8 @@
  *       list (origin last) or a function giving each block its own list (owner -> next -> origin).
  *       Verified end to end: a blob never verified before is hashed as a whole and its last block is
  *       held back until the digest matches; a verified blob has each block checked against its
- *       recorded sha256 instead. Errors (stream 'error', all BlockError with a stable `code`):
+ *       recorded tag (a keyed GMAC, block-tag.ts) instead. Errors (stream 'error', all BlockError
+ *       with a stable `code`):
  *         DIGEST_MISMATCH    the consumer never got the last block; the blob's blocks are dropped from
  *                            the store; `err.recovery` settles with a MismatchReport once the blob was
  *                            refetched from `authoritative` and compared block by block (who lied).

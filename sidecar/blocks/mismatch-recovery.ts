@@ -1,14 +1,15 @@
 /**
  * After a blob failed verification: fetch it again from the authoritative source (the origin), block by
- * block, and compare each block's sha256 with the one the failed stream saw. Blocks that differ are
- * reported with the source that supplied them, so the P2P layer can quarantine exactly the peer that
- * lied. When the authoritative copy matches the digest, its per-block digests become the verified record.
+ * block, and compare each block's tag (block-tag.ts) with the one the failed stream saw. Blocks that
+ * differ are reported with the source that supplied them, so the P2P layer can quarantine exactly the
+ * peer that lied. When the authoritative copy matches the digest, its block tags become the verified
+ * record.
  */
 import { createHash } from "node:crypto";
 import type { BlobDescriptor, BlockRequest, BlockSource } from "./block-source.ts";
 import { blockCount, blockRequest } from "./block-plan.ts";
-import { blockSha256 } from "./block-fetcher.ts";
-import { BLOCK_DIGEST_BYTES } from "./blob-trust.ts";
+import { BLOCK_TAG_BYTES } from "./block-tag.ts";
+import type { BlockTagger } from "./block-tag.ts";
 import { BlockError } from "./errors.ts";
 import type { BadBlock, MismatchReport } from "./errors.ts";
 import type { Suppliers } from "./whole-blob-check.ts";
@@ -17,8 +18,10 @@ export interface RecoveryInput {
   readonly blob: BlobDescriptor;
   readonly blockSize: number;
   readonly readahead: number;
-  /** sha256 of each block as the failed stream received it, and who supplied it. */
-  readonly servedDigests: Buffer;
+  /** The tag of each block as the failed stream received it, and who supplied it. */
+  readonly servedTags: Buffer;
+  /** The tagger that made `servedTags`. */
+  readonly tagger: BlockTagger;
   readonly suppliers: Suppliers;
   readonly authoritative: BlockSource | undefined;
   /** Fetches one block from the authoritative source (bypassing cache and single-flight). */
@@ -27,12 +30,12 @@ export interface RecoveryInput {
 
 export interface RecoveryResult {
   readonly report: MismatchReport;
-  /** Per-block digests of the authoritative copy, when it matched the digest. */
-  readonly blockDigests?: Buffer;
+  /** The block tags of the authoritative copy, when it matched the digest. */
+  readonly blockTags?: Buffer;
 }
 
 export async function compareWithAuthoritative(input: RecoveryInput): Promise<RecoveryResult> {
-  const { blob, blockSize, servedDigests, suppliers } = input;
+  const { blob, blockSize, servedTags, suppliers, tagger } = input;
   const badBlocks: BadBlock[] = [];
   const report = (recovered: boolean, error?: BlockError): MismatchReport => ({
     digest: blob.digest,
@@ -47,7 +50,7 @@ export async function compareWithAuthoritative(input: RecoveryInput): Promise<Re
   }
   const count = blockCount(blob.size, blockSize);
   const hash = createHash("sha256");
-  const digests = Buffer.alloc(count * BLOCK_DIGEST_BYTES);
+  const tags = Buffer.alloc(count * BLOCK_TAG_BYTES);
   const abort = new AbortController();
   const pending = new Map<number, Promise<Uint8Array>>();
   let started = 0;
@@ -61,13 +64,9 @@ export async function compareWithAuthoritative(input: RecoveryInput): Promise<Re
       const bytes = await pending.get(index)!;
       pending.delete(index);
       hash.update(bytes);
-      const at = index * BLOCK_DIGEST_BYTES;
-      blockSha256(bytes).copy(digests, at);
-      if (
-        !digests
-          .subarray(at, at + BLOCK_DIGEST_BYTES)
-          .equals(servedDigests.subarray(at, at + BLOCK_DIGEST_BYTES))
-      ) {
+      const at = index * BLOCK_TAG_BYTES;
+      tagger.tag(bytes).copy(tags, at);
+      if (!tags.subarray(at, at + BLOCK_TAG_BYTES).equals(servedTags.subarray(at, at + BLOCK_TAG_BYTES))) {
         badBlocks.push({ index, source: suppliers[index] });
       }
     }
@@ -85,5 +84,5 @@ export async function compareWithAuthoritative(input: RecoveryInput): Promise<Re
     );
     return { report: report(false, error) };
   }
-  return { report: report(true), blockDigests: digests };
+  return { report: report(true), blockTags: tags };
 }

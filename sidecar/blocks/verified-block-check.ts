@@ -1,23 +1,27 @@
 /**
- * The check of a verified blob: every block is checked against its recorded sha256 before release (the
+ * The check of a verified blob: every block is checked against its recorded tag before release (the
  * fetcher already did so for almost every block; `checked` says so). A block that was fetched by a
  * flight started before the blob was verified is hashed here, and if wrong, fetched once more (the
  * fetcher then drops the bad copy and tries the sources with the check on). No whole-blob hash, no
  * holdback: no unchecked byte is ever released.
  */
 import type { BlockCheck } from "./block-readable.ts";
-import { blockSha256 } from "./block-fetcher.ts";
 import type { BlockResult } from "./block-fetcher.ts";
-import { expectedBlockDigest } from "./blob-trust.ts";
-import type { VerifiedBlob } from "./blob-trust.ts";
+import type { BlobTrust, VerifiedBlob } from "./blob-trust.ts";
 import { BlockFetchError } from "./errors.ts";
 
 export class VerifiedBlockCheck implements BlockCheck {
   readonly #record: VerifiedBlob;
+  readonly #trust: BlobTrust;
   readonly #refetch: (index: number, signal: AbortSignal) => Promise<BlockResult>;
 
-  constructor(record: VerifiedBlob, refetch: (index: number, signal: AbortSignal) => Promise<BlockResult>) {
+  constructor(
+    record: VerifiedBlob,
+    trust: BlobTrust,
+    refetch: (index: number, signal: AbortSignal) => Promise<BlockResult>,
+  ) {
     this.#record = record;
+    this.#trust = trust;
     this.#refetch = refetch;
   }
 
@@ -38,6 +42,6 @@ export class VerifiedBlockCheck implements BlockCheck {
   }
 
   #matches(index: number, bytes: Uint8Array): boolean {
-    return blockSha256(bytes).equals(expectedBlockDigest(this.#record, index));
+    return this.#trust.matches(this.#record, index, bytes);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The check of a blob not verified before: sha256 over the whole blob, released block by block except
- * the last, which is held back until the digest matches. It also records the sha256 of every block and
- * who supplied it: on success that becomes the blob's verified record, on a mismatch it is what the
+ * the last, which is held back until the digest matches. It also records the tag of every block (a keyed
+ * GMAC, block-tag.ts: the bytes are sha256-hashed once, for the blob) and who supplied it: on success that becomes the blob's verified record, on a mismatch it is what the
  * recovery compares with the authoritative copy to find who lied. Both grow with the blocks that
  * arrived, never with the size the registry announced: a blob that claims 16 TiB costs nothing until
  * its bytes come.
@@ -9,31 +9,33 @@
 import { createHash } from "node:crypto";
 import type { BlobDescriptor, BlockSource } from "./block-source.ts";
 import type { BlockCheck } from "./block-readable.ts";
-import { blockSha256 } from "./block-fetcher.ts";
 import type { BlockResult } from "./block-fetcher.ts";
-import { BLOCK_DIGEST_BYTES } from "./blob-trust.ts";
+import { BLOCK_TAG_BYTES } from "./block-tag.ts";
+import type { BlockTagger } from "./block-tag.ts";
 import { DigestMismatchError } from "./errors.ts";
 import type { MismatchReport } from "./errors.ts";
 
 export type Suppliers = readonly (BlockSource | undefined)[];
 
 export interface WholeBlobOutcome {
-  /** The digest matched: `blockDigests` holds the sha256 of every block. */
-  verified(blockDigests: Buffer): void;
+  /** The digest matched: `blockTags` holds the tag of every block. */
+  verified(blockTags: Buffer): void;
   /** The digest did not match: start the recovery (its report settles the error's `recovery`). */
-  mismatch(actual: string, blockDigests: Buffer, suppliers: Suppliers): Promise<MismatchReport>;
+  mismatch(actual: string, blockTags: Buffer, suppliers: Suppliers): Promise<MismatchReport>;
 }
 
 export class WholeBlobCheck implements BlockCheck {
   readonly #blob: BlobDescriptor;
   readonly #outcome: WholeBlobOutcome;
+  readonly #tagger: BlockTagger;
   readonly #hash = createHash("sha256");
-  #blockDigests = Buffer.alloc(64 * BLOCK_DIGEST_BYTES);
+  #blockTags = Buffer.alloc(64 * BLOCK_TAG_BYTES);
   readonly #suppliers: (BlockSource | undefined)[] = [];
   #finished = false;
 
-  constructor(blob: BlobDescriptor, outcome: WholeBlobOutcome) {
+  constructor(blob: BlobDescriptor, tagger: BlockTagger, outcome: WholeBlobOutcome) {
     this.#blob = blob;
+    this.#tagger = tagger;
     this.#outcome = outcome;
   }
 
@@ -43,13 +45,13 @@ export class WholeBlobCheck implements BlockCheck {
       throw new Error(`whole-blob check got block ${index} after ${this.#suppliers.length} blocks`);
     }
     this.#hash.update(result.bytes);
-    const at = index * BLOCK_DIGEST_BYTES;
-    if (at + BLOCK_DIGEST_BYTES > this.#blockDigests.length) {
-      const grown = Buffer.alloc(this.#blockDigests.length * 2);
-      this.#blockDigests.copy(grown);
-      this.#blockDigests = grown;
+    const at = index * BLOCK_TAG_BYTES;
+    if (at + BLOCK_TAG_BYTES > this.#blockTags.length) {
+      const grown = Buffer.alloc(this.#blockTags.length * 2);
+      this.#blockTags.copy(grown);
+      this.#blockTags = grown;
     }
-    blockSha256(result.bytes).copy(this.#blockDigests, at);
+    this.#tagger.tag(result.bytes).copy(this.#blockTags, at);
     this.#suppliers.push(result.supplier);
     if (last) this.#finish();
     return result.bytes;
@@ -63,12 +65,12 @@ export class WholeBlobCheck implements BlockCheck {
     if (this.#finished) return;
     this.#finished = true;
     const actual = `sha256:${this.#hash.digest("hex")}`;
-    const blockDigests = this.#blockDigests.subarray(0, this.#suppliers.length * BLOCK_DIGEST_BYTES);
+    const blockTags = this.#blockTags.subarray(0, this.#suppliers.length * BLOCK_TAG_BYTES);
     if (actual === this.#blob.digest) {
-      this.#outcome.verified(Buffer.from(blockDigests));
+      this.#outcome.verified(Buffer.from(blockTags));
       return;
     }
-    const recovery = this.#outcome.mismatch(actual, blockDigests, this.#suppliers);
+    const recovery = this.#outcome.mismatch(actual, blockTags, this.#suppliers);
     throw new DigestMismatchError(this.#blob.digest, actual, recovery);
   }
 }
