@@ -10,7 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../lib/logger.ts";
 import { SIDECAR_MEMORY_BUDGET } from "../lib/sidecar-memory.ts";
-import { BlockEngine, openBlockStore, type BlockStore } from "./blocks/index.ts";
+import {
+  BlockEngine,
+  BlockPool,
+  openBlockStore,
+  UNPOOLED,
+  type BlockBuffers,
+  type BlockStore,
+} from "./blocks/index.ts";
 import type { SidecarConfig } from "./config/sidecar-config.ts";
 import { createHealthServer, type ReadinessCheck } from "./health/health-server.ts";
 import { SidecarMetrics } from "./metrics.ts";
@@ -73,13 +80,29 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
   // sidecar uses, as a block owner, to fetch blocks its peers ask for.
   const authorizer = new OwnerCredentials();
   const upstream = new UpstreamRegistry(client, authorizer, { maxBlobBytes: config.maxBlobBytes });
-  const peers = createPeerNetwork(config, { logger, registry: metrics.registry });
-
   const reclaimer = new BlockReclaimer({
     everyBytes: SIDECAR_MEMORY_BUDGET.droppedBlocksBytes,
     onCollect: () => metrics.memoryReclaims.inc(),
   });
   const { released } = reclaimer;
+  // Memory mode: a block evicted from the store (and written to its readers) gives its buffer to the
+  // next block, with no page faults and no collection to wait for; the share of the memory budget
+  // for dropped blocks holds the free buffers. Only buffers beyond it are left to the collector, and
+  // reported to the reclaimer. The disk store keeps no buffers: each block is its own allocation.
+  const pooled = config.cacheMode === "memory";
+  let buffers: BlockBuffers = UNPOOLED;
+  if (pooled) {
+    const pool = new BlockPool({
+      blockBytes: config.blockSizeBytes,
+      maxFree: Math.max(1, Math.floor(SIDECAR_MEMORY_BUDGET.droppedBlocksBytes / config.blockSizeBytes)),
+      onDrop: released,
+    });
+    metrics.observeBlockBuffers(() => pool.stats());
+    buffers = pool;
+  }
+  const unpooledRelease = pooled ? undefined : released;
+  const peers = createPeerNetwork(config, { logger, registry: metrics.registry, buffers });
+
   let ownDiskDir: string | undefined;
   const store: BlockStore = await openBlockStore(
     config.cacheMode === "memory"
@@ -87,7 +110,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
           mode: "memory",
           capacityBytes: config.memoryCacheBytes,
           blockSizeBytes: config.blockSizeBytes,
-          onRelease: released,
+          buffers,
         }
       : {
           mode: "disk",
@@ -117,6 +140,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     transferTimeoutMs: config.transferTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     metrics: metrics.blockMetrics(),
+    buffers,
     isOwned: peers.isOwned,
     onBadBlock: peers.onBadBlock,
   });
@@ -129,7 +153,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     blockSizeBytes: config.blockSizeBytes,
     segmentBytes: ORIGIN_SEGMENT_BYTES,
     leftoverBytes: SIDECAR_MEMORY_BUDGET.originLeftoverBytes,
-    onRelease: released,
+    buffers,
+    ...(unpooledRelease ? { onRelease: unpooledRelease } : {}),
   });
   const registry = createRegistryServer({
     servedHosts: new Set(config.upstreamHosts),
@@ -138,7 +163,10 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     sourcesFor: (target, sequential) => {
       // With peers this sidecar asks the registry only for the blocks it owns (scattered): no segments.
       const useSegments = sequential && !peers.hasPeers();
-      const origin = new OriginBlockSource(upstream, target, useSegments ? segments : undefined);
+      const origin = new OriginBlockSource(upstream, target, {
+        segments: useSegments ? segments : undefined,
+        buffers,
+      });
       return { list: peers.sources(target.host, target.repo, origin), origin };
     },
     stalledReaderMs: config.transferTimeoutMs,
@@ -193,7 +221,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     closers.push(() => closeServer(registry));
     await listen(health, config.healthPort, config.podIP);
     closers.push(() => closeServer(health));
-    await peers.serve(engine, originLookup(upstream, authorizer, new Set(config.upstreamHosts)));
+    await peers.serve(engine, originLookup(upstream, authorizer, new Set(config.upstreamHosts), buffers));
     closers.push(() => peers.close());
   } catch (err) {
     await shutdown();

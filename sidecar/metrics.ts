@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { registerBuildInfo } from "../lib/build-info.ts";
-import type { BlockMetrics } from "./blocks/index.ts";
+import type { BlockMetrics, BlockPoolStats } from "./blocks/index.ts";
 
 export interface CacheStats {
   readonly bytes: number;
@@ -28,6 +28,7 @@ export class SidecarMetrics {
   readonly blockErrors: Counter<"code">;
   readonly requestSeconds: Histogram<"kind" | "method" | "status">;
   #cacheStats: (() => CacheStats) | undefined;
+  #bufferStats: (() => BlockPoolStats) | undefined;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -114,6 +115,21 @@ export class SidecarMetrics {
         if (self.#cacheStats) this.set(self.#cacheStats().bytes);
       },
     });
+    const counted = { allocated: 0, reused: 0 };
+    new Counter({
+      name: "acr_p2p_block_buffers_total",
+      help: "Block buffers the memory cache's pool handed out: allocated new, or reused after a dropped block.",
+      labelNames: ["how"],
+      registers,
+      collect() {
+        const stats = self.#bufferStats?.();
+        if (!stats) return;
+        for (const how of ["allocated", "reused"] as const) {
+          this.inc({ how }, stats[how] - counted[how]);
+          counted[how] = stats[how];
+        }
+      },
+    });
     new Gauge({
       name: "acr_p2p_cache_capacity_bytes",
       help: "The block cache's hard cap.",
@@ -138,6 +154,11 @@ export class SidecarMetrics {
   /** Lets the cache gauges read the block store at scrape time. */
   observeCache(stats: () => CacheStats): void {
     this.#cacheStats = stats;
+  }
+
+  /** Lets the block buffer counter read the pool at scrape time (memory mode). */
+  observeBlockBuffers(stats: () => BlockPoolStats): void {
+    this.#bufferStats = stats;
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

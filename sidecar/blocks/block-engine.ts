@@ -8,6 +8,8 @@ import type { BlockStore, StoreStats } from "../stores/block-store.ts";
 import type { BlobDescriptor, BlockRequest, BlockSource, SourceList } from "./block-source.ts";
 import { blockCount, blockKey, blockRequest, checkBlob } from "./block-plan.ts";
 import { BlockFetcher } from "./block-fetcher.ts";
+import { UNPOOLED } from "./block-pool.ts";
+import type { BlockBuffers } from "./block-pool.ts";
 import type { BadBlockEvent, BlockResult } from "./block-fetcher.ts";
 import { NOOP_METRICS } from "./block-metrics.ts";
 import type { BlockMetrics, ByteSource } from "./block-metrics.ts";
@@ -45,6 +47,11 @@ export interface BlockEngineOptions {
   /** Memory for verified-blob records (16 bytes per block); default 8 MiB. */
   readonly verifiedRecordBytes?: number;
   readonly metrics?: BlockMetrics;
+  /**
+   * The pool the sources and the store take block buffers from (block-pool.ts); default none. Streams
+   * and blocks handed out then carry leases: see releaseBlock.
+   */
+  readonly buffers?: BlockBuffers;
   /** Whether this peer owns a block (rendezvous hashing): owned blocks are evicted last. */
   readonly isOwned?: (request: BlockRequest) => boolean;
   /** A block turned out wrong, and who supplied it: the P2P layer quarantines that peer. */
@@ -94,6 +101,7 @@ export class BlockEngine {
   readonly #provenance: LruMap<string, BlockSource>;
   readonly #fetcher: BlockFetcher;
   readonly #metrics: BlockMetrics;
+  readonly #buffers: BlockBuffers;
   readonly #onBadBlock: ((event: BadBlockEvent) => void) | undefined;
   readonly #recoveries = new Map<string, Promise<MismatchReport>>();
 
@@ -121,6 +129,7 @@ export class BlockEngine {
       options.verifiedRecordBytes === undefined ? {} : { verifiedBytes: options.verifiedRecordBytes },
     );
     this.#metrics = options.metrics ?? NOOP_METRICS;
+    this.#buffers = options.buffers ?? UNPOOLED;
     this.#onBadBlock = options.onBadBlock;
     this.#fetcher = new BlockFetcher({
       store: options.store,
@@ -130,6 +139,7 @@ export class BlockEngine {
       metrics: this.#metrics,
       timing: { transferTimeoutMs: options.transferTimeoutMs, connectTimeoutMs: options.connectTimeoutMs },
       blockSize: blockSizeBytes,
+      buffers: this.#buffers,
       ...(options.isOwned ? { isOwned: options.isOwned } : {}),
       ...(options.onBadBlock ? { onBadBlock: options.onBadBlock } : {}),
     });
@@ -192,9 +202,21 @@ export class BlockEngine {
     const fetch = (index: number, signal: AbortSignal) =>
       this.#acquire(blob, index, sources, signal, options);
     const check = new VerifiedBlockCheck(record, this.#trust, fetch);
-    const slice = (index: number, bytes: Uint8Array) =>
-      bytes.subarray(Math.max(0, start - index * size), Math.min(bytes.byteLength, end + 1 - index * size));
+    const slice = (index: number, length: number): readonly [number, number] | undefined => {
+      const from = Math.max(0, start - index * size);
+      const to = Math.min(length, end + 1 - index * size);
+      return from === 0 && to === length ? undefined : [from, to];
+    };
     return this.#readable(Math.floor(start / size), Math.floor(end / size), fetch, check, options, slice);
+  }
+
+  /**
+   * A block's bytes (a chunk of streamBlob or readRange, the answer of getBlock or cachedBlock) will not
+   * be read again: with a pool, its buffer may be used for another block. Call it only once the bytes
+   * are written (a socket write's callback); a chunk never released is left to the garbage collector.
+   */
+  releaseBlock(bytes: Uint8Array): void {
+    this.#buffers.release(bytes);
   }
 
   /** Whether the blob was verified (and its record is still remembered): Range reads are allowed. */
@@ -255,13 +277,14 @@ export class BlockEngine {
     fetch: (index: number, signal: AbortSignal) => Promise<BlockResult>,
     check: BlockCheck,
     options: StreamOptions,
-    slice?: (index: number, bytes: Uint8Array) => Uint8Array,
+    slice?: (index: number, length: number) => readonly [number, number] | undefined,
   ): Readable {
     const stream = new BlockReadable({
       first,
       last,
       readahead: this.readaheadBlocks,
       highWaterMark: this.blockSizeBytes,
+      buffers: this.#buffers,
       fetch,
       check,
       ...(slice ? { slice } : {}),
@@ -342,6 +365,7 @@ export class BlockEngine {
         authoritative,
         fetch: async (request, signal) =>
           (await this.#fetcher.fetchDirect(request, [authoritative!], signal, authoritative)).bytes,
+        release: (bytes) => this.#buffers.release(bytes),
       });
       for (const bad of report.badBlocks)
         this.#onBadBlock?.({ digest: blob.digest, index: bad.index, source: bad.source });

@@ -7,7 +7,13 @@
  *
  * A flight is aborted when its last waiter leaves (the consumers disconnected), so a readahead nobody
  * wants any more stops fetching.
+ *
+ * Every result carries a lease of its own on the bytes (block-pool.ts): the caller releases it once it
+ * will not read them again. A lease is taken before any await after the bytes were found, and when the
+ * bytes went back to the pool in between (a stored block evicted, a shared fetch's bytes released by
+ * all), the block is looked up again.
  */
+import type { BlockBuffers } from "./block-pool.ts";
 import type { BlockRequest, BlockSource } from "./block-source.ts";
 import { blockKey } from "./block-plan.ts";
 import type { BlockMetrics } from "./block-metrics.ts";
@@ -46,6 +52,8 @@ export interface FetcherDeps {
   readonly metrics: BlockMetrics;
   readonly timing: Timing;
   readonly blockSize: number;
+  /** Where blocks' buffers come from: the leases results carry. */
+  readonly buffers: BlockBuffers;
   readonly isOwned?: (request: BlockRequest) => boolean;
   readonly onBadBlock?: (event: BadBlockEvent) => void;
 }
@@ -87,23 +95,26 @@ export class BlockFetcher {
     signal: AbortSignal,
     authoritative?: BlockSource,
   ): Promise<BlockResult> {
-    if (signal.aborted) throw new AbortedError();
-    const key = blockKey(request.digest, request.index);
-    let flight = this.#flights.get(key);
-    let started = false;
-    if (!flight) {
-      const cached = await this.#fromStore(key, request);
-      if (cached) return cached;
-      flight = this.#flights.get(key);
+    for (;;) {
+      if (signal.aborted) throw new AbortedError();
+      const key = blockKey(request.digest, request.index);
+      let flight = this.#flights.get(key);
+      let started = false;
       if (!flight) {
-        flight = this.#start(key, request, sources, authoritative);
-        started = true;
+        const cached = await this.#fromStore(key, request);
+        if (cached) return cached;
+        flight = this.#flights.get(key);
+        if (!flight) {
+          flight = this.#start(key, request, sources, authoritative);
+          started = true;
+        }
       }
+      const result = await join(flight, signal, this.#deps.buffers);
+      if (result === undefined) continue;
+      if (started) return result;
+      this.#deps.metrics.addBytes("shared", result.bytes.byteLength);
+      return { ...result, via: "shared" };
     }
-    const result = await join(flight, signal);
-    if (started) return result;
-    this.#deps.metrics.addBytes("shared", result.bytes.byteLength);
-    return { ...result, via: "shared" };
   }
 
   /** The block if the store holds it (checked against a verified blob's record), else undefined. */
@@ -136,6 +147,8 @@ export class BlockFetcher {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     };
     promise.then(done, done);
+    // Nobody waits any more (they all left before it settled): nobody takes a lease from the flight's.
+    promise.then((result) => flight.waiters === 0 && this.#deps.buffers.release(result.bytes), ignore);
     controller.signal.addEventListener("abort", done, { once: true });
     return flight;
   }
@@ -148,15 +161,18 @@ export class BlockFetcher {
   }
 
   async #fromStore(key: string, request: BlockRequest): Promise<BlockResult | undefined> {
-    const { store, metrics, trust, provenance } = this.#deps;
-    const bytes = await store.get(key);
+    const { store, metrics, trust, provenance, buffers } = this.#deps;
+    const stored = await store.get(key);
+    // The store's lease: evicted since get, its bytes may be another block's by now.
+    const bytes = stored && buffers.share(stored);
     metrics.cacheLookup(bytes !== undefined);
-    if (bytes === undefined) return undefined;
+    if (stored === undefined || bytes === undefined) return undefined;
     const supplier = provenance.get(key);
     const record = trust.verified(request.digest, request.blobSize, this.#deps.blockSize);
     const bad =
-      bytes.byteLength !== request.length || (record && !this.#checkedMatch(bytes, record, request.index));
+      bytes.byteLength !== request.length || (record && !this.#checkedMatch(stored, record, request.index));
     if (bad) {
+      buffers.release(bytes);
       await store.delete(key);
       provenance.delete(key);
       this.#bad(request, supplier);
@@ -191,6 +207,7 @@ export class BlockFetcher {
         }
         const record = trust.verified(request.digest, request.blobSize, this.#deps.blockSize);
         if (record && !this.#checkedMatch(bytes, record, request.index)) {
+          this.#deps.buffers.release(bytes);
           const error = new BlockFetchError("BLOCK_CORRUPT", `${sourceName(source)} sent a corrupt block`);
           failures.push({ source, error });
           this.#bad(request, source);
@@ -232,8 +249,13 @@ export class BlockFetcher {
   }
 }
 
-/** Waits for a flight on behalf of one caller; the last caller to leave aborts the flight. */
-function join(flight: Flight, signal: AbortSignal): Promise<BlockResult> {
+/**
+ * Waits for a flight on behalf of one caller; the last caller to leave aborts the flight. The caller
+ * gets a lease of its own, taken from the flight's (the source's) as the result comes in, and the last
+ * caller to take one releases the flight's. Undefined: the bytes went back to the pool already (a
+ * caller that joined as the flight settled); look the block up again.
+ */
+function join(flight: Flight, signal: AbortSignal, buffers: BlockBuffers): Promise<BlockResult | undefined> {
   flight.waiters++;
   return new Promise((resolve, reject) => {
     let left = false;
@@ -251,7 +273,12 @@ function join(flight: Flight, signal: AbortSignal): Promise<BlockResult> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
     flight.promise.then(
-      (result) => leave() && resolve(result),
+      (result) => {
+        if (!leave()) return;
+        const bytes = buffers.share(result.bytes);
+        if (flight.waiters === 0) buffers.release(result.bytes);
+        resolve(bytes === undefined ? undefined : { ...result, bytes });
+      },
       (err) => leave() && reject(err),
     );
   });
@@ -260,3 +287,5 @@ function join(flight: Flight, signal: AbortSignal): Promise<BlockResult> {
 function keyOf(request: BlockRequest): string {
   return blockKey(request.digest, request.index);
 }
+
+function ignore(): void {}

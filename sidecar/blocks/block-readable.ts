@@ -7,9 +7,13 @@
  *
  * Destroying the stream (client disconnect, pipeline error, `signal`) aborts its fetches: flights that
  * other streams still wait for carry on, the others stop.
+ *
+ * Each block's lease (block-pool.ts) goes with its bytes: pushed whole, the consumer releases it once
+ * written (blob-handler.ts); blocks this stream will not push any more are released here.
  */
 import { Readable } from "node:stream";
 import type { BlockResult } from "./block-fetcher.ts";
+import type { BlockBuffers } from "./block-pool.ts";
 import { AbortedError } from "./errors.ts";
 import type { ReadaheadBudget } from "./readahead-budget.ts";
 
@@ -34,9 +38,11 @@ export interface BlockReadableOptions {
   readonly highWaterMark: number;
   readonly fetch: (index: number, signal: AbortSignal) => Promise<BlockResult>;
   readonly check: BlockCheck;
-  /** Cuts a block to the requested byte range (first and last block of a Range read). */
-  readonly slice?: (index: number, bytes: Uint8Array) => Uint8Array;
+  /** The part [start, end) of a block to release (first and last block of a Range read), if not all. */
+  readonly slice?: (index: number, length: number) => readonly [number, number] | undefined;
   readonly signal?: AbortSignal;
+  /** Releases the lease of a block not pushed (the stream was destroyed first, or it was cut). */
+  readonly buffers: BlockBuffers;
   /**
    * Engine-wide bytes for blocks beyond a stream's next two, with the bytes each block counts for;
    * without it, every stream reads its whole window ahead.
@@ -85,6 +91,12 @@ export class BlockReadable extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#abort.abort(new AbortedError("stream closed"));
+    const { buffers } = this.#options;
+    for (const pending of this.#window.values())
+      pending.then(
+        (r) => buffers.release(r.bytes),
+        () => undefined,
+      );
     this.#window.clear();
     for (const index of this.#borrowed) this.#giveBack(index);
     callback(error);
@@ -103,12 +115,15 @@ export class BlockReadable extends Readable {
     const result = await this.#window.get(index)!;
     this.#window.delete(index);
     this.#giveBack(index);
-    if (this.destroyed) return;
+    const { buffers, slice } = this.#options;
+    if (this.destroyed) return buffers.release(result.bytes);
     const bytes = await check.accept(index, result, index === last, this.#abort.signal);
-    if (this.destroyed) return;
+    if (bytes !== result.bytes) buffers.release(result.bytes);
+    if (this.destroyed) return buffers.release(bytes);
     this.#next++;
     this.#fill();
-    this.push(this.#options.slice ? this.#options.slice(index, bytes) : bytes);
+    const part = slice?.(index, bytes.byteLength);
+    this.push(part ? buffers.narrow(bytes, part[0], part[1]) : bytes);
     if (index === last) {
       check.end?.();
       this.push(null);

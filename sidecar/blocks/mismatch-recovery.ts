@@ -26,6 +26,8 @@ export interface RecoveryInput {
   readonly authoritative: BlockSource | undefined;
   /** Fetches one block from the authoritative source (bypassing cache and single-flight). */
   readonly fetch: (request: BlockRequest, signal: AbortSignal) => Promise<Uint8Array>;
+  /** Called with each block `fetch` gave once it was hashed (block-pool.ts leases). */
+  readonly release?: (bytes: Uint8Array) => void;
 }
 
 export interface RecoveryResult {
@@ -66,6 +68,7 @@ export async function compareWithAuthoritative(input: RecoveryInput): Promise<Re
       hash.update(bytes);
       const at = index * BLOCK_TAG_BYTES;
       tagger.tag(bytes).copy(tags, at);
+      input.release?.(bytes);
       if (!tags.subarray(at, at + BLOCK_TAG_BYTES).equals(servedTags.subarray(at, at + BLOCK_TAG_BYTES))) {
         badBlocks.push({ index, source: suppliers[index] });
       }

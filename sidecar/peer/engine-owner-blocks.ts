@@ -62,6 +62,10 @@ export class EngineOwnerBlocks implements OwnerBlocks {
     this.#cachedPeers = cachedPeers;
   }
 
+  release(bytes: Uint8Array): void {
+    this.#engine.releaseBlock(bytes);
+  }
+
   async get(req: PeerBlockRequest, signal: AbortSignal): Promise<Uint8Array | undefined> {
     if (req.blockSize !== this.#engine.blockSizeBytes || blockLength(req) <= 0) return undefined;
     if (req.cachedOnly) return this.#cached(req, signal);

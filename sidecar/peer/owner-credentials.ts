@@ -8,6 +8,7 @@
  * The note outlives the proof (keepMs): using it only ever means asking the registry, which decides;
  * a refused credential makes the owner answer "unavailable" and the requester falls back.
  */
+import type { BlockBuffers } from "../blocks/block-pool.ts";
 import type { ClientCredential } from "../upstream/client-credential.ts";
 import { OriginBlockSource } from "../upstream/origin-block-source.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";
@@ -83,13 +84,14 @@ export function originLookup(
   upstream: UpstreamRegistry,
   credentials: OwnerCredentials,
   servedHosts: ReadonlySet<string>,
+  buffers?: BlockBuffers,
 ): OriginLookup {
   return async (host, repo, waitMs, signal) => {
     if (!servedHosts.has(host)) return undefined;
     const credential = await credentials.waitForCredential(host, repo, waitMs, signal);
     if (credential === undefined) return undefined;
     return {
-      source: new OriginBlockSource(upstream, { credential, host, repo }),
+      source: new OriginBlockSource(upstream, { credential, host, repo }, buffers ? { buffers } : {}),
       holds: async (blob, signal) => {
         try {
           const { size } = await upstream.authorizeBlob(

@@ -4,6 +4,8 @@
  * any byte of an answer arrived is retried once on a new connection: the peer may simply have closed
  * the idle connection as the request left (a GET of a block is safe to repeat).
  */
+import { UNPOOLED } from "../blocks/block-pool.ts";
+import type { BlockBuffers } from "../blocks/block-pool.ts";
 import type { FetchContext } from "../blocks/block-source.ts";
 import { ConnectionPool } from "./connection-pool.ts";
 import { PeerError } from "./peer-error.ts";
@@ -19,6 +21,8 @@ export interface PeerClientOptions {
   readonly maxConnectionsPerPeer?: number;
   /** Called for every connection opened (metrics). */
   readonly onOpen?: () => void;
+  /** Where block buffers come from; default their own allocation. */
+  readonly buffers?: BlockBuffers;
 }
 
 /** A ticket goes into a header line as is: printable ASCII only. */
@@ -26,6 +30,7 @@ const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 export class PeerClient {
   readonly #pool: ConnectionPool;
+  readonly #buffers: BlockBuffers;
 
   constructor(opts: PeerClientOptions) {
     this.#pool = new ConnectionPool({
@@ -34,6 +39,7 @@ export class PeerClient {
       maxPerPeer: opts.maxConnectionsPerPeer ?? 8,
       ...(opts.onOpen ? { onOpen: opts.onOpen } : {}),
     });
+    this.#buffers = opts.buffers ?? UNPOOLED;
   }
 
   /** Open connections (idle or busy), for tests and metrics. */
@@ -59,7 +65,8 @@ export class PeerClient {
         peer,
       );
     }
-    const target = Buffer.allocUnsafeSlow(length);
+    // On failure the buffer is not released: a connection cut mid-answer may still be writing into it.
+    const target = this.#buffers.allocate(length);
     const path = formatBlockPath(req);
     const authorization = `${TICKET_SCHEME} ${ticket}`;
     const progress = context ? (bytes: number) => context.progress(bytes) : undefined;

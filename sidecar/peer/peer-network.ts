@@ -17,6 +17,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../../lib/logger.ts";
 import { ticketKeyFromPem } from "../../lib/peer-ticket.ts";
 import type { BlockEngine } from "../blocks/block-engine.ts";
+import type { BlockBuffers } from "../blocks/block-pool.ts";
 import type { BadBlockEvent } from "../blocks/block-fetcher.ts";
 import type { BlockRequest, BlockSource, SourceList } from "../blocks/block-source.ts";
 import type { SidecarConfig } from "../config/sidecar-config.ts";
@@ -142,7 +143,7 @@ function viewFor(
 
 export function createPeerNetwork(
   settings: PeerNetworkSettings,
-  deps: { logger: Logger; registry?: Registry },
+  deps: { logger: Logger; registry?: Registry; buffers?: BlockBuffers },
 ): PeerNetwork {
   const logger = deps.logger.child({ component: "peer" });
   const self = peerId(
@@ -173,6 +174,7 @@ export function createPeerNetwork(
     connectTimeoutMs: settings.connectTimeoutMs,
     transferTimeoutMs: settings.transferTimeoutMs,
     onOpen: () => metrics?.connectionsOpened.inc(),
+    ...(deps.buffers ? { buffers: deps.buffers } : {}),
   });
   const metrics = deps.registry
     ? new PeerMetrics(deps.registry, () => ({

@@ -19,6 +19,8 @@ export interface OwnerBlocks {
    * sidecar's own credential for `req.repo`; undefined when it has neither the block nor a credential.
    */
   get(req: PeerBlockRequest, signal: AbortSignal): Promise<Uint8Array | undefined>;
+  /** The bytes `get` gave are written: their buffer may serve another block (block-pool.ts). */
+  release?(bytes: Uint8Array): void;
 }
 
 export interface PeerServerOptions {
@@ -75,7 +77,8 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
       if (bytes === undefined) return reply(res, 404, "PEER_UNAVAILABLE");
       if (bytes.byteLength !== blockLength(block)) throw new Error(`block has ${bytes.byteLength} bytes`);
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.byteLength });
-      res.end(bytes);
+      // Called once the socket has taken the bytes (or was closed): not before.
+      res.end(bytes, () => opts.blocks.release?.(bytes));
       opts.onAnswer?.(200, bytes.byteLength);
     } catch (err) {
       if (abort.signal.aborted) return;

@@ -6,7 +6,6 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import {
   BlobNotVerifiedError,
   type BlockEngine,
@@ -18,6 +17,7 @@ import type { BlobTarget, UpstreamRegistry } from "../upstream/upstream-registry
 import { UpstreamError } from "../upstream/upstream-error.ts";
 import { resolveRange, type ResolvedRange } from "./byte-range.ts";
 import { dropStalledReader, type StalledReaderWatch } from "./stalled-reader.ts";
+import { writeReleasing } from "./write-releasing.ts";
 import type { DistributionPath } from "./distribution-path.ts";
 
 export type BlobPath = Extract<DistributionPath, { kind: "blob" }>;
@@ -36,7 +36,7 @@ export interface BlobDeps {
   /** How often a whole blob still being sent is reported (a long pull shows it is moving). */
   readonly progressEveryMs: number;
   readonly report: BlobReport;
-  readonly engine: Pick<BlockEngine, "streamBlob" | "readRange">;
+  readonly engine: Pick<BlockEngine, "streamBlob" | "readRange" | "releaseBlock">;
   /** The sources for one authorized client; `sequential` for whole-blob streams (not Range reads). */
   readonly sourcesFor: (target: Omit<BlobTarget, "digest">, sequential: boolean) => ClientSources;
 }
@@ -103,7 +103,7 @@ export async function serveBlob(
     progress.unref();
     let sent: number;
     try {
-      sent = await sendStream(stream, res, 200, size, stalledReaderWatch(deps, path));
+      sent = await sendStream(stream, res, 200, size, stalledReaderWatch(deps, path), deps.engine);
     } finally {
       clearInterval(progress);
     }
@@ -152,7 +152,7 @@ async function serveRange(
     }
     stream = upstream.body;
   }
-  return sendStream(stream, res, 206, length, watch);
+  return sendStream(stream, res, 206, length, watch, deps.engine);
 }
 
 function stalledReaderWatch(deps: BlobDeps, path: BlobPath): StalledReaderWatch {
@@ -174,6 +174,7 @@ async function sendStream(
   status: number,
   length: number,
   watch: StalledReaderWatch,
+  engine: Pick<BlockEngine, "releaseBlock">,
 ): Promise<number> {
   try {
     await firstReadable(stream);
@@ -189,7 +190,8 @@ async function sendStream(
   });
   const stopWatching = dropStalledReader(res, watch);
   try {
-    await pipeline(stream, res);
+    // Chunks of the engine's streams are block leases: each goes back once the socket has it.
+    await writeReleasing(stream, res, (chunk) => engine.releaseBlock(chunk));
   } finally {
     stopWatching();
   }

@@ -1,7 +1,12 @@
 /**
  * The memory block store (the sidecar's default). put runs synchronously from its first line to the
  * insert, so concurrent puts cannot interleave and the byte cap holds at every instant.
+ *
+ * With a block pool, the store holds a lease of its own on every block it keeps (taken in put, released
+ * when the block leaves), and get hands out that lease: the caller shares it before its next await.
  */
+import { UNPOOLED } from "../blocks/block-pool.ts";
+import type { BlockBuffers } from "../blocks/block-pool.ts";
 import type { BlockStore, PutOptions, StoreStats } from "./block-store.ts";
 import { OwnedLru } from "./owned-lru.ts";
 import { checkBounds, DEFAULT_MAX_ENTRIES, DEFAULT_MEMORY_CAPACITY_BYTES } from "./store-defaults.ts";
@@ -12,6 +17,8 @@ export interface MemoryStoreOptions {
   readonly maxEntries?: number;
   /** A block the store no longer keeps (evicted, deleted or replaced): its bytes can be collected. */
   readonly onRelease?: (bytes: number) => void;
+  /** The block pool the stored blocks come from; default none. */
+  readonly buffers?: BlockBuffers;
 }
 
 interface Entry {
@@ -24,6 +31,7 @@ export class MemoryBlockStore implements BlockStore {
   readonly #maxEntries: number;
   readonly #lru = new OwnedLru<Entry>();
   readonly #onRelease: (bytes: number) => void;
+  readonly #buffers: BlockBuffers;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -32,6 +40,7 @@ export class MemoryBlockStore implements BlockStore {
     this.#capacity = options.capacityBytes ?? DEFAULT_MEMORY_CAPACITY_BYTES;
     this.#maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#onRelease = options.onRelease ?? (() => undefined);
+    this.#buffers = options.buffers ?? UNPOOLED;
     checkBounds("memory store", this.#capacity, this.#maxEntries);
   }
 
@@ -47,13 +56,15 @@ export class MemoryBlockStore implements BlockStore {
     this.#remove(key);
     const size = bytes.byteLength;
     if (size > this.#capacity) return false;
+    const held = this.#buffers.share(bytes);
+    if (held === undefined) return false;
     while (this.#lru.bytes + size > this.#capacity || this.#lru.entries + 1 > this.#maxEntries) {
       const victim = this.#lru.victim();
       if (!victim) break;
       this.#remove(victim.key);
       this.#evictions++;
     }
-    this.#lru.set(key, { size, bytes }, options.owned ?? previous?.owned ?? false);
+    this.#lru.set(key, { size, bytes: held }, options.owned ?? previous?.owned ?? false);
     return true;
   }
 
@@ -83,7 +94,9 @@ export class MemoryBlockStore implements BlockStore {
 
   #remove(key: string): boolean {
     const removed = this.#lru.delete(key);
-    if (removed) this.#onRelease(removed.size);
-    return removed !== undefined;
+    if (!removed) return false;
+    this.#buffers.release(removed.bytes);
+    this.#onRelease(removed.size);
+    return true;
   }
 }

@@ -4,7 +4,14 @@
  * for the blob. Bytes land in one buffer of the block's size as they arrive (no second copy), and each
  * chunk reports progress so a slow but moving transfer is not mistaken for a stall.
  */
-import { BlockFetchError, type BlockRequest, type BlockSource, type FetchContext } from "../blocks/index.ts";
+import {
+  BlockFetchError,
+  UNPOOLED,
+  type BlockBuffers,
+  type BlockRequest,
+  type BlockSource,
+  type FetchContext,
+} from "../blocks/index.ts";
 import type { OriginSegments } from "./origin-segments.ts";
 import type { BlobTarget, UpstreamRegistry } from "./upstream-registry.ts";
 import { UpstreamError } from "./upstream-error.ts";
@@ -15,12 +22,21 @@ export class OriginBlockSource implements BlockSource {
   readonly #upstream: UpstreamRegistry;
   readonly #target: Omit<BlobTarget, "digest">;
   readonly #segments: OriginSegments | undefined;
+  readonly #buffers: BlockBuffers;
 
-  /** With `segments`, blocks are read in segments (sequential streams); without, one GET per block. */
-  constructor(upstream: UpstreamRegistry, target: Omit<BlobTarget, "digest">, segments?: OriginSegments) {
+  /**
+   * With `segments`, blocks are read in segments (sequential streams); without, one GET per block, into
+   * a buffer from `buffers` (default its own allocation).
+   */
+  constructor(
+    upstream: UpstreamRegistry,
+    target: Omit<BlobTarget, "digest">,
+    options: { readonly segments?: OriginSegments | undefined; readonly buffers?: BlockBuffers } = {},
+  ) {
     this.#upstream = upstream;
     this.#target = target;
-    this.#segments = segments;
+    this.#segments = options.segments;
+    this.#buffers = options.buffers ?? UNPOOLED;
     this.id = `origin ${target.host}`;
   }
 
@@ -45,22 +61,28 @@ export class OriginBlockSource implements BlockSource {
         await res.body.dump().catch(() => undefined);
         throw new BlockFetchError("SOURCE_FAILED", `registry answered ${res.statusCode} to a ranged GET`);
       }
-      const out = Buffer.allocUnsafeSlow(request.length);
+      const out = this.#buffers.allocate(request.length);
       let filled = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (filled + chunk.length > request.length) {
-          res.body.destroy();
-          throw new BlockFetchError(
-            "BLOCK_LENGTH",
-            `registry sent more than the ${request.length} bytes asked for`,
-          );
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          if (filled + chunk.length > request.length) {
+            res.body.destroy();
+            throw new BlockFetchError(
+              "BLOCK_LENGTH",
+              `registry sent more than the ${request.length} bytes asked for`,
+            );
+          }
+          chunk.copy(out, filled);
+          filled += chunk.length;
+          context?.progress(chunk.length);
         }
-        chunk.copy(out, filled);
-        filled += chunk.length;
-        context?.progress(chunk.length);
-      }
-      if (filled !== request.length) {
-        throw new BlockFetchError("BLOCK_LENGTH", `registry sent ${filled} of ${request.length} bytes`);
+        if (filled !== request.length) {
+          throw new BlockFetchError("BLOCK_LENGTH", `registry sent ${filled} of ${request.length} bytes`);
+        }
+      } catch (err) {
+        // Never handed out, and nothing writes into it once the loop has left.
+        this.#buffers.release(out);
+        throw err;
       }
       return out;
     } catch (err) {

@@ -14,8 +14,8 @@
  * Only for sequential streams: a Range read or a P2P owner asks for scattered blocks, where the rest of
  * a segment would be fetched for nothing; those use one request per block.
  */
-import type { BlockRequest, FetchContext } from "../blocks/index.ts";
-import { BlockFetchError } from "../blocks/index.ts";
+import type { BlockBuffers, BlockRequest, FetchContext } from "../blocks/index.ts";
+import { BlockFetchError, UNPOOLED } from "../blocks/index.ts";
 import type { BlobTarget, UpstreamRegistry } from "./upstream-registry.ts";
 
 export interface SegmentOptions {
@@ -27,6 +27,11 @@ export interface SegmentOptions {
   readonly leftoverTtlMs?: number;
   /** A leftover block dropped unused (cap or age): its bytes can be collected. */
   readonly onRelease?: (bytes: number) => void;
+  /**
+   * Where block buffers come from; default their own allocation. Each waiter gets a lease of its own;
+   * a leftover holds the lease of the segment reader.
+   */
+  readonly buffers?: BlockBuffers;
 }
 
 interface Waiter {
@@ -56,6 +61,7 @@ export class OriginSegments {
   readonly #leftovers = new Map<string, { bytes: Uint8Array; expiresAt: number }>();
   #leftoverBytes = 0;
   readonly #onRelease: (bytes: number) => void;
+  readonly #buffers: BlockBuffers;
 
   constructor(opts: SegmentOptions) {
     this.#blockSize = opts.blockSizeBytes;
@@ -63,6 +69,7 @@ export class OriginSegments {
     this.#leftoverCap = opts.leftoverBytes;
     this.#leftoverTtlMs = opts.leftoverTtlMs ?? 30_000;
     this.#onRelease = opts.onRelease ?? (() => undefined);
+    this.#buffers = opts.buffers ?? UNPOOLED;
   }
 
   get leftoverBytes(): number {
@@ -143,27 +150,33 @@ export class OriginSegments {
       throw new BlockFetchError("SOURCE_FAILED", `registry answered ${res.statusCode} to a ranged GET`);
     }
     const lengthOf = (index: number): number => Math.min(this.#blockSize, size - index * this.#blockSize);
-    let block = Buffer.allocUnsafeSlow(lengthOf(flight.cursor));
+    // The block being filled: never handed out, so released here if the response ends first.
+    let block: Buffer | undefined = this.#buffers.allocate(lengthOf(flight.cursor));
     let filled = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      for (const set of flight.waiters.values()) for (const w of set) w.progress(chunk.length);
-      let at = 0;
-      while (at < chunk.length) {
-        if (flight.cursor > flight.last) {
-          res.body.destroy();
-          throw new BlockFetchError("BLOCK_LENGTH", "registry sent more than the range asked for");
-        }
-        const n = Math.min(chunk.length - at, block.length - filled);
-        chunk.copy(block, filled, at, at + n);
-        filled += n;
-        at += n;
-        if (filled === block.length) {
-          this.#deliver(flight, blob, block);
-          flight.cursor++;
-          if (flight.cursor <= flight.last) block = Buffer.allocUnsafeSlow(lengthOf(flight.cursor));
-          filled = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        for (const set of flight.waiters.values()) for (const w of set) w.progress(chunk.length);
+        let at = 0;
+        while (at < chunk.length) {
+          if (block === undefined) {
+            res.body.destroy();
+            throw new BlockFetchError("BLOCK_LENGTH", "registry sent more than the range asked for");
+          }
+          const n = Math.min(chunk.length - at, block.length - filled);
+          chunk.copy(block, filled, at, at + n);
+          filled += n;
+          at += n;
+          if (filled === block.length) {
+            this.#deliver(flight, blob, block);
+            flight.cursor++;
+            block =
+              flight.cursor <= flight.last ? this.#buffers.allocate(lengthOf(flight.cursor)) : undefined;
+            filled = 0;
+          }
         }
       }
+    } finally {
+      if (block !== undefined) this.#buffers.release(block);
     }
     if (flight.cursor <= flight.last) {
       throw new BlockFetchError(
@@ -177,7 +190,8 @@ export class OriginSegments {
     const waiters = flight.waiters.get(flight.cursor);
     flight.waiters.delete(flight.cursor);
     if (waiters && waiters.size > 0) {
-      for (const w of waiters) w.resolve(bytes);
+      for (const w of waiters) w.resolve(this.#buffers.share(bytes)!);
+      this.#buffers.release(bytes);
       return;
     }
     this.#keep(`${blob}\u0000${flight.cursor}`, bytes);
@@ -185,7 +199,7 @@ export class OriginSegments {
 
   #keep(key: string, bytes: Uint8Array): void {
     if (bytes.byteLength > this.#leftoverCap) {
-      this.#onRelease(bytes.byteLength);
+      this.#drop(bytes);
       return;
     }
     const now = Date.now();
@@ -193,7 +207,7 @@ export class OriginSegments {
       if (this.#leftoverBytes + bytes.byteLength <= this.#leftoverCap && v.expiresAt > now) break;
       this.#leftovers.delete(k);
       this.#leftoverBytes -= v.bytes.byteLength;
-      this.#onRelease(v.bytes.byteLength);
+      this.#drop(v.bytes);
     }
     this.#leftovers.set(key, { bytes, expiresAt: now + this.#leftoverTtlMs });
     this.#leftoverBytes += bytes.byteLength;
@@ -205,8 +219,13 @@ export class OriginSegments {
     this.#leftovers.delete(key);
     this.#leftoverBytes -= entry.bytes.byteLength;
     if (entry.expiresAt > Date.now()) return entry.bytes;
-    this.#onRelease(entry.bytes.byteLength);
+    this.#drop(entry.bytes);
     return undefined;
+  }
+
+  #drop(bytes: Uint8Array): void {
+    this.#buffers.release(bytes);
+    this.#onRelease(bytes.byteLength);
   }
 }
 
