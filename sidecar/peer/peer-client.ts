@@ -65,7 +65,6 @@ export class PeerClient {
         peer,
       );
     }
-    // On failure the buffer is not released: a connection cut mid-answer may still be writing into it.
     const target = this.#buffers.allocate(length);
     const path = formatBlockPath(req);
     const authorization = `${TICKET_SCHEME} ${ticket}`;
@@ -85,7 +84,12 @@ export class PeerClient {
           err instanceof PeerError &&
           err.peerCode === "PEER_PROTOCOL" &&
           !signal.aborted;
-        if (!stale) throw err;
+        if (!stale) {
+          // Nothing reads into it any more: a failed exchange rejects once its socket is closed, and
+          // an error answer (404, 503, ...) reads its body elsewhere (peer-connection.ts).
+          this.#buffers.release(target);
+          throw err;
+        }
         // Once: the new connection has never answered, so a second failure is the peer's.
         connection = this.#pool.open(peer);
       }
