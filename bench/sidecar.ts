@@ -8,7 +8,7 @@
  *
  * Layers are pulled concurrently, as containerd does. Wall time, the bench process's CPU (client,
  * plus the throttle proxy, which runs in this process) and the sidecar process's CPU are reported.
- * Targets: cold <= 1.1 x direct; warm >= 1 GB/s.
+ * Targets (issue "A sidecar that costs little per pod"): cold <= 1.05 x direct; warm >= 3 GB/s.
  *
  * Run: `npm exec -- node bench/sidecar.ts [sidecar flags]` (prints a table, writes
  * bench/results/sidecar.json), or call benchSidecar() from the bench runner. BENCH_IMAGE_MIB sets the
@@ -21,8 +21,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Writable } from "node:stream";
-import { Agent, request, stream } from "undici";
+import { Agent, request } from "undici";
 import { splitLayers } from "../test/support/images/layers.ts";
 import { pushImage, type PushedImage } from "../test/support/images/push.ts";
 import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
@@ -32,6 +31,7 @@ import {
   type ChildSidecar,
 } from "../test/integration/sidecar/child-sidecar.ts";
 import { memoryBytesOf } from "../test/support/process-stats.ts";
+import { discardGet } from "./discard-get.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -81,7 +81,7 @@ export interface SidecarBenchResult {
     readonly cacheMiB: number;
     readonly peakOverIdleAndCacheMiB: number;
   };
-  readonly targets: { readonly coldOverDirectMax: 1.1; readonly warmMinMBps: 1000 };
+  readonly targets: { readonly coldOverDirectMax: 1.05; readonly warmMinMBps: 3000 };
   readonly pass: boolean;
 }
 
@@ -102,26 +102,20 @@ async function pullImage(
   const manifest = (await m.body.json()) as { config: { digest: string }; layers: { digest: string }[] };
   const digests = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
   const sizes = await Promise.all(
-    digests.map((digest) => discard(agent, `${base}/${repo}/blobs/${digest}`, headers)),
+    digests.map((digest) => discard(`${base}/${repo}/blobs/${digest}`, headers)),
   );
   return sizes.reduce((a, b) => a + b, 0);
 }
 
-/** undici's stream() into a Writable that only counts: the cheapest way for the client to consume. */
-async function discard(agent: Agent, url: string, headers: Record<string, string>): Promise<number> {
-  let length = 0;
-  let status = 0;
-  await stream(url, { dispatcher: agent, method: "GET", headers }, ({ statusCode }) => {
-    status = statusCode;
-    return new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        length += chunk.length;
-        callback();
-      },
-    });
-  });
+/**
+ * One blob GET read into a reused buffer and counted (discard-get.ts): the client costs next to nothing,
+ * so the warm rows measure the sidecar's serving, not an HTTP client's parsing (undici's stream() into
+ * a counting Writable topped out at 1.5-1.8 GB/s on this machine, with the sidecar half idle).
+ */
+async function discard(url: string, headers: Record<string, string>): Promise<number> {
+  const { status, bytes } = await discardGet(url, headers);
   if (status !== 200) throw new Error(`GET ${url}: ${status}`);
-  return length;
+  return bytes;
 }
 
 async function bearerFor(origin: Origin, repo: string): Promise<string> {
@@ -222,8 +216,8 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
         cacheMiB: round(cacheBytes / MiB),
         peakOverIdleAndCacheMiB: round((peakRss - idleRss - cacheBytes) / MiB),
       },
-      targets: { coldOverDirectMax: 1.1, warmMinMBps: 1000 },
-      pass: coldOverDirect <= 1.1 && warmBestMBps >= 1000,
+      targets: { coldOverDirectMax: 1.05, warmMinMBps: 3000 },
+      pass: coldOverDirect <= 1.05 && warmBestMBps >= 3000,
     };
   } finally {
     await sidecar?.stop();
@@ -254,7 +248,7 @@ async function main(): Promise<void> {
       `${m.peakOverIdleAndCacheMiB} MiB outside the cache at the peak`,
   );
   console.log(
-    `cold/direct = ${result.coldOverDirect} (target <= 1.1); warm best = ${result.warmBestMBps} MB/s (target >= 1000): ${result.pass ? "PASS" : "MISS"}`,
+    `cold/direct = ${result.coldOverDirect} (target <= 1.05); warm best = ${result.warmBestMBps} MB/s (target >= 3000): ${result.pass ? "PASS" : "MISS"}`,
   );
   const out = join(dirname(fileURLToPath(import.meta.url)), "results", "sidecar.json");
   await mkdir(dirname(out), { recursive: true });

@@ -38,7 +38,7 @@ export interface BlockReadableOptions {
   readonly highWaterMark: number;
   readonly fetch: (index: number, signal: AbortSignal) => Promise<BlockResult>;
   readonly check: BlockCheck;
-  /** The part [start, end) of a block to release (first and last block of a Range read), if not all. */
+  /** The part [start, end) of a block to push (first and last block of a Range read), if not all. */
   readonly slice?: (index: number, length: number) => readonly [number, number] | undefined;
   readonly signal?: AbortSignal;
   /** Releases the lease of a block not pushed (the stream was destroyed first, or it was cut). */

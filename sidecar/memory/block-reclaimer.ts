@@ -5,9 +5,11 @@
  * long been promoted to the old generation by the time the block is evicted. Only a full collection
  * frees it, and V8 starts one when external memory has grown by 64 MiB since the last: under churn
  * (a cache smaller than what passes through it, or the disk store, whose blocks all pass through
- * memory) that garbage alone would fill the sidecar's whole working margin. The stores and the origin
- * reader report each block they let go; after `everyBytes` of them this asks for one full collection,
- * as soon as the current burst of work is done.
+ * memory) that garbage alone would fill the sidecar's whole working margin. In memory mode dropped
+ * blocks go back to the block pool (sidecar/blocks/block-pool.ts), which reports only the buffers it
+ * has no room to keep; in disk mode the stores and the origin reader report each block they let go.
+ * After `everyBytes` of them this asks for one full collection, as soon as the current burst of work
+ * is done.
  *
  * The collection comes from `gc`, which the sidecar's Node flags expose (node-flags.ts). Without it
  * (the sidecar run in-process by tests) nothing is collected early and V8's own schedule applies.
