@@ -84,7 +84,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 /** Nearest-rank percentile. */
-function percentile(values: readonly number[], p: number): number {
+export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }

@@ -44,7 +44,15 @@ export interface GroupOptions {
   readonly args?: readonly string[];
   /** Peer sharing off: each sidecar pulls straight from the origin (the direct baseline). */
   readonly noPeers?: boolean;
+  /**
+   * One network namespace per sidecar (shaped-network.ts), instead of loopback addresses: each runs
+   * there (`ip netns exec`) on the namespace's address, and `size` is the number of namespaces.
+   */
+  readonly namespaces?: readonly { readonly name: string; readonly ip: string }[];
 }
+
+/** Ports in a group of fresh namespaces: nothing else listens there. */
+const NAMESPACE_PORTS = { front: 5000, peer: 65002, health: 9090 };
 
 async function portFreeOn(ip: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -85,13 +93,17 @@ export function sampleOrZero(text: string, name: string, labels = ""): number {
 
 export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise<P2PGroup> {
   const first = opts.firstOctet ?? 2;
-  const ips = Array.from({ length: opts.size }, (_, i) => `127.0.0.${first + i}`);
+  const ips = opts.namespaces
+    ? opts.namespaces.map((ns) => ns.ip)
+    : Array.from({ length: opts.size }, (_, i) => `127.0.0.${first + i}`);
   const taken = new Set<number>();
-  const ports = {
-    front: await commonPort(ips, taken),
-    peer: await commonPort(ips, taken),
-    health: await commonPort(ips, taken),
-  };
+  const ports = opts.namespaces
+    ? NAMESPACE_PORTS
+    : {
+        front: await commonPort(ips, taken),
+        peer: await commonPort(ips, taken),
+        health: await commonPort(ips, taken),
+      };
   const dir = makeTempDir("p2p-group");
   const keyFile = join(dir, "ticket-key.pem");
   writeFileSync(keyFile, ticketKeyToPem(generateTicketKey()), { mode: 0o600 });
@@ -120,7 +132,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
     await Promise.all(sidecars.map((s) => s.process.stop()));
   };
   try {
-    for (const ip of ips) {
+    for (const [i, ip] of ips.entries()) {
       const args = [
         ...SIDECAR_NODE_FLAGS,
         ...nodeArgs,
@@ -132,7 +144,11 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
         "--pod-ip",
         ip,
       ];
-      const proc = spawnManaged(process.execPath, args, {
+      const ns = opts.namespaces?.[i]?.name;
+      const [cmd, cmdArgs] = ns
+        ? ["ip", ["netns", "exec", ns, process.execPath, ...args]]
+        : [process.execPath, args];
+      const proc = spawnManaged(cmd, cmdArgs, {
         logPath: join(dir, `sidecar-${ip}.log`),
         env: { ...process.env, ...SIDECAR_ENV },
       });
