@@ -17,8 +17,7 @@
  *   network.remove()                          every namespace, veth and the bridge (and with it the
  *                                             host's routes), also at exit
  */
-import { spawnSync } from "node:child_process";
-import { atExit } from "./at-exit.ts";
+import { createHostBridge, run } from "./host-bridge.ts";
 
 /** The kubernetes Service's ClusterIP (the first of hack/cluster's --service-cluster-ip-range). */
 export const KUBERNETES_SERVICE_IP = "10.0.0.1";
@@ -39,22 +38,7 @@ export interface NodeNetwork {
   remove(): void;
 }
 
-function ip(args: string[], allowFail = false): string {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0 && !allowFail)
-    throw new Error(`ip ${args.join(" ")}: ${r.stderr.trim() || r.error?.message}`);
-  return r.stdout;
-}
-
-/** An X such that no interface or route of this machine uses 10.213.X.0/24 (nodes) or 10.214.X.0/24 (pods). */
-function freeSubnet(): number {
-  const used = ip(["-4", "-o", "addr", "show"]) + ip(["-4", "route", "show"]);
-  for (let i = 0; i < 250; i++) {
-    const x = (process.pid + i) % 250;
-    if (!used.includes(`10.213.${x}.`) && !used.includes(`10.214.${x}.`)) return x;
-  }
-  throw new Error("no free 10.213.X.0/24 and 10.214.X.0/24 for the node network");
-}
+const ip = (args: string[]): string => run("ip", args);
 
 /** Pod subnets are /28s: 16 per network, one per node index. */
 const MAX_NODE_INDEX = 15;
@@ -64,30 +48,10 @@ let networks = 0;
 export function createNodeNetwork(): NodeNetwork {
   // Interface names are at most 15 characters: the pid and a count of this process's networks.
   const tag = `${process.pid}${String.fromCharCode(97 + (networks++ % 26))}`;
-  const bridge = `ap2pbr${tag}`;
-  const subnet = freeSubnet();
-  const hostIp = `10.213.${subnet}.1`;
-  const namespaces: string[] = [];
-  const veths: string[] = [];
+  const host = createHostBridge(`ap2pbr${tag}`, ["10.213.", "10.214."]);
+  const { subnet, hostIp } = host;
+  const bridge = host.name;
   const nodes: NodeNamespace[] = [];
-  ip(["link", "add", bridge, "type", "bridge"]);
-  let removed = false;
-  const remove = () => {
-    if (removed) return;
-    removed = true;
-    unregister();
-    for (const ns of namespaces) ip(["netns", "del", ns], true);
-    for (const veth of veths) ip(["link", "del", veth], true);
-    ip(["link", "del", bridge], true);
-  };
-  const unregister = atExit(remove);
-  try {
-    ip(["addr", "add", `${hostIp}/24`, "dev", bridge]);
-    ip(["link", "set", bridge, "up"]);
-  } catch (err) {
-    remove();
-    throw err;
-  }
   return {
     bridge,
     hostIp,
@@ -98,14 +62,7 @@ export function createNodeNetwork(): NodeNetwork {
       const hostEnd = `ap${tag}${index}`;
       const nodeIp = `10.213.${subnet}.${index + 1}`;
       const podSubnet = `10.214.${subnet}.${index * 16}/28`;
-      ip(["netns", "add", name]);
-      namespaces.push(name);
-      ip(["link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", name]);
-      veths.push(hostEnd);
-      ip(["link", "set", hostEnd, "master", bridge, "up"]);
-      ip(["-n", name, "addr", "add", `${nodeIp}/24`, "dev", "eth0"]);
-      ip(["-n", name, "link", "set", "eth0", "up"]);
-      ip(["-n", name, "link", "set", "lo", "up"]);
+      host.addNamespace(name, hostEnd, nodeIp);
       ip(["-n", name, "addr", "add", `${KUBERNETES_SERVICE_IP}/32`, "dev", "lo"]);
       // The node forwards between its pods and the bridge: this namespace's setting, not the host's.
       ip(["netns", "exec", name, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
@@ -118,6 +75,6 @@ export function createNodeNetwork(): NodeNetwork {
       nodes.push(node);
       return node;
     },
-    remove,
+    remove: host.remove,
   };
 }
