@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
+import { BlockPool } from "../../../sidecar/blocks/block-pool.ts";
 import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import type { PeerBlockRequest } from "../../../sidecar/peer/peer-protocol.ts";
@@ -212,6 +213,30 @@ describe("peer client HTTP reading", function () {
       expect(peer.connections).to.equal(1);
     });
   }
+
+  it("a failed exchange gives its block buffer back to the pool; the next block reuses it, intact", async () => {
+    const pool = new BlockPool({ blockBytes: BLOCK.byteLength, maxFree: 4 });
+    let requests = 0;
+    const peer = await startScriptedPeer((socket) => {
+      const n = requests++;
+      if (n === 0) socket.write(head(404, { "content-length": 2 }) + "{}");
+      else if (n === 1) {
+        socket.write(head(200, { "content-length": BLOCK.byteLength }));
+        socket.end(BLOCK.subarray(0, 5000));
+      } else answer(socket);
+    });
+    peers.push(peer);
+    const client = new PeerClient({ connectTimeoutMs: 1000, transferTimeoutMs: 2000, buffers: pool });
+    clients.push(client);
+    const get = () => outcome(client.fetchBlock(peer.id, REQUEST, "t.k.s", signal));
+    expect((await get()).code).to.equal("PEER_UNAVAILABLE");
+    expect(pool.stats()).to.deep.include({ allocated: 1, free: 1 });
+    expect((await get()).code).to.equal("PEER_PROTOCOL");
+    expect(pool.stats()).to.deep.include({ allocated: 1, reused: 1, free: 1 });
+    const ok = await client.fetchBlock(peer.id, REQUEST, "t.k.s", signal);
+    expect(Buffer.from(ok).equals(BLOCK)).to.equal(true);
+    expect(pool.stats()).to.deep.equal({ allocated: 1, reused: 2, free: 0 });
+  });
 
   it("an error answer that runs to the end of the connection is read up to the close", async () => {
     const { get } = await setup((socket) =>
