@@ -100,7 +100,6 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     metrics.observeBlockBuffers(() => pool.stats());
     buffers = pool;
   }
-  const unpooledRelease = pooled ? undefined : released;
   const peers = createPeerNetwork(config, { logger, registry: metrics.registry, buffers });
 
   let ownDiskDir: string | undefined;
@@ -154,7 +153,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps): Pr
     segmentBytes: ORIGIN_SEGMENT_BYTES,
     leftoverBytes: SIDECAR_MEMORY_BUDGET.originLeftoverBytes,
     buffers,
-    ...(unpooledRelease ? { onRelease: unpooledRelease } : {}),
+    ...(pooled ? {} : { onRelease: released }),
   });
   const registry = createRegistryServer({
     servedHosts: new Set(config.upstreamHosts),

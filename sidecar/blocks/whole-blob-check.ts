@@ -1,8 +1,9 @@
 /**
  * The check of a blob not verified before: sha256 over the whole blob, released block by block except
  * the last, which is held back until the digest matches. It also records the tag of every block (a keyed
- * GMAC, block-tag.ts: the bytes are sha256-hashed once, for the blob) and who supplied it: on success that becomes the blob's verified record, on a mismatch it is what the
- * recovery compares with the authoritative copy to find who lied. Both grow with the blocks that
+ * GMAC, block-tag.ts: the bytes are sha256-hashed once, for the blob) and who supplied it: on success
+ * that becomes the blob's verified record, on a mismatch it is what the recovery compares with the
+ * authoritative copy to find who lied. Both grow with the blocks that
  * arrived, never with the size the registry announced: a blob that claims 16 TiB costs nothing until
  * its bytes come.
  */
