@@ -34,7 +34,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Time the pull clients get to start before they all begin (node start-up, in parallel). */
 const START_DELAY_MS = 3000;
 
-interface Options {
+export interface BandwidthOptions {
   readonly json: boolean;
   readonly ns: readonly number[];
   readonly imageMiB: number;
@@ -60,7 +60,7 @@ export interface BandwidthRow {
   readonly sidecarCpuSPerGiB: number;
 }
 
-function parseOptions(argv: readonly string[]): Options {
+function parseOptions(argv: readonly string[]): BandwidthOptions {
   const value = (flag: string, fallback: string): string => {
     const at = argv.indexOf(flag);
     return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
@@ -131,7 +131,7 @@ async function pullAll(
 async function runOnce(
   origin: Origin,
   network: ShapedNetwork,
-  opts: Options,
+  opts: BandwidthOptions,
   n: number,
   image: { repo: string; totalBytes: number },
 ): Promise<BandwidthRow> {
@@ -184,7 +184,13 @@ async function runOnce(
   }
 }
 
-export async function benchBandwidth(opts: Options): Promise<BandwidthRow[]> {
+export interface BandwidthRun {
+  readonly rows: BandwidthRow[];
+  /** The image's blobs (config and layers), for the simulator's calibration (bench/sim/calibration.ts). */
+  readonly blobs: { readonly digest: string; readonly size: number }[];
+}
+
+export async function benchBandwidth(opts: BandwidthOptions): Promise<BandwidthRun> {
   // One network for the whole run (namespaces are reused as N grows, with fresh sidecars); the
   // origin's proxy listens on the bridge, capped in total like one peer.
   const network = createShapedNetwork({ bytesPerSec: Math.round(opts.mbps * 1e6) });
@@ -203,7 +209,8 @@ export async function benchBandwidth(opts: Options): Promise<BandwidthRow[]> {
       else process.stderr.write(`N=${n}: p99 ${row.p99Ms} ms (${row.p99OverLowerBound}x the lower bound)\n`);
       rows.push(row);
     }
-    return rows;
+    const blobs = [image.config, ...image.layers].map(({ digest, size }) => ({ digest, size }));
+    return { rows, blobs };
   } finally {
     await origin?.stop();
     network.remove();
@@ -212,10 +219,10 @@ export async function benchBandwidth(opts: Options): Promise<BandwidthRow[]> {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const rows = await benchBandwidth(opts);
+  const { rows, blobs } = await benchBandwidth(opts);
   const out = join(ROOT, "bench/results/p2p-bw.json");
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ node: process.version, options: opts, rows }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ node: process.version, options: opts, rows, blobs }, null, 2)}\n`);
   if (opts.json) return;
   console.table(
     rows.map((r) => ({

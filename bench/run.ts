@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const BENCHMARKS = ["admission", "engine", "sidecar", "p2p", "p2p-bw", "startup"] as const;
+const BENCHMARKS = ["admission", "engine", "sidecar", "p2p", "p2p-bw", "p2p-sim", "startup"] as const;
 const here = dirname(fileURLToPath(import.meta.url));
 
 const args = process.argv.slice(2);

@@ -91,6 +91,11 @@ export interface EngineStats {
 const DEFAULT_READAHEAD_BYTES = 8 * 1024 * 1024;
 const PROVENANCE_ENTRIES = 65536;
 
+/** Blocks a stream fetches ahead by default: 8 MiB of them, between 2 and 64. */
+export function defaultReadaheadBlocks(blockSizeBytes: number): number {
+  return Math.min(64, Math.max(2, Math.floor(DEFAULT_READAHEAD_BYTES / blockSizeBytes)));
+}
+
 export class BlockEngine {
   readonly blockSizeBytes: number;
   readonly readaheadBlocks: number;
@@ -111,9 +116,7 @@ export class BlockEngine {
       throw new RangeError(`blockSizeBytes must be a positive integer, got ${blockSizeBytes}`);
     }
     this.blockSizeBytes = blockSizeBytes;
-    this.readaheadBlocks =
-      options.readaheadBlocks ??
-      Math.min(64, Math.max(2, Math.floor(DEFAULT_READAHEAD_BYTES / blockSizeBytes)));
+    this.readaheadBlocks = options.readaheadBlocks ?? defaultReadaheadBlocks(blockSizeBytes);
     if (!Number.isSafeInteger(this.readaheadBlocks) || this.readaheadBlocks < 1) {
       throw new RangeError(`readaheadBlocks must be a positive integer, got ${this.readaheadBlocks}`);
     }

@@ -46,7 +46,7 @@
  * proxyFsParallels x blockSize. The sidecar sets both from its memory budget (lib/sidecar-memory.ts).
  * (The HTTP response's socket buffers come on top, as for any server.)
  */
-export { BlockEngine } from "./block-engine.ts";
+export { BlockEngine, defaultReadaheadBlocks } from "./block-engine.ts";
 export type { BlockEngineOptions, EngineStats, StreamOptions } from "./block-engine.ts";
 export type { BlobDescriptor, BlockRequest, BlockSource, FetchContext, SourceList } from "./block-source.ts";
 export type { BadBlockEvent } from "./block-fetcher.ts";

@@ -25,6 +25,9 @@ export interface PeerClientOptions {
   readonly buffers?: BlockBuffers;
 }
 
+/** Connections open to one peer at most, unless the options say otherwise. */
+export const CONNECTIONS_PER_PEER = 8;
+
 /** A ticket goes into a header line as is: printable ASCII only. */
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
@@ -36,7 +39,7 @@ export class PeerClient {
     this.#pool = new ConnectionPool({
       connectTimeoutMs: opts.connectTimeoutMs,
       transferTimeoutMs: opts.transferTimeoutMs,
-      maxPerPeer: opts.maxConnectionsPerPeer ?? 8,
+      maxPerPeer: opts.maxConnectionsPerPeer ?? CONNECTIONS_PER_PEER,
       ...(opts.onOpen ? { onOpen: opts.onOpen } : {}),
     });
     this.#buffers = opts.buffers ?? UNPOOLED;

@@ -93,6 +93,8 @@ export const QUARANTINE_BASE_MS = 10_000;
 export const QUARANTINE_MAX_MS = 300_000;
 /** A cached-only probe's limit (peer-source.ts), or transferTimeout when that is shorter. */
 export const CACHED_PROBE_TIMEOUT_MS = 1_000;
+/** Peers asked for a block before the registry: its owner and the next candidate. */
+export const PEER_CANDIDATES = 2;
 
 function viewFor(
   settings: PeerNetworkSettings,
@@ -189,7 +191,7 @@ export function createPeerNetwork(
     quarantine,
     self,
     blockSize: settings.blockSizeBytes,
-    maxCandidates: 2,
+    maxCandidates: PEER_CANDIDATES,
     cachedProbeTimeoutMs: Math.min(CACHED_PROBE_TIMEOUT_MS, settings.transferTimeoutMs),
     slowProbes: new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS }),
     onFailure: (peer, err) => {

@@ -11,6 +11,9 @@ import { Agent, request, type Dispatcher } from "undici";
 import type { TargetPolicy } from "./address-policy.ts";
 import { UpstreamError } from "./upstream-error.ts";
 
+/** Connections open to one registry host at most, unless the options say otherwise. */
+export const CONNECTIONS_PER_ORIGIN = 64;
+
 export interface TransportOptions {
   readonly connectTimeoutMs: number;
   readonly transferTimeoutMs: number;
@@ -55,7 +58,7 @@ export class HttpTransport {
       headersTimeout: opts.transferTimeoutMs,
       bodyTimeout: opts.transferTimeoutMs,
       keepAliveTimeout: 30_000,
-      connections: opts.maxConnectionsPerOrigin ?? 64,
+      connections: opts.maxConnectionsPerOrigin ?? CONNECTIONS_PER_ORIGIN,
     };
     this.#trusted = new Agent({ ...common, connect: { timeout: opts.connectTimeoutMs } });
     this.#guarded = new Agent({
