@@ -2,7 +2,11 @@ import { expect } from "chai";
 import { FluidLinks, NO_LINK, type FlowEnd } from "../../../bench/sim/fluid-links.ts";
 
 /** Runs every flow to its end in steps of `dt`; returns each flow's finishing instant by name. */
-function runAll(links: FluidLinks, flows: [string, number, number, number][], dt = 0.001): Map<string, number> {
+function runAll(
+  links: FluidLinks,
+  flows: [string, number, number, number][],
+  dt = 0.001,
+): Map<string, number> {
   const finished = new Map<string, number>();
   for (const [name, up, down, bytes] of flows) {
     const end: FlowEnd = { done: (at) => finished.set(name, at), failed: () => finished.set(name, -1) };
