@@ -34,6 +34,8 @@ export interface ImagePullOptions {
   readonly hostMBps?: number;
   /** The image's blobs, instead of `layers` equal ones named by `seed` (a measured run's image). */
   readonly blobs?: readonly BlobDescriptor[];
+  /** The block tree's fan-out; undefined: every peer asks the owner. */
+  readonly fanout?: number;
   /** Overrides of the model's timing (calibration). */
   readonly timing?: Partial<Pick<ZoneSimOptions, "peerRequestS" | "originRequestS" | "pullStartS" | "stepS">>;
 }
@@ -99,6 +101,7 @@ export function simulateImagePull(opts: ImagePullOptions): SimRow {
       churn: { leave: opts.churn, join: opts.churn, windowS: lowerBoundS, seed: opts.seed },
     }),
     viewLagS: 1,
+    ...(opts.fanout !== undefined && { fanout: opts.fanout }),
   });
   const round = (x: number, f = 10): number => Math.round(x * f) / f;
   const uploads = result.uploads.map((b) => b / MiB);

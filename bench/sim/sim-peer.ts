@@ -4,7 +4,7 @@
  * for a block (sidecar/peer/peer-source.ts, run unchanged over this peer's view and quarantine).
  */
 import type { BlockRequest } from "../../sidecar/blocks/index.ts";
-import { CONNECTIONS_PER_PEER, type PeerClient } from "../../sidecar/peer/peer-client.ts";
+import { CONNECTIONS_PER_PEER, PROBE_CONNECTIONS, type PeerClient } from "../../sidecar/peer/peer-client.ts";
 import {
   CACHED_PROBE_TIMEOUT_MS,
   PEER_CANDIDATES,
@@ -64,6 +64,7 @@ export class SimPeer {
   readonly #connections = new Map<string, { busy: number; readonly waiting: (() => void)[] }>();
   readonly #owned: (request: BlockRequest) => BlockSource[];
   readonly #held: (request: BlockRequest) => BlockSource[];
+  readonly #tree: boolean;
 
   constructor(opts: {
     id: string;
@@ -73,6 +74,8 @@ export class SimPeer {
     cacheBytes: number;
     slots: number;
     budgetBlocks: number;
+    /** The block tree's fan-out (peer-source.ts); undefined: every peer asks the owner. */
+    fanout: number | undefined;
     /** The simulated clock, ms (quarantine periods run on it). */
     nowMs: () => number;
   }) {
@@ -105,7 +108,9 @@ export class SimPeer {
       maxCandidates: PEER_CANDIDATES,
       cachedProbeTimeoutMs: CACHED_PROBE_TIMEOUT_MS,
       slowProbes: this.slowProbes,
+      ...(opts.fanout !== undefined && { fanout: opts.fanout }),
     };
+    this.#tree = opts.fanout !== undefined;
     // Host and repository only label requests; one image, one repository.
     this.#owned = peerCandidates(ctx, "registry", "repo");
     this.#held = cachedCandidates(ctx, "registry", "repo");
@@ -116,9 +121,12 @@ export class SimPeer {
     return [...this.#owned(request).map(asSimSource), ORIGIN];
   }
 
-  /** The sources this peer tries as the owner fetching a block for a requester. */
+  /**
+   * The sources this peer tries when a requester asks it for a block it lacks: as the owner, the peers
+   * ranked after it (cached only); in a block tree, its own ancestors, as for its own pull.
+   */
   sourcesAsOwner(request: BlockRequest): SimSource[] {
-    return [...this.#held(request).map(asSimSource), ORIGIN];
+    return this.#tree ? this.sourcesForOwnFetch(request) : [...this.#held(request).map(asSimSource), ORIGIN];
   }
 
   has(key: string): boolean {
@@ -181,6 +189,19 @@ export class SimPeer {
         return at >= 0;
       },
     };
+  }
+
+  /**
+   * A probe's connection (peer-client.ts): runs `start` on a free connection to `to`, opening up to
+   * PROBE_CONNECTIONS beyond the cap, and returns true; false (a miss at once) when none is to be had.
+   */
+  tryProbeConnection(to: string, start: () => void): boolean {
+    let c = this.#connections.get(to);
+    if (c === undefined) this.#connections.set(to, (c = { busy: 0, waiting: [] }));
+    if (c.busy >= CONNECTIONS_PER_PEER + PROBE_CONNECTIONS) return false;
+    c.busy++;
+    start();
+    return true;
   }
 
   releaseConnection(to: string): void {

@@ -51,6 +51,10 @@ export interface ZoneSimOptions {
   readonly hostBytesPerSec?: number;
   readonly churn?: ChurnOptions;
   readonly viewLagS: number;
+  /** The block tree's fan-out (sidecar/peer/block-tree.ts); undefined: every peer asks the owner. */
+  readonly fanout?: number;
+  /** Cached-only probes wait for a busy connection (up to their deadline), as before 2026-12-06. */
+  readonly probesWait?: boolean;
   /** Simulation step. */
   readonly stepS: number;
 }
@@ -167,6 +171,7 @@ class ZoneSim {
       cacheBytes: o.cacheBytes,
       slots: o.slots,
       budgetBlocks: o.readaheadBudgetBlocks,
+      fanout: o.fanout,
       nowMs: () => this.#now * 1000,
     });
     this.#peers.push(peer);
@@ -272,7 +277,7 @@ class ZoneSim {
     const source = sources[at]!;
     const to = source.kind === "origin" ? ORIGIN_KEY : source.peer;
     const tryNext = (): void => this.#trySources(peer, request, sources, at + 1, done);
-    const queued = peer.withConnection(to, () => {
+    const start = (): void => {
       if (!peer.alive) return;
       const next = (ok: boolean): void => {
         if (!peer.alive) return;
@@ -282,9 +287,16 @@ class ZoneSim {
       };
       if (source.kind === "origin") this.#fromOrigin(peer, request, next);
       else this.#fromPeer(peer, source.peer, source.cachedOnly, request, next);
-    });
-    // A cached-only probe has a deadline, and waiting for a connection to that peer counts: past it
-    // the probe is a miss and that peer is not probed for a while (peer-source.ts).
+    };
+    if (source.kind === "peer" && source.cachedOnly && this.#o.probesWait !== true) {
+      // A cached-only probe never waits for a connection: with every one to that peer busy it is a
+      // miss at once (peer-client.ts).
+      if (!peer.tryProbeConnection(to, start)) tryNext();
+      return;
+    }
+    const queued = peer.withConnection(to, start);
+    // A probe that may wait has a deadline, and waiting for a connection counts: past it the probe is
+    // a miss and that peer is not probed for a while (peer-source.ts).
     if (source.kind === "peer" && source.cachedOnly) {
       this.#after(CACHED_PROBE_TIMEOUT_MS / 1000, peer, () => {
         if (!queued.cancel()) return;

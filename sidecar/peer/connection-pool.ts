@@ -45,15 +45,26 @@ export class ConnectionPool {
     return this.#all.size;
   }
 
-  /** A connection to `peer`; rejects with PEER_ABORTED when `signal` fires while waiting for one. */
-  acquire(peer: PeerId, signal: AbortSignal): Promise<PeerConnection> {
-    if (this.#closed) return Promise.reject(new PeerError("PEER_ABORTED", "peer client closed", peer));
+  /**
+   * An idle connection to `peer`, or a new one while fewer than the cap plus `beyondCap` are open;
+   * undefined when none is to be had at once.
+   */
+  tryAcquire(peer: PeerId, beyondCap = 0): PeerConnection | undefined {
+    if (this.#closed) return undefined;
     const slots = this.#slots(peer);
     while (slots.idle.length > 0) {
       const connection = slots.idle.pop() as PeerConnection;
-      if (connection.idle) return Promise.resolve(connection);
+      if (connection.idle) return connection;
     }
-    if (slots.open < this.#opts.maxPerPeer) return Promise.resolve(this.open(peer));
+    return slots.open < this.#opts.maxPerPeer + beyondCap ? this.open(peer) : undefined;
+  }
+
+  /** A connection to `peer`; rejects with PEER_ABORTED when `signal` fires while waiting for one. */
+  acquire(peer: PeerId, signal: AbortSignal): Promise<PeerConnection> {
+    if (this.#closed) return Promise.reject(new PeerError("PEER_ABORTED", "peer client closed", peer));
+    const ready = this.tryAcquire(peer);
+    if (ready !== undefined) return Promise.resolve(ready);
+    const slots = this.#slots(peer);
     return new Promise<PeerConnection>((resolve, reject) => {
       const onAbort = () => {
         const i = slots.waiting.indexOf(waiter);

@@ -1,8 +1,9 @@
 /**
  * OwnerBlocks over the block engine: a block from the store, or fetched once (the engine's
- * single-flight) from the registry with this sidecar's own credential for the repository, after asking
- * the peers ranked after it for a copy they already hold (cached only: they never fetch for it, so no
- * request goes round in a circle). An owner that lacks a block is where the group's copy comes from.
+ * single-flight) from the peers it is given (in the sidecar: this sidecar's ancestors in the block's
+ * tree, which rank above it, so no chain of requests goes round in a circle; then the peers ranked
+ * after it, cached only) and last from the registry with this sidecar's own credential for the
+ * repository. The owner of a block, at the root of its tree, is where the group's copy comes from.
  * A cached-only request gets the block from the store or nothing. A registry this sidecar does not
  * serve, a repository none of its pods pulled, or a blob the registry does not grant that credential in
  * that repository (at that size) is "unavailable" (undefined) and the requester falls back: a cached
@@ -40,26 +41,26 @@ export interface EngineOwnerOptions {
   readonly noCredentialTtlMs: number;
 }
 
-/** Peers to ask for a copy they hold before the registry, for blocks of (host, repo). */
-export type CachedPeers = (host: string, repo: string) => (request: BlockRequest) => BlockSource[];
+/** Peers to ask before the registry, for blocks of (host, repo). */
+export type PeersFirst = (host: string, repo: string) => (request: BlockRequest) => BlockSource[];
 
 export class EngineOwnerBlocks implements OwnerBlocks {
   readonly #engine: BlockEngine;
   readonly #originFor: OriginLookup;
   readonly #opts: EngineOwnerOptions;
-  readonly #cachedPeers: CachedPeers | undefined;
+  readonly #peersFirst: PeersFirst | undefined;
   readonly #noCredential = new Map<string, number>();
 
   constructor(
     engine: BlockEngine,
     originFor: OriginLookup,
     opts: EngineOwnerOptions,
-    cachedPeers?: CachedPeers,
+    peersFirst?: PeersFirst,
   ) {
     this.#engine = engine;
     this.#originFor = originFor;
     this.#opts = opts;
-    this.#cachedPeers = cachedPeers;
+    this.#peersFirst = peersFirst;
   }
 
   release(bytes: Uint8Array): void {
@@ -80,8 +81,8 @@ export class EngineOwnerBlocks implements OwnerBlocks {
     const blob = { digest: req.digest, size: req.blobSize };
     if (!(await origin.holds(blob, signal))) return undefined;
     const source = origin.source;
-    const probes = this.#cachedPeers?.(req.host, req.repo);
-    const sources: SourceList = probes ? (request) => [...probes(request), source] : [source];
+    const peers = this.#peersFirst?.(req.host, req.repo);
+    const sources: SourceList = peers ? (request) => [...peers(request), source] : [source];
     return this.#engine.getBlock(blob, req.index, sources, { authoritative: source, signal });
   }
 

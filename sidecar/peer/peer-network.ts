@@ -28,7 +28,7 @@ import { PeerClient } from "./peer-client.ts";
 import { PeerMetrics } from "./peer-metrics.ts";
 import { startPeerServer } from "./peer-server.ts";
 import type { PeerServer } from "./peer-server.ts";
-import { cachedCandidates, PeerBlockSource, peerCandidates } from "./peer-source.ts";
+import { PeerBlockSource, peerCandidates } from "./peer-source.ts";
 import type { PeerSourceContext } from "./peer-source.ts";
 import { peerId } from "./peer-view.ts";
 import type { PeerViewProvider } from "./peer-view.ts";
@@ -93,8 +93,14 @@ export const QUARANTINE_BASE_MS = 10_000;
 export const QUARANTINE_MAX_MS = 300_000;
 /** A cached-only probe's limit (peer-source.ts), or transferTimeout when that is shorter. */
 export const CACHED_PROBE_TIMEOUT_MS = 1_000;
-/** Peers asked for a block before the registry: its owner and the next candidate. */
+/** Peers asked for a block before the registry: its parent and grandparent in the block's tree. */
 export const PEER_CANDIDATES = 2;
+/**
+ * Children per peer in a block's tree (block-tree.ts). Simulated (npm run bench -- p2p-sim, 128 MiB
+ * at 25 MB/s a peer): at N=100 the p99 pull was 3.8x the lower bound with every peer asking the owner,
+ * 1.37x with a fan-out of 2 (busiest upload 1.09x the mean), 1.37x with 4 (1.18x), 1.5x with 8.
+ */
+export const BLOCK_TREE_FANOUT = 2;
 
 function viewFor(
   settings: PeerNetworkSettings,
@@ -192,6 +198,7 @@ export function createPeerNetwork(
     self,
     blockSize: settings.blockSizeBytes,
     maxCandidates: PEER_CANDIDATES,
+    fanout: BLOCK_TREE_FANOUT,
     cachedProbeTimeoutMs: Math.min(CACHED_PROBE_TIMEOUT_MS, settings.transferTimeoutMs),
     slowProbes: new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS }),
     onFailure: (peer, err) => {
@@ -235,7 +242,9 @@ export function createPeerNetwork(
           engine,
           originFor,
           { credentialWaitMs: 2_000, noCredentialTtlMs: 30_000 },
-          (host, repo) => cachedCandidates(ctx, host, repo),
+          // A peer asked for a block it lacks gets it as for its own pull: from its ancestors in the
+          // block's tree, the owner from the registry (after asking the peers ranked after it).
+          (host, repo) => peerCandidates(ctx, host, repo),
         ),
         blockSize: settings.blockSizeBytes,
         maxInFlight: Math.max(256, settings.proxyFsParallels * 4),

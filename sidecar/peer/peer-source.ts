@@ -14,6 +14,7 @@ import type { MismatchReport } from "../blocks/errors.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
 import type { Quarantine } from "./quarantine.ts";
+import { ancestors } from "./block-tree.ts";
 import { rankPeers } from "./rendezvous.ts";
 import type { PeerId, PeerViewProvider } from "./peer-view.ts";
 
@@ -26,6 +27,12 @@ export interface PeerSourceContext {
   readonly blockSize: number;
   /** Peers tried per block before the registry (owner + next candidate = 2). */
   readonly maxCandidates: number;
+  /**
+   * With a fan-out, a block's ranking is read as a tree (block-tree.ts): each peer asks its parent,
+   * then its grandparent, instead of the owner and the next candidate, so that a block reaches N peers
+   * through many uploaders instead of all from its owner. Unset: every peer asks the owner.
+   */
+  readonly fanout?: number;
   /**
    * How long a cached-only probe may take: a copy in memory is sent at once. Past it the probe is a
    * miss (else every probe, and the owner answering a requester after its own probes, would wait a
@@ -126,7 +133,8 @@ export function peerCandidates(
     const ranked = rankedWithTicket(ctx, request);
     if (ranked === undefined) return [];
     const at = ranked.indexOf(ctx.self);
-    const asked = (at < 0 ? ranked : ranked.slice(0, at))
+    const above = at < 0 ? ranked : ctx.fanout ? ancestors(ranked, at, ctx.fanout) : ranked.slice(0, at);
+    const asked = above
       .filter((peer) => !ctx.quarantine.has(peer))
       .slice(0, ctx.maxCandidates)
       .map((peer) => new PeerBlockSource(ctx, peer, host, repo));

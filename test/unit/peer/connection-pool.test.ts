@@ -1,12 +1,12 @@
 /**
  * The peer client's connection cap: requests beyond it wait for a connection instead of opening one,
  * waiters leave on abort, a connection that closes frees its slot for the next waiter, and closing
- * the client fails whoever still waits.
+ * the client fails whoever still waits. A probe for a cached copy never waits.
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
+import { PeerClient, PROBE_CONNECTIONS } from "../../../sidecar/peer/peer-client.ts";
 import { startScriptedPeer, type Script, type ScriptedPeer } from "../../support/peer/scripted-peer.ts";
 import { peerCodeOf } from "../../support/peer/peer-error-code.ts";
 
@@ -102,6 +102,31 @@ describe("peer client connection cap", function () {
     expect(results).to.deep.equal(["OK", "OK", "OK"]);
     expect(peer.connections).to.equal(3);
     expect(mostOpen, "connections open at once").to.equal(1);
+  });
+
+  it(`a cached-only probe never waits: past the cap it may open ${PROBE_CONNECTIONS} more connections, then it is a miss at once`, async () => {
+    const held: Socket[] = [];
+    let holding = true;
+    await setup((socket) => (holding ? held.push(socket) : answer(socket)), 1);
+    const probe = () => peerCodeOf(client.fetchBlock(peer.id, { ...REQUEST, cachedOnly: true }, "t", signal));
+    const first = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    const probes = Array.from({ length: PROBE_CONNECTIONS }, probe);
+    while (held.length < 1 + PROBE_CONNECTIONS) await new Promise((r) => setTimeout(r, 5));
+    expect(await probe(), "a probe with every connection busy").to.equal("PEER_UNAVAILABLE");
+    const waiting = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    holding = false;
+    for (const socket of held) answer(socket);
+    expect(await Promise.all([first, ...probes, waiting])).to.deep.equal(
+      Array.from({ length: 2 + PROBE_CONNECTIONS }, () => "OK"),
+    );
+    expect(peer.connections).to.equal(1 + PROBE_CONNECTIONS);
+  });
+
+  it("a cached-only probe takes a free connection like any request", async () => {
+    await setup(answer, 1);
+    expect(
+      await peerCodeOf(client.fetchBlock(peer.id, { ...REQUEST, cachedOnly: true }, "t", signal)),
+    ).to.equal("OK");
   });
 
   it("closing the client fails the requests still waiting", async () => {

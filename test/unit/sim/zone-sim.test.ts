@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { imageBlobs, SIM_TIMING } from "../../../bench/sim/image-pull.ts";
 import { simulateZone, type ZoneSimOptions } from "../../../bench/sim/zone-sim.ts";
 import { blockCount, blockRequest } from "../../../sidecar/blocks/index.ts";
+import { ancestors } from "../../../sidecar/peer/block-tree.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 
 const MiB = 1024 * 1024;
@@ -35,7 +36,7 @@ describe("sim: a zone pulling one image", () => {
     expect(r.originBytes).to.equal(image);
   });
 
-  it("every block comes from its rendezvous owner: each peer uploads (N-1) x what it owns", () => {
+  it("without a block tree every block comes from its rendezvous owner: each peer uploads (N-1) x what it owns", () => {
     const n = 4;
     const o = options(n);
     const r = simulateZone(o);
@@ -51,6 +52,30 @@ describe("sim: a zone pulling one image", () => {
     expect(r.uploads).to.deep.equal(owned.map((bytes) => (n - 1) * bytes));
     expect(r.originBytes).to.equal(o.blobs.reduce((a, b) => a + b.size, 0));
     expect(r.pulls).to.have.length(n);
+  });
+
+  it("with a block tree each peer sends each block to its children only, and uploads about its share", () => {
+    const n = 16;
+    const o = options(n, { fanout: 2 });
+    const r = simulateZone(o);
+    const ids = Array.from({ length: n }, (_, i) => `10.0.${i}.1:65002`);
+    const sent = new Array<number>(n).fill(0);
+    for (const blob of o.blobs) {
+      for (let b = 0; b < blockCount(blob.size, BLOCK); b++) {
+        const order = rankPeers(blob.digest, b, ids);
+        for (let at = 1; at < n; at++) {
+          const parent = ancestors(order, at, 2)[0]!;
+          sent[ids.indexOf(parent)]! += blockRequest(blob, b, BLOCK).length;
+        }
+      }
+    }
+    expect(r.uploads).to.deep.equal(sent);
+    expect(r.originBytes).to.equal(o.blobs.reduce((a, b) => a + b.size, 0));
+    // Spread over more uploaders: here the busiest sends 1.28x the mean, against 1.75x from owners alone.
+    const busiest = (uploads: readonly number[]) =>
+      Math.max(...uploads) / (uploads.reduce((a, b) => a + b, 0) / uploads.length);
+    expect(busiest(r.uploads)).to.be.below(1.4);
+    expect(busiest(simulateZone(options(n)).uploads)).to.be.above(1.6);
   });
 
   it("is deterministic: the same options give the same result", () => {
