@@ -14,18 +14,19 @@ export interface ChartRow {
   readonly directP99Ms: number;
 }
 
-interface Series {
+export interface Series {
   readonly label: string;
   readonly color: string;
   readonly dash?: string;
   readonly values: readonly number[];
 }
 
-const W = 420;
+export const W = 420;
 const H = 300;
 const PAD = { left: 56, right: 16, top: 34, bottom: 46 };
 
-function panel(
+/** One chart of `series` over N, drawn at x offset `x0` (a panel is W wide). */
+export function panel(
   x0: number,
   title: string,
   ns: readonly number[],
@@ -95,12 +96,17 @@ export function renderChart(rows: readonly ChartRow[], subtitle: string): string
     ],
     "x image size",
   );
+  return frame([time, bytes], subtitle);
+}
+
+/** Panels side by side in one SVG, with a subtitle under them. */
+export function frame(panels: readonly string[], subtitle: string): string {
+  const width = panels.length * W;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 20}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H + 20}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    time,
-    bytes,
-    `<text x="${W}" y="${H + 14}" text-anchor="middle" fill="#555">${subtitle}</text>`,
+    ...panels,
+    `<text x="${width / 2}" y="${H + 14}" text-anchor="middle" fill="#555">${subtitle}</text>`,
     `</svg>`,
     "",
   ].join("\n");

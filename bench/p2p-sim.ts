@@ -1,9 +1,10 @@
 /**
  * The zone simulator at any scale (bench/sim/zone-sim.ts): N peers pulling one image, each capped to
  * the same bandwidth each way, the origin capped the same in total (what `npm run bench -- p2p-bw`
- * measures with real sidecars up to N=32, on a machine too small for more). Per N: p50/p99 pull time
- * against the lower bound (image / per-peer bandwidth), origin bytes / image, max and mean peer upload;
- * with `--churn`, the same with that share of peers leaving mid-pull and that share joining.
+ * measures with real sidecars up to N=32, on a machine too small for more), for two designs: every
+ * peer asking a block's owner (before 2026-12-06) and the block tree the sidecar uses now. Per N: p50/p99
+ * pull time against the lower bound (image / per-peer bandwidth), origin bytes / image, max and mean
+ * peer upload; with `--churn`, the same with that share of peers leaving mid-pull and that share joining.
  *
  * With `--calibrate`, first the simulator against the last measured run (bench/results/p2p-bw.json:
  * same image, caps and N), as bench/sim/calibration.ts describes; it fails when an error passes 15%.
@@ -11,16 +12,24 @@
  *   npm run bench -- p2p-sim [--json] [--ns 16,32,100,200,500,1000] [--image-mib 128] [--layers 4]
  *                            [--mbps 25] [--cache-mib 128] [--churn 0.05] [--seed 1] [--calibrate]
  *
- * Prints tables (or one JSON object per row) and writes bench/results/p2p-sim.json.
+ * Prints tables (or one JSON object per row) and writes bench/results/p2p-sim.json and p2p-sim.svg.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BandwidthOptions, BandwidthRow } from "./p2p-bw.ts";
 import { calibrate, CALIBRATION_TOLERANCE, HOST_MBPS, type CalibrationRow } from "./sim/calibration.ts";
+import { BLOCK_TREE_FANOUT } from "../sidecar/peer/peer-network.ts";
 import { simulateImagePull, type SimRow } from "./sim/image-pull.ts";
+import { renderSimChart } from "./sim/sim-chart.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Before block trees every peer asked a block's owner; the sidecar now reads the ranking as a tree. */
+const DESIGNS = [
+  { name: "owner", options: {} },
+  { name: `tree (fan-out ${BLOCK_TREE_FANOUT})`, options: { fanout: BLOCK_TREE_FANOUT } },
+] as const;
 
 interface Options {
   readonly json: boolean;
@@ -96,17 +105,27 @@ async function calibration(opts: Options): Promise<CalibrationRow[] | undefined>
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const calibrated = await calibration(opts);
-  const rows: SimRow[] = [];
+  const rows: (SimRow & { design: string })[] = [];
   for (const n of opts.ns) {
-    for (const churn of opts.churn > 0 ? [0, opts.churn] : [0]) {
-      const row = simulateImagePull({ ...opts, n, churn });
-      if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
-      rows.push(row);
+    for (const design of DESIGNS) {
+      for (const churn of opts.churn > 0 ? [0, opts.churn] : [0]) {
+        // Churn of a share too small to move one peer of this N is no churn.
+        if (churn > 0 && Math.floor(churn * n) === 0) continue;
+        const row = { design: design.name, ...simulateImagePull({ ...opts, n, churn, ...design.options }) };
+        if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
+        else
+          process.stderr.write(
+            `${design.name} N=${n} churn ${churn}: p99 ${row.p99OverLowerBound}x the bound\n`,
+          );
+        rows.push(row);
+      }
     }
   }
   const out = join(ROOT, "bench/results/p2p-sim.json");
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify({ options: opts, calibration: calibrated, rows }, null, 2)}\n`);
+  const subtitle = `simulated: ${opts.imageMiB} MiB image, every peer and the origin at ${opts.mbps} MB/s each way`;
+  await writeFile(join(dirname(out), "p2p-sim.svg"), renderSimChart(rows, subtitle));
   const off = (calibrated ?? []).filter(
     (r) => Math.abs(r.p99Error) > CALIBRATION_TOLERANCE || Math.abs(r.originError) > CALIBRATION_TOLERANCE,
   );
@@ -117,6 +136,7 @@ async function main(): Promise<void> {
   if (opts.json) return;
   console.table(
     rows.map((r) => ({
+      design: r.design,
       N: r.n,
       churn: r.churn,
       "lower bound s": r.lowerBoundMs / 1000,
@@ -129,7 +149,7 @@ async function main(): Promise<void> {
       "sim s": r.wallS,
     })),
   );
-  console.log(`wrote ${out}`);
+  console.log(`wrote ${out} and p2p-sim.svg`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

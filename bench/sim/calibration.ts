@@ -1,8 +1,8 @@
 /**
  * The simulator against a measured run of `npm run bench -- p2p-bw` (real sidecars in network
  * namespaces behind token buckets): the same image (its blobs' digests, so the same owners), the same
- * caps and cache, each N simulated and compared on p99 pull time and origin bytes. The issue's bar is
- * 15% on both for every N up to 32.
+ * caps and cache and the sidecar's block tree, each N simulated and compared on p99 pull time and
+ * origin bytes. The bar is 15% on both for every N up to 32.
  *
  * That machine runs every sidecar, pull client and the origin on two cores, and from N=8 at 25 MB/s
  * they, not the links, set the pace: the machine then moves 144-148 MB/s of blocks in all (N=16 and
@@ -10,6 +10,7 @@
  * every pod has its own CPU and the scale runs leave it out.
  */
 import type { BandwidthOptions, BandwidthRow } from "../p2p-bw.ts";
+import { BLOCK_TREE_FANOUT } from "../../sidecar/peer/peer-network.ts";
 import { simulateImagePull } from "./image-pull.ts";
 
 /** Block bytes per second the 2-core benchmark machine moves through all its sidecars at most. */
@@ -48,6 +49,7 @@ export function calibrate(
       churn: 0,
       seed: 0,
       hostMBps,
+      fanout: BLOCK_TREE_FANOUT,
     });
     const error = (sim: number, real: number) => Math.round(((sim - real) / real) * 1000) / 1000;
     return {
