@@ -114,6 +114,17 @@ export class ConnectionPool {
     else slots.idle.push(connection);
   }
 
+  /**
+   * Fails every request still waiting for a connection to `peer` (it was just quarantined): each
+   * would otherwise get a new connection as a timed-out one closes and wait out its own timeout.
+   */
+  failWaiting(peer: PeerId, reason: string): void {
+    const slots = this.#peers.get(peer);
+    if (!slots) return;
+    for (const waiter of slots.waiting.splice(0))
+      waiter.fail(new PeerError("PEER_UNAVAILABLE", reason, peer));
+  }
+
   close(): void {
     this.#closed = true;
     for (const connection of this.#all) connection.destroy();

@@ -7,6 +7,7 @@
 import { UNPOOLED } from "../blocks/block-pool.ts";
 import type { BlockBuffers } from "../blocks/block-pool.ts";
 import type { FetchContext } from "../blocks/block-source.ts";
+import { TransferTimeoutError } from "../blocks/errors.ts";
 import { ConnectionPool } from "./connection-pool.ts";
 import { PeerError } from "./peer-error.ts";
 import { blockLength, formatBlockPath, TICKET_SCHEME } from "./peer-protocol.ts";
@@ -104,12 +105,24 @@ export class PeerClient {
           // Nothing reads into it any more: a failed exchange rejects once its socket is closed, and
           // an error answer (404, 503, ...) reads its body elsewhere (peer-connection.ts).
           this.#buffers.release(target);
+          // The engine's transfer timer (no progress for transferTimeout) aborts the exchange before
+          // this connection's own timer would: on the wire, that is the peer's fault all the same.
+          if (signal.aborted && signal.reason instanceof TransferTimeoutError) {
+            throw new PeerError("PEER_TIMEOUT", `no progress from the peer: ${signal.reason.message}`, peer, {
+              cause: err,
+            });
+          }
           throw err;
         }
         // Once: the new connection has never answered, so a second failure is the peer's.
         connection = this.#pool.open(peer);
       }
     }
+  }
+
+  /** Requests waiting for a connection to `peer` fail at once (PEER_UNAVAILABLE: no fault of theirs). */
+  giveUpWaiting(peer: PeerId, reason: string): void {
+    this.#pool.failWaiting(peer, reason);
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,13 @@ export interface PeerServerOptions {
   readonly blockSize: number;
   /** Most block requests served at once; more get 503 and the requester moves on. */
   readonly maxInFlight: number;
+  /**
+   * How long a request may wait for a block this sidecar has to fetch first; past it the answer is 503
+   * and the requester asks its next candidate. In a block tree a relay waits on its own parent: were
+   * that parent silent, the requester's own timeout would run out first and it would quarantine the
+   * relay, which did nothing wrong. Keep it well under the requesters' transferTimeout.
+   */
+  readonly answerWithinMs?: number;
   readonly logger: Logger;
   /** Every answer: its status and the block bytes sent (0 unless 200). */
   readonly onAnswer?: (status: number, bytes: number) => void;
@@ -40,6 +47,36 @@ export interface PeerServerOptions {
 export interface PeerServer {
   readonly address: AddressInfo;
   close(): Promise<void>;
+}
+
+const TOO_LATE = Symbol("too late");
+
+/**
+ * The block, or TOO_LATE once `ms` passed first (a block that arrives later goes to `release`).
+ * Without `ms`, the block whenever it comes.
+ */
+function withinDeadline(
+  pending: Promise<Uint8Array | undefined>,
+  ms: number | undefined,
+  release: (late: Uint8Array) => void,
+): Promise<Uint8Array | undefined | typeof TOO_LATE> {
+  if (ms === undefined) return pending;
+  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  const deadline = new Promise<typeof TOO_LATE>((resolve) => {
+    timer = setTimeout(() => {
+      late = true;
+      resolve(TOO_LATE);
+    }, ms);
+  });
+  pending.then(
+    (bytes) => {
+      clearTimeout(timer);
+      if (late && bytes !== undefined) release(bytes);
+    },
+    () => clearTimeout(timer),
+  );
+  return Promise.race([pending, deadline]);
 }
 
 export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServer> {
@@ -73,7 +110,13 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
       if (!answered) abort.abort();
     });
     try {
-      const bytes = await opts.blocks.get(block, abort.signal);
+      const bytes = await withinDeadline(opts.blocks.get(block, abort.signal), opts.answerWithinMs, (late) =>
+        opts.blocks.release?.(late),
+      );
+      if (bytes === TOO_LATE) {
+        abort.abort();
+        return reply(res, 503, "PEER_BUSY");
+      }
       if (bytes === undefined) return reply(res, 404, "PEER_UNAVAILABLE");
       if (bytes.byteLength !== blockLength(block)) throw new Error(`block has ${bytes.byteLength} bytes`);
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.byteLength });

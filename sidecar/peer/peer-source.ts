@@ -10,7 +10,7 @@
  * at different moments). Quarantined peers are skipped, and a peer that fails is quarantined.
  */
 import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-source.ts";
-import type { MismatchReport } from "../blocks/errors.ts";
+import { TransferTimeoutError, type MismatchReport } from "../blocks/errors.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
 import type { Quarantine } from "./quarantine.ts";
@@ -114,7 +114,13 @@ export class PeerBlockSource implements BlockSource {
         : err instanceof PeerError
           ? err
           : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
-      if (isPeerFault(e.peerCode) && !signal.aborted) this.#ctx.quarantine.add(this.peer, e.peerCode);
+      // Aborted by the engine's transfer timer while on the wire (peer-client.ts) is still a fault.
+      const stalled = e.peerCode === "PEER_TIMEOUT" && signal.reason instanceof TransferTimeoutError;
+      if (isPeerFault(e.peerCode) && (!signal.aborted || stalled)) {
+        this.#ctx.quarantine.add(this.peer, e.peerCode);
+        // The requests queued behind this one would each wait out the same fault: they move on now.
+        this.#ctx.client.giveUpWaiting(this.peer, `quarantined (${e.peerCode})`);
+      }
       const expected =
         e.peerCode === "PEER_ABORTED" || (this.cachedOnly && e.peerCode === "PEER_UNAVAILABLE");
       if (!expected) this.#ctx.onFailure?.(this.peer, e);

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { request } from "undici";
 import { generateTicketKey, signPeerTicket, ticketKeyFromPem } from "../../../lib/peer-ticket.ts";
 import { formatBlockPath } from "../../../sidecar/peer/peer-protocol.ts";
+import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 import { pushImage, type PushedImage } from "../../support/images/push.ts";
 import { splitLayers } from "../../support/images/layers.ts";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";
@@ -247,6 +248,13 @@ describe("p2p: sidecars share blocks", function () {
     const originRatio = origin.proxy.bodyBytes() / image.totalBytes;
     for (const r of results) expect(r.corruptBlobs).to.equal(0);
     expect(liar.hits()).to.be.above(0);
+    // In each block's tree the liar sits above some sidecars without owning the block: a relay's
+    // blocks are checked like the owner's.
+    const peers = [...g.sidecars.map((s) => s.peerId), liar.id];
+    const asRelay = liar
+      .requests()
+      .filter((r) => !r.cachedOnly && rankPeers(r.digest, r.index, peers)[0] !== liar.id).length;
+    expect(asRelay, "block requests the liar got for blocks it does not own").to.be.above(0);
     const quarantined = await Promise.all(
       g.sidecars.map(async (s) =>
         sampleOrZero(await s.metrics(), "acr_p2p_peer_failures_total", '{code="DIGEST_MISMATCH"}'),
@@ -261,7 +269,7 @@ describe("p2p: sidecars share blocks", function () {
     await Promise.all(pullAll(g, image));
     expect(liar.hits()).to.equal(hitsAfter);
     console.log(
-      `      liar answered ${hitsAfter} block requests; failed blob attempts (retried): ${results.map((r) => r.failedAttempts).join(" ")}; origin ${originRatio.toFixed(2)}x the image`,
+      `      liar answered ${hitsAfter} block requests (${asRelay} as a relay, not the owner); failed blob attempts (retried): ${results.map((r) => r.failedAttempts).join(" ")}; origin ${originRatio.toFixed(2)}x the image`,
     );
     // Each sidecar fetches a blob the liar touched once more from the origin (its recovery); a client's
     // retry waits for that recovery rather than fetching the blob a third time (that was 7.6x).

@@ -6,6 +6,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import type { Server as NetServer, Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { parseBlockPath, type PeerBlockRequest } from "../../../sidecar/peer/peer-protocol.ts";
 
 export type Fault = "silent" | "cut" | "wrong-bytes";
 
@@ -13,6 +14,8 @@ export interface FaultyPeer {
   readonly id: string;
   /** Requests (or connections, for "silent") received. */
   readonly hits: () => number;
+  /** The block requests received, parsed (none for "silent"). */
+  readonly requests: () => readonly PeerBlockRequest[];
   close(): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ function blockLengthOf(url: string): number {
 
 export async function startFaultyPeer(host: string, fault: Fault): Promise<FaultyPeer> {
   let hits = 0;
+  const requests: PeerBlockRequest[] = [];
   const sockets = new Set<Socket>();
   let server: NetServer;
   if (fault === "silent") {
@@ -38,6 +42,8 @@ export async function startFaultyPeer(host: string, fault: Fault): Promise<Fault
   } else {
     server = createHttpServer((req, res) => {
       hits++;
+      const asked = parseBlockPath(req.url ?? "/");
+      if (asked) requests.push(asked);
       const length = blockLengthOf(req.url ?? "/");
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": length });
       if (fault === "cut") {
@@ -57,6 +63,7 @@ export async function startFaultyPeer(host: string, fault: Fault): Promise<Fault
   return {
     id: `${host}:${port}`,
     hits: () => hits,
+    requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -19,6 +19,8 @@ import {
   quarantineLiars,
 } from "../../../sidecar/peer/peer-source.ts";
 import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
+import { TransferTimeoutError } from "../../../sidecar/blocks/errors.ts";
+import { attemptFetch } from "../../../sidecar/blocks/fetch-attempt.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 import { StaticPeers } from "../../../sidecar/peer/static-peers.ts";
@@ -309,6 +311,38 @@ describe("peer protocol over loopback", function () {
     // for a while.
     expect(quarantine.has(silent.id)).to.equal(false);
     expect(ctx.slowProbes.has(silent.id)).to.equal(true);
+    await client.close();
+  });
+
+  it("a silent peer is quarantined when the engine's transfer timer runs out before the client's own", async () => {
+    const silent = await startFaultyPeer("127.0.0.12", "silent");
+    extras.push(silent);
+    const other = await startFaultyPeer("127.0.0.13", "silent");
+    extras.push(other);
+    const view = new StaticPeers({ peers: [silent.id, other.id], group: "team", self: "127.0.0.14:1", key });
+    // The client would wait 20 s for an answer; the engine's attempt gives up after 300 ms of no progress.
+    const { ctx, quarantine, client } = sourceFor(view, "127.0.0.14:1", 20_000);
+    const source = new PeerBlockSource(ctx, silent.id, "registry.test:5000", REPO);
+    const timing = { transferTimeoutMs: 300, connectTimeoutMs: 500 };
+    const err = await attemptFetch(source, block(0), new AbortController().signal, timing).catch((e) => e);
+    expect(err).to.be.instanceOf(TransferTimeoutError);
+    // The attempt settles at its timer; the source hears of the abort a moment later.
+    for (let i = 0; i < 100 && !quarantine.has(silent.id); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(quarantine.has(silent.id), "the peer that never answered").to.equal(true);
+    // The caller's own abort is not the peer's fault.
+    const abort = new AbortController();
+    const asked = attemptFetch(
+      new PeerBlockSource(ctx, other.id, "registry.test:5000", REPO),
+      block(0),
+      abort.signal,
+      {
+        ...timing,
+        transferTimeoutMs: 20_000,
+      },
+    );
+    setTimeout(() => abort.abort(), 100);
+    await asked.catch(() => undefined);
+    expect(quarantine.has(other.id), "a peer whose request the caller dropped").to.equal(false);
     await client.close();
   });
 
