@@ -14,7 +14,7 @@ describe("p2p-sim calibration: the simulator against real sidecars behind token 
   this.timeout(600_000);
 
   it("agrees within 15% on p99 pull time and origin bytes at N=1 and N=4", async () => {
-    const options = { json: true, ns: [1, 4], imageMiB: 32, layers: 4, mbps: 10, cacheMiB: 128 };
+    const options = { json: false, ns: [1, 4], imageMiB: 32, layers: 4, mbps: 10, cacheMiB: 128 };
     const run = await benchBandwidth(options);
     const rows = calibrate({ options, rows: run.rows, blobs: run.blobs });
     expect(rows.map((r) => r.n)).to.deep.equal([1, 4]);
