@@ -169,9 +169,10 @@ export class SimPeer {
   /**
    * Runs `start` once a connection to `to` (a peer id or ORIGIN_KEY) is free: HTTP/1.1, one request per
    * connection, at most CONNECTIONS_PER_PEER to a peer (peer-client.ts) and CONNECTIONS_PER_ORIGIN to
-   * the registry (http-transport.ts). releaseConnection() gives it back; cancel() leaves the queue.
+   * the registry (http-transport.ts). An `urgent` request (a probe) waits at the head of the queue.
+   * releaseConnection() gives it back; cancel() leaves the queue.
    */
-  withConnection(to: string, start: () => void): { cancel(): boolean } {
+  withConnection(to: string, start: () => void, urgent = false): { cancel(): boolean } {
     let c = this.#connections.get(to);
     if (c === undefined) this.#connections.set(to, (c = { busy: 0, waiting: [] }));
     if (c.busy < (to === ORIGIN_KEY ? CONNECTIONS_PER_ORIGIN : CONNECTIONS_PER_PEER)) {
@@ -180,7 +181,8 @@ export class SimPeer {
       return { cancel: () => false };
     }
     const waiting = c.waiting;
-    waiting.push(start);
+    if (urgent) waiting.unshift(start);
+    else waiting.push(start);
     return {
       /** Leaves the queue (a request whose deadline passed); false if it already has its connection. */
       cancel: () => {
@@ -193,7 +195,7 @@ export class SimPeer {
 
   /**
    * A probe's connection (peer-client.ts): runs `start` on a free connection to `to`, opening up to
-   * PROBE_CONNECTIONS beyond the cap, and returns true; false (a miss at once) when none is to be had.
+   * PROBE_CONNECTIONS beyond the cap, and returns true; false when none is to be had at once.
    */
   tryProbeConnection(to: string, start: () => void): boolean {
     let c = this.#connections.get(to);

@@ -53,8 +53,8 @@ export interface ZoneSimOptions {
   readonly viewLagS: number;
   /** The block tree's fan-out (sidecar/peer/block-tree.ts); undefined: every peer asks the owner. */
   readonly fanout?: number;
-  /** Cached-only probes wait for a busy connection (up to their deadline), as before 2026-12-06. */
-  readonly probesWait?: boolean;
+  /** Probes queue behind block requests for a busy connection, as before 2026-12-06. */
+  readonly probesQueue?: boolean;
   /** Simulation step. */
   readonly stepS: number;
 }
@@ -288,16 +288,14 @@ class ZoneSim {
       if (source.kind === "origin") this.#fromOrigin(peer, request, next);
       else this.#fromPeer(peer, source.peer, source.cachedOnly, request, next);
     };
-    if (source.kind === "peer" && source.cachedOnly && this.#o.probesWait !== true) {
-      // A cached-only probe never waits for a connection: with every one to that peer busy it is a
-      // miss at once (peer-client.ts).
-      if (!peer.tryProbeConnection(to, start)) tryNext();
-      return;
-    }
-    const queued = peer.withConnection(to, start);
-    // A probe that may wait has a deadline, and waiting for a connection counts: past it the probe is
-    // a miss and that peer is not probed for a while (peer-source.ts).
-    if (source.kind === "peer" && source.cachedOnly) {
+    const probe = source.kind === "peer" && source.cachedOnly;
+    // A probe takes a free connection, or one of PROBE_CONNECTIONS past the cap (peer-client.ts).
+    if (probe && this.#o.probesQueue !== true && peer.tryProbeConnection(to, start)) return;
+    // Else it waits: at the head of the queue (before 2026-12-06, with `probesQueue`, at its tail).
+    const queued = peer.withConnection(to, start, probe && this.#o.probesQueue !== true);
+    // A probe has a deadline, and waiting for a connection counts: past it the probe is a miss and
+    // that peer is not probed for a while (peer-source.ts).
+    if (probe) {
       this.#after(CACHED_PROBE_TIMEOUT_MS / 1000, peer, () => {
         if (!queued.cancel()) return;
         peer.slowProbes.add(source.peer, "PROBE_TIMEOUT");

@@ -59,8 +59,11 @@ export class ConnectionPool {
     return slots.open < this.#opts.maxPerPeer + beyondCap ? this.open(peer) : undefined;
   }
 
-  /** A connection to `peer`; rejects with PEER_ABORTED when `signal` fires while waiting for one. */
-  acquire(peer: PeerId, signal: AbortSignal): Promise<PeerConnection> {
+  /**
+   * A connection to `peer`; rejects with PEER_ABORTED when `signal` fires while waiting for one. An
+   * `urgent` request waits at the head of the queue (a probe: it must not wait behind block requests).
+   */
+  acquire(peer: PeerId, signal: AbortSignal, urgent = false): Promise<PeerConnection> {
     if (this.#closed) return Promise.reject(new PeerError("PEER_ABORTED", "peer client closed", peer));
     const ready = this.tryAcquire(peer);
     if (ready !== undefined) return Promise.resolve(ready);
@@ -82,7 +85,8 @@ export class ConnectionPool {
         },
       };
       if (signal.aborted) return onAbort();
-      slots.waiting.push(waiter);
+      if (urgent) slots.waiting.unshift(waiter);
+      else slots.waiting.push(waiter);
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }

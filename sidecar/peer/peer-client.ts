@@ -30,10 +30,11 @@ export interface PeerClientOptions {
 export const CONNECTIONS_PER_PEER = 8;
 
 /**
- * Connections a probe for a held copy (cachedOnly) may open beyond the cap, and it never waits: a probe
- * is worth a round trip, not a place behind the block requests to that peer. Waiting, probes ran into
- * their 1 s deadline and stalled their block (bench/sim found it: at N=4 a 128 MiB pull at 25 MB/s
- * took 7.8 s instead of 6.3); never probing a busy peer sent the blocks it held to the registry.
+ * Connections a probe for a held copy (cachedOnly) may open beyond the cap; with those busy too it
+ * waits at the head of the queue, not behind the block requests to that peer. Queued behind them,
+ * probes ran into their 1 s deadline and stalled their block (bench/sim found it: at N=4 a 128 MiB
+ * pull at 25 MB/s took 7.8 s instead of 6.3); never waiting, a busy peer that held the block was not
+ * asked and the block came from the registry.
  */
 export const PROBE_CONNECTIONS = 2;
 
@@ -78,11 +79,8 @@ export class PeerClient {
       );
     }
     let connection = req.cachedOnly
-      ? this.#pool.tryAcquire(peer, PROBE_CONNECTIONS)
+      ? (this.#pool.tryAcquire(peer, PROBE_CONNECTIONS) ?? (await this.#pool.acquire(peer, signal, true)))
       : await this.#pool.acquire(peer, signal);
-    if (connection === undefined) {
-      throw new PeerError("PEER_UNAVAILABLE", "every connection to the peer is busy: not probed", peer);
-    }
     const target = this.#buffers.allocate(length);
     const path = formatBlockPath(req);
     const authorization = `${TICKET_SCHEME} ${ticket}`;

@@ -1,7 +1,7 @@
 /**
  * The peer client's connection cap: requests beyond it wait for a connection instead of opening one,
  * waiters leave on abort, a connection that closes frees its slot for the next waiter, and closing
- * the client fails whoever still waits. A probe for a cached copy never waits.
+ * the client fails whoever still waits. A probe for a cached copy does not wait behind block requests.
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
@@ -104,7 +104,7 @@ describe("peer client connection cap", function () {
     expect(mostOpen, "connections open at once").to.equal(1);
   });
 
-  it(`a cached-only probe never waits: past the cap it may open ${PROBE_CONNECTIONS} more connections, then it is a miss at once`, async () => {
+  it(`a cached-only probe may open ${PROBE_CONNECTIONS} connections past the cap, then waits at the head of the queue`, async () => {
     const held: Socket[] = [];
     let holding = true;
     await setup((socket) => (holding ? held.push(socket) : answer(socket)), 1);
@@ -112,11 +112,20 @@ describe("peer client connection cap", function () {
     const first = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
     const probes = Array.from({ length: PROBE_CONNECTIONS }, probe);
     while (held.length < 1 + PROBE_CONNECTIONS) await new Promise((r) => setTimeout(r, 5));
-    expect(await probe(), "a probe with every connection busy").to.equal("PEER_UNAVAILABLE");
-    const waiting = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal));
+    expect(peer.connections, "the probes opened connections past the cap").to.equal(1 + PROBE_CONNECTIONS);
+    // A block request queues first, then a probe: the next free connection goes to the probe.
+    let blockDone = false;
+    const queuedBlock = peerCodeOf(client.fetchBlock(peer.id, REQUEST, "t", signal)).then((code) => {
+      blockDone = true;
+      return code;
+    });
+    const queuedProbe = probe();
     holding = false;
+    answer(held.shift()!);
+    expect(await queuedProbe).to.equal("OK");
+    expect(blockDone, "the block request queued before the probe").to.equal(false);
     for (const socket of held) answer(socket);
-    expect(await Promise.all([first, ...probes, waiting])).to.deep.equal(
+    expect(await Promise.all([first, ...probes, queuedBlock])).to.deep.equal(
       Array.from({ length: 2 + PROBE_CONNECTIONS }, () => "OK"),
     );
     expect(peer.connections).to.equal(1 + PROBE_CONNECTIONS);
