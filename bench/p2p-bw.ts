@@ -26,7 +26,9 @@ import { makeTempDir, removeTempDir, spawnManaged } from "../test/support/origin
 import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts";
 import { sampleOrZero, startP2PGroup } from "../test/support/peer/p2p-group.ts";
 import { createShapedNetwork, type ShapedNetwork } from "../test/support/peer/shaped-network.ts";
+import { numberOption, optionValue } from "./cli-options.ts";
 import { percentile } from "./p2p.ts";
+import { pullColumns, type ZonePullRow } from "./zone-pull.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -44,36 +46,17 @@ export interface BandwidthOptions {
   readonly cacheMiB: number;
 }
 
-export interface BandwidthRow {
-  readonly n: number;
-  readonly imageBytes: number;
+export interface BandwidthRow extends ZonePullRow {
   readonly peerMBps: number;
-  /** image / per-peer bandwidth: no pull can be faster. */
-  readonly lowerBoundMs: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly p99OverLowerBound: number;
-  readonly originOverImage: number;
-  /** What each sidecar sent its peers, MiB: the largest and the mean (a hot spot shows as max >> mean). */
-  readonly peerUploadMiB: { readonly max: number; readonly mean: number };
   readonly sidecarCpuS: number;
   readonly sidecarCpuSPerGiB: number;
 }
 
 function parseOptions(argv: readonly string[]): BandwidthOptions {
-  const value = (flag: string, fallback: string): string => {
-    const at = argv.indexOf(flag);
-    return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
-  };
-  const positive = (flag: string, fallback: string): number => {
-    const n = Number(value(flag, fallback));
-    if (!Number.isFinite(n) || n <= 0)
-      throw new Error(`${flag} must be a positive number, got ${value(flag, "")}`);
-    return n;
-  };
-  const ns = value("--ns", "1,4,8,16,32").split(",").map(Number);
+  const positive = (flag: string, fallback: string): number => numberOption(argv, flag, fallback, 0, false);
+  const ns = optionValue(argv, "--ns", "1,4,8,16,32").split(",").map(Number);
   if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 250)) {
-    throw new Error(`--ns takes group sizes from 1 to 250, got ${value("--ns", "")}`);
+    throw new Error(`--ns takes group sizes from 1 to 250, got ${optionValue(argv, "--ns", "")}`);
   }
   return {
     json: argv.includes("--json"),
@@ -227,11 +210,7 @@ async function main(): Promise<void> {
   console.table(
     rows.map((r) => ({
       N: r.n,
-      "lower bound s": r.lowerBoundMs / 1000,
-      "p50 s": r.p50Ms / 1000,
-      "p99 s": r.p99Ms / 1000,
-      "p99 / bound": r.p99OverLowerBound,
-      "origin/image": r.originOverImage,
+      ...pullColumns(r),
       "peer upload max MiB": r.peerUploadMiB.max,
       "peer upload mean MiB": r.peerUploadMiB.mean,
       "sidecar CPU s/GiB": r.sidecarCpuSPerGiB,

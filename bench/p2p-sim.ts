@@ -20,8 +20,10 @@ import { fileURLToPath } from "node:url";
 import type { BandwidthOptions, BandwidthRow } from "./p2p-bw.ts";
 import { calibrate, CALIBRATION_TOLERANCE, HOST_MBPS, type CalibrationRow } from "./sim/calibration.ts";
 import { BLOCK_TREE_FANOUT } from "../sidecar/peer/peer-network.ts";
-import { simulateImagePull, type SimRow } from "./sim/image-pull.ts";
+import { numberOption, optionValue } from "./cli-options.ts";
+import { simulateImagePull, type ImagePullOptions, type SimRow } from "./sim/image-pull.ts";
 import { renderSimChart } from "./sim/sim-chart.ts";
+import { pullColumns } from "./zone-pull.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -31,32 +33,21 @@ const DESIGNS = [
   { name: `tree (fan-out ${BLOCK_TREE_FANOUT})`, options: { fanout: BLOCK_TREE_FANOUT } },
 ] as const;
 
-interface Options {
+interface Options extends Pick<
+  ImagePullOptions,
+  "imageMiB" | "layers" | "mbps" | "cacheMiB" | "churn" | "seed"
+> {
   readonly json: boolean;
   readonly ns: readonly number[];
-  readonly imageMiB: number;
-  readonly layers: number;
-  readonly mbps: number;
-  readonly cacheMiB: number;
-  readonly churn: number;
-  readonly seed: number;
   readonly calibrate: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const value = (flag: string, fallback: string): string => {
-    const at = argv.indexOf(flag);
-    return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
-  };
-  const number = (flag: string, fallback: string, min: number): number => {
-    const n = Number(value(flag, fallback));
-    if (!Number.isFinite(n) || n < min)
-      throw new Error(`${flag} must be a number >= ${min}, got ${value(flag, "")}`);
-    return n;
-  };
-  const ns = value("--ns", "16,32,100,200,500,1000").split(",").map(Number);
+  const number = (flag: string, fallback: string, min: number): number =>
+    numberOption(argv, flag, fallback, min);
+  const ns = optionValue(argv, "--ns", "16,32,100,200,500,1000").split(",").map(Number);
   if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 5000)) {
-    throw new Error(`--ns takes group sizes from 1 to 5000, got ${value("--ns", "")}`);
+    throw new Error(`--ns takes group sizes from 1 to 5000, got ${optionValue(argv, "--ns", "")}`);
   }
   const churn = number("--churn", "0.05", 0);
   if (churn >= 0.5) throw new Error(`--churn is a share of the peers below 0.5, got ${churn}`);
@@ -139,11 +130,7 @@ async function main(): Promise<void> {
       design: r.design,
       N: r.n,
       churn: r.churn,
-      "lower bound s": r.lowerBoundMs / 1000,
-      "p50 s": r.p50Ms / 1000,
-      "p99 s": r.p99Ms / 1000,
-      "p99 / bound": r.p99OverLowerBound,
-      "origin/image": r.originOverImage,
+      ...pullColumns(r),
       "upload max/mean": r.uploadMaxOverMean,
       incomplete: r.incomplete,
       "sim s": r.wallS,

@@ -10,6 +10,7 @@ import { SIDECAR_MEMORY_BUDGET } from "../../lib/sidecar-memory.ts";
 import { sidecarOption } from "../../lib/sidecar-options.ts";
 import { defaultReadaheadBlocks, type BlobDescriptor } from "../../sidecar/blocks/index.ts";
 import { fetchSlots } from "../../sidecar/memory/fetch-slots.ts";
+import type { ZonePullRow } from "../zone-pull.ts";
 import { simulateZone, type ZoneSimOptions } from "./zone-sim.ts";
 
 const MiB = 1024 * 1024;
@@ -40,16 +41,8 @@ export interface ImagePullOptions {
   readonly timing?: Partial<Pick<ZoneSimOptions, "peerRequestS" | "originRequestS" | "pullStartS" | "stepS">>;
 }
 
-export interface SimRow {
-  readonly n: number;
+export interface SimRow extends ZonePullRow {
   readonly churn: number;
-  readonly imageBytes: number;
-  readonly lowerBoundMs: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly p99OverLowerBound: number;
-  readonly originOverImage: number;
-  readonly peerUploadMiB: { readonly max: number; readonly mean: number };
   readonly uploadMaxOverMean: number;
   /** Peers that stayed and did not finish (0 when every pull completed). */
   readonly incomplete: number;

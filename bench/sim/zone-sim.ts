@@ -15,7 +15,8 @@
  *
  * Churn: peers chosen by a seeded generator leave (their transfers fail, requesters quarantine them and
  * move on, the others' views drop them `viewLagS` later) and new peers join (start their own pull, enter
- * the others' views `viewLagS` later). Nothing is random but that choice, so a run is repeatable.
+ * the others' views `viewLagS` later). Nothing is random but that choice, made by a seeded generator,
+ * so a run is repeatable.
  */
 import {
   blockCount,
@@ -26,6 +27,7 @@ import {
 import { CACHED_PROBE_TIMEOUT_MS } from "../../sidecar/peer/peer-network.ts";
 import { FluidLinks, NO_LINK, type FlowEnd } from "./fluid-links.ts";
 import { ORIGIN_KEY, SimPeer, type FetchDone, type SimSource } from "./sim-peer.ts";
+import { prng } from "../../test/support/prng.ts";
 import { Timers } from "./timers.ts";
 
 export interface ZoneSimOptions {
@@ -377,7 +379,7 @@ class ZoneSim {
   }
 
   #scheduleChurn(churn: ChurnOptions): void {
-    const random = seededRandom(churn.seed);
+    const random = prng(churn.seed);
     const leaving = Math.floor(churn.leave * this.#o.n);
     const order = Array.from({ length: this.#o.n }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -427,16 +429,4 @@ class ZoneSim {
 
 function peerName(index: number): string {
   return `10.${index >> 8}.${index & 255}.1:65002`;
-}
-
-/** mulberry32: a small seeded generator, so that churn picks the same peers and instants every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

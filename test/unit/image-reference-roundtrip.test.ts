@@ -12,7 +12,7 @@ import {
   restoreFromFront,
   rewriteThroughFront,
 } from "../../lib/image-reference.ts";
-import { prng } from "./webhook/prng.ts";
+import { prng } from "../support/prng.ts";
 
 const FRONT = "127.0.0.1:65001";
 

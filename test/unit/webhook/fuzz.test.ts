@@ -16,7 +16,7 @@ import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
 import { objectLimitBroken } from "../../../webhook/mutation/object-limits.ts";
 import { checkPod } from "../../../webhook/mutation/pod.ts";
 import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
-import { prng } from "./prng.ts";
+import { prng } from "../../support/prng.ts";
 import { pod, review, testConfig, testDeps } from "./webhook-fixtures.ts";
 
 type Json = Record<string, unknown>;

@@ -1,4 +1,4 @@
-/** mulberry32: a small seedable PRNG, so property and fuzz tests name reproducible inputs. */
+/** mulberry32: a small seedable PRNG, so property and fuzz tests (and the simulator's churn) are reproducible. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
