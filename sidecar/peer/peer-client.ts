@@ -33,7 +33,7 @@ export const CONNECTIONS_PER_PEER = 8;
  * Connections a probe for a held copy (cachedOnly) may open beyond the cap; with those busy too it
  * waits at the head of the queue, not behind the block requests to that peer. Queued behind them,
  * probes ran into their 1 s deadline and stalled their block (bench/sim found it: at N=4 a 128 MiB
- * pull at 25 MB/s took 7.8 s instead of 6.3); never waiting, a busy peer that held the block was not
+ * pull at 25 MB/s took 7.9 s instead of 6.2); never waiting, a busy peer that held the block was not
  * asked and the block came from the registry.
  */
 export const PROBE_CONNECTIONS = 2;
