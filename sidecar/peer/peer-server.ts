@@ -1,7 +1,8 @@
 /**
  * The block server on <podIP>:<peerPort>. It answers only requests that carry a valid ticket of this
- * sidecar's group, and serves a block from cache or, when this sidecar owns it and lacks it, by
- * fetching it once from the registry with its own credential for the repository (OwnerBlocks).
+ * sidecar's group, and serves a block from cache or, when it lacks it, by fetching it once (OwnerBlocks):
+ * from the peers above it in the block's tree, or as the owner from the registry with its own
+ * credential for the repository.
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -21,6 +22,11 @@ export interface OwnerBlocks {
   get(req: PeerBlockRequest, signal: AbortSignal): Promise<Uint8Array | undefined>;
   /** The bytes `get` gave are written: their buffer may serve another block (block-pool.ts). */
   release?(bytes: Uint8Array): void;
+  /**
+   * Whether a block this sidecar lacks would come from another peer (it relays the block in its tree)
+   * rather than from the registry: only such a wait is cut short by `answerWithinMs`.
+   */
+  relays?(req: PeerBlockRequest): boolean;
 }
 
 export interface PeerServerOptions {
@@ -33,10 +39,11 @@ export interface PeerServerOptions {
   /** Most block requests served at once; more get 503 and the requester moves on. */
   readonly maxInFlight: number;
   /**
-   * How long a request may wait for a block this sidecar has to fetch first; past it the answer is 503
-   * and the requester asks its next candidate. In a block tree a relay waits on its own parent: were
-   * that parent silent, the requester's own timeout would run out first and it would quarantine the
-   * relay, which did nothing wrong. Keep it well under the requesters' transferTimeout.
+   * How long a request may wait for a block this sidecar relays (OwnerBlocks.relays); past it the
+   * answer is 503 and the requester asks its next candidate. A relay waits on its own parent: were that
+   * parent silent, the requester's own timeout would run out first and it would quarantine the relay,
+   * which did nothing wrong. Keep it well under the requesters' transferTimeout. A wait on the registry
+   * is not cut: the requester would only fetch the same block from the registry itself.
    */
   readonly answerWithinMs?: number;
   readonly logger: Logger;
@@ -110,7 +117,8 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
       if (!answered) abort.abort();
     });
     try {
-      const bytes = await withinDeadline(opts.blocks.get(block, abort.signal), opts.answerWithinMs, (late) =>
+      const limit = opts.blocks.relays?.(block) === true ? opts.answerWithinMs : undefined;
+      const bytes = await withinDeadline(opts.blocks.get(block, abort.signal), limit, (late) =>
         opts.blocks.release?.(late),
       );
       if (bytes === TOO_LATE) {

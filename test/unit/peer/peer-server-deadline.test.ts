@@ -1,8 +1,9 @@
 /**
- * The peer server's answer deadline: a block it must fetch first (a relay in a block tree waiting on its
- * own parent) that is not there within answerWithinMs is answered 503 PEER_BUSY, which the requester
- * takes as nobody's fault, so an honest relay behind a silent parent is not quarantined by its children.
- * A block that comes after the answer goes back to its owner (release).
+ * The peer server's answer deadline: a block it relays (fetches from a peer above it in the block's
+ * tree) that is not there within answerWithinMs is answered 503 PEER_BUSY, which the requester takes
+ * as nobody's fault, so an honest relay behind a silent parent is not quarantined by its children. A
+ * block that comes after the answer goes back to its owner (release). A block the server reads from
+ * the registry itself is waited for: the requester would only read the same block there too.
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
@@ -25,8 +26,14 @@ const REQUEST: PeerBlockRequest = {
   index: 0,
 };
 
-/** Blocks that arrive `delayMs` after they are asked for; records what was given back. */
-function slowBlocks(delayMs: number): OwnerBlocks & { released: Uint8Array[]; block: Uint8Array } {
+/**
+ * Blocks that arrive `delayMs` after they are asked for, relayed from a peer above or (relays false)
+ * read from the registry; records what was given back.
+ */
+function slowBlocks(
+  delayMs: number,
+  relays = true,
+): OwnerBlocks & { released: Uint8Array[]; block: Uint8Array } {
   const block = randomBytes(BS);
   const released: Uint8Array[] = [];
   return {
@@ -34,6 +41,7 @@ function slowBlocks(delayMs: number): OwnerBlocks & { released: Uint8Array[]; bl
     released,
     get: () => new Promise((resolve) => setTimeout(() => resolve(block), delayMs)),
     release: (bytes) => released.push(bytes),
+    relays: () => relays,
   };
 }
 
@@ -71,6 +79,13 @@ describe("peer server: answer deadline for blocks it must fetch first", function
     expect(performance.now() - started).to.be.below(400);
     for (let i = 0; i < 100 && blocks.released.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(blocks.released).to.deep.equal([blocks.block]);
+  });
+
+  it("a block read from the registry (not relayed) is waited for past the deadline", async () => {
+    const blocks = slowBlocks(300, false);
+    const peer = await serve(blocks, 50);
+    const bytes = await client.fetchBlock(peer, REQUEST, ticket, new AbortController().signal);
+    expect(Buffer.from(bytes).equals(blocks.block)).to.equal(true);
   });
 
   it("a block within the deadline is served as usual", async () => {
