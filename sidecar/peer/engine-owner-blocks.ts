@@ -11,12 +11,10 @@
  * another repository.
  */
 import type { BlockEngine } from "../blocks/block-engine.ts";
-import { blockRequest } from "../blocks/block-plan.ts";
 import type { BlobDescriptor, BlockRequest, BlockSource, SourceList } from "../blocks/block-source.ts";
 import { blockLength } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { OwnerBlocks } from "./peer-server.ts";
-import { PeerBlockSource } from "./peer-source.ts";
 
 /** The registry for one repository, with a credential of this sidecar's own pods. */
 export interface OwnerOrigin {
@@ -86,18 +84,6 @@ export class EngineOwnerBlocks implements OwnerBlocks {
     const peers = this.#peersFirst?.(req.host, req.repo);
     const sources: SourceList = peers ? (request) => [...peers(request), source] : [source];
     return this.#engine.getBlock(blob, req.index, sources, { authoritative: source, signal });
-  }
-
-  /** Whether this sidecar would fetch the block from a peer above it (not from the registry). */
-  relays(req: PeerBlockRequest): boolean {
-    const peers = this.#peersFirst?.(req.host, req.repo);
-    if (peers === undefined) return false;
-    const request = blockRequest(
-      { digest: req.digest, size: req.blobSize },
-      req.index,
-      this.#engine.blockSizeBytes,
-    );
-    return peers(request).some((source) => source instanceof PeerBlockSource && !source.cachedOnly);
   }
 
   /**

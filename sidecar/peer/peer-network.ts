@@ -248,7 +248,6 @@ export function createPeerNetwork(
         ),
         blockSize: settings.blockSizeBytes,
         maxInFlight: Math.max(256, settings.proxyFsParallels * 4),
-        answerWithinMs: settings.transferTimeoutMs / 2,
         logger,
         onAnswer: (status, bytes) => {
           metrics?.served.inc({ status: String(status) });

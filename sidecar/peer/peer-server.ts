@@ -16,17 +16,13 @@ import type { PeerViewProvider } from "./peer-view.ts";
 /** The owner side of the engine: what the peer server needs from the rest of the sidecar. */
 export interface OwnerBlocks {
   /**
-   * The block's bytes, from cache or fetched once (single-flight) from the registry with this
-   * sidecar's own credential for `req.repo`; undefined when it has neither the block nor a credential.
+   * The block's bytes, from cache or fetched once (single-flight): from the peers above this sidecar
+   * in the block's tree, or from the registry with this sidecar's own credential for `req.repo`;
+   * undefined when it has neither the block nor a credential.
    */
   get(req: PeerBlockRequest, signal: AbortSignal): Promise<Uint8Array | undefined>;
   /** The bytes `get` gave are written: their buffer may serve another block (block-pool.ts). */
   release?(bytes: Uint8Array): void;
-  /**
-   * Whether a block this sidecar lacks would come from another peer (it relays the block in its tree)
-   * rather than from the registry: only such a wait is cut short by `answerWithinMs`.
-   */
-  relays?(req: PeerBlockRequest): boolean;
 }
 
 export interface PeerServerOptions {
@@ -38,14 +34,6 @@ export interface PeerServerOptions {
   readonly blockSize: number;
   /** Most block requests served at once; more get 503 and the requester moves on. */
   readonly maxInFlight: number;
-  /**
-   * How long a request may wait for a block this sidecar relays (OwnerBlocks.relays); past it the
-   * answer is 503 and the requester asks its next candidate. A relay waits on its own parent: were that
-   * parent silent, the requester's own timeout would run out first and it would quarantine the relay,
-   * which did nothing wrong. Keep it well under the requesters' transferTimeout. A wait on the registry
-   * is not cut: the requester would only fetch the same block from the registry itself.
-   */
-  readonly answerWithinMs?: number;
   readonly logger: Logger;
   /** Every answer: its status and the block bytes sent (0 unless 200). */
   readonly onAnswer?: (status: number, bytes: number) => void;
@@ -54,36 +42,6 @@ export interface PeerServerOptions {
 export interface PeerServer {
   readonly address: AddressInfo;
   close(): Promise<void>;
-}
-
-const TOO_LATE = Symbol("too late");
-
-/**
- * The block, or TOO_LATE once `ms` passed first (a block that arrives later goes to `release`).
- * Without `ms`, the block whenever it comes.
- */
-function withinDeadline(
-  pending: Promise<Uint8Array | undefined>,
-  ms: number | undefined,
-  release: (late: Uint8Array) => void,
-): Promise<Uint8Array | undefined | typeof TOO_LATE> {
-  if (ms === undefined) return pending;
-  let timer: NodeJS.Timeout | undefined;
-  let late = false;
-  const deadline = new Promise<typeof TOO_LATE>((resolve) => {
-    timer = setTimeout(() => {
-      late = true;
-      resolve(TOO_LATE);
-    }, ms);
-  });
-  pending.then(
-    (bytes) => {
-      clearTimeout(timer);
-      if (late && bytes !== undefined) release(bytes);
-    },
-    () => clearTimeout(timer),
-  );
-  return Promise.race([pending, deadline]);
 }
 
 export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServer> {
@@ -117,14 +75,7 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
       if (!answered) abort.abort();
     });
     try {
-      const limit = opts.blocks.relays?.(block) === true ? opts.answerWithinMs : undefined;
-      const bytes = await withinDeadline(opts.blocks.get(block, abort.signal), limit, (late) =>
-        opts.blocks.release?.(late),
-      );
-      if (bytes === TOO_LATE) {
-        abort.abort();
-        return reply(res, 503, "PEER_BUSY");
-      }
+      const bytes = await opts.blocks.get(block, abort.signal);
       if (bytes === undefined) return reply(res, 404, "PEER_UNAVAILABLE");
       if (bytes.byteLength !== blockLength(block)) throw new Error(`block has ${bytes.byteLength} bytes`);
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.byteLength });

@@ -4,9 +4,7 @@
  * after asking the peers ranked after it for a held copy. Every peer asked ranks above the asker.
  */
 import { expect } from "chai";
-import type { BlockEngine } from "../../../sidecar/blocks/block-engine.ts";
 import { ancestors } from "../../../sidecar/peer/block-tree.ts";
-import { EngineOwnerBlocks } from "../../../sidecar/peer/engine-owner-blocks.ts";
 import type { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { CACHED_PROBES, peerCandidates, type PeerSourceContext } from "../../../sidecar/peer/peer-source.ts";
 import type { PeerViewProvider } from "../../../sidecar/peer/peer-view.ts";
@@ -86,29 +84,6 @@ describe("block tree", () => {
           ...held,
         ]);
       }
-    }
-  });
-
-  it("the peer server cuts short only a relay's wait: a peer below the owner relays, the owner does not", () => {
-    // relays() reads only the engine's block size.
-    const engine = { blockSizeBytes: 256 * 1024 } as BlockEngine;
-    const noOrigin = async () => undefined;
-    const serverOf = (self: string) =>
-      new EngineOwnerBlocks(engine, noOrigin, { credentialWaitMs: 0, noCredentialTtlMs: 0 }, (host, repo) =>
-        peerCandidates(contextFor(self, 2), host, repo),
-      );
-    for (let index = 0; index < 8; index++) {
-      const order = rankPeers(DIGEST, index, PEERS);
-      const req = {
-        host: "registry.test",
-        repo: "team/app",
-        digest: DIGEST,
-        blobSize: 16 * 256 * 1024,
-        blockSize: 256 * 1024,
-        index,
-      };
-      expect(serverOf(order[0]!).relays(req), `owner of block ${index}`).to.equal(false);
-      for (const at of [1, 5, 15]) expect(serverOf(order[at]!).relays(req), `position ${at}`).to.equal(true);
     }
   });
 
