@@ -27,7 +27,7 @@ import { startOrigin, type Origin } from "../test/support/origin/origin-stack.ts
 import { sampleOrZero, startP2PGroup } from "../test/support/peer/p2p-group.ts";
 import { createShapedNetwork, type ShapedNetwork } from "../test/support/peer/shaped-network.ts";
 import { numberOption, optionValue } from "./cli-options.ts";
-import { percentile } from "./p2p.ts";
+import { percentile } from "./stats.ts";
 import { pullColumns, type ZonePullRow } from "./zone-pull.ts";
 
 const MiB = 1024 * 1024;

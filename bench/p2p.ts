@@ -25,6 +25,7 @@ import { sampleOrZero, startP2PGroup } from "../test/support/peer/p2p-group.ts";
 import { cpuSecondsOf } from "../test/support/process-stats.ts";
 import { discardGet } from "./discard-get.ts";
 import { renderChart } from "./p2p-chart.ts";
+import { percentile } from "./stats.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -81,12 +82,6 @@ function parseOptions(argv: string[]): Options {
     blocksizeKiB: argv.includes("--blocksize-kib") ? Number(value("--blocksize-kib", "")) : undefined,
     direct: !argv.includes("--no-direct"),
   };
-}
-
-/** Nearest-rank percentile. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 /** Manifest, then every blob at once (as containerd does with its default concurrency). Returns ms. */

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { buildImages } from "../hack/images/build-images.ts";
 import { bundle } from "../hack/images/bundle.ts";
 import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../sidecar/node-flags.ts";
+import { percentile } from "./stats.ts";
 import { freePort, makeTempDir, spawnManaged } from "../test/support/origin/child-process.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -105,11 +106,6 @@ async function startOnce(
   } finally {
     await proc.stop();
   }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 export interface StartupRow {

@@ -29,6 +29,8 @@ export class FluidLinks {
   #remaining = new Float64Array(0);
   #ends: (FlowEnd | undefined)[] = [];
   #rates = new Float64Array(0);
+  /** Per flow, scratch for a round: the least fair share among its links. */
+  #least = new Float64Array(0);
   #count = 0;
   // Scratch per link, reused every step.
   readonly #left: Float64Array;
@@ -102,6 +104,7 @@ export class FluidLinks {
     const tight = this.#tightest;
     const [ups, downs] = this.#links as [Int32Array, Int32Array];
     const rates = this.#rates;
+    const least = this.#least;
     const shared = this.#shared;
     left.set(this.#capacity);
     users.fill(0);
@@ -120,7 +123,8 @@ export class FluidLinks {
         if (rates[f]! >= 0) continue;
         const up = ups[f]!;
         const down = downs[f]!;
-        const m = this.#least(up, down, share);
+        const m = this.#leastShare(up, down, share);
+        least[f] = m;
         if (share[up]! > m) tight[up] = 0;
         if (down !== NO_LINK && share[down]! > m) tight[down] = 0;
         if (shared !== NO_LINK && share[shared]! > m) tight[shared] = 0;
@@ -131,7 +135,8 @@ export class FluidLinks {
         if (rates[f]! >= 0) continue;
         const up = ups[f]!;
         const down = downs[f]!;
-        const m = this.#least(up, down, share);
+        // Shares are not updated within a round: the bound found above still holds.
+        const m = least[f]!;
         const fixes =
           last ||
           (tight[up] === 1 && share[up] === m) ||
@@ -158,7 +163,7 @@ export class FluidLinks {
     }
   }
 
-  #least(up: number, down: number, share: Float64Array): number {
+  #leastShare(up: number, down: number, share: Float64Array): number {
     let m = share[up]!;
     if (down !== NO_LINK && share[down]! < m) m = share[down]!;
     if (this.#shared !== NO_LINK && share[this.#shared]! < m) m = share[this.#shared]!;
@@ -188,6 +193,7 @@ export class FluidLinks {
     remaining.set(this.#remaining);
     this.#remaining = remaining;
     this.#rates = new Float64Array(size);
+    this.#least = new Float64Array(size);
     this.#ends.length = size;
   }
 }

@@ -10,6 +10,7 @@ import { SIDECAR_MEMORY_BUDGET } from "../../lib/sidecar-memory.ts";
 import { sidecarOption } from "../../lib/sidecar-options.ts";
 import { defaultReadaheadBlocks, type BlobDescriptor } from "../../sidecar/blocks/index.ts";
 import { fetchSlots } from "../../sidecar/memory/fetch-slots.ts";
+import { percentile } from "../stats.ts";
 import type { ZonePullRow } from "../zone-pull.ts";
 import { simulateZone, type ZoneSimOptions } from "./zone-sim.ts";
 
@@ -117,10 +118,4 @@ export function simulateImagePull(opts: ImagePullOptions): SimRow {
     joined: result.joined,
     wallS: round((performance.now() - started) / 1000, 100),
   };
-}
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }

@@ -173,8 +173,7 @@ export class SimPeer {
    * releaseConnection() gives it back; cancel() leaves the queue.
    */
   withConnection(to: string, start: () => void, urgent = false): { cancel(): boolean } {
-    let c = this.#connections.get(to);
-    if (c === undefined) this.#connections.set(to, (c = { busy: 0, waiting: [] }));
+    const c = this.#connectionsTo(to);
     if (c.busy < (to === ORIGIN_KEY ? CONNECTIONS_PER_ORIGIN : CONNECTIONS_PER_PEER)) {
       c.busy++;
       start();
@@ -198,8 +197,7 @@ export class SimPeer {
    * PROBE_CONNECTIONS beyond the cap, and returns true; false when none is to be had at once.
    */
   tryProbeConnection(to: string, start: () => void): boolean {
-    let c = this.#connections.get(to);
-    if (c === undefined) this.#connections.set(to, (c = { busy: 0, waiting: [] }));
+    const c = this.#connectionsTo(to);
     if (c.busy >= CONNECTIONS_PER_PEER + PROBE_CONNECTIONS) return false;
     c.busy++;
     start();
@@ -207,10 +205,16 @@ export class SimPeer {
   }
 
   releaseConnection(to: string): void {
-    const c = this.#connections.get(to)!;
+    const c = this.#connectionsTo(to);
     const next = c.waiting.shift();
     if (next) next();
     else c.busy--;
+  }
+
+  #connectionsTo(to: string): { busy: number; readonly waiting: (() => void)[] } {
+    let c = this.#connections.get(to);
+    if (c === undefined) this.#connections.set(to, (c = { busy: 0, waiting: [] }));
+    return c;
   }
 
   #viewProvider(): PeerViewProvider {

@@ -1,15 +1,16 @@
 /**
  * A deterministic simulation of one zone pulling one image through its sidecars: N peers with capped
  * upload and download, an origin capped in total, and the data plane's rules taken from the sidecar
- * itself (sim-peer.ts: rendezvous ranking, owner then next candidate then registry, cached-only probes
- * of the peers ranked after, quarantine). What it models of each sidecar:
+ * itself (sim-peer.ts: rendezvous ranking, the block tree or the owner alone, cached-only probes of the
+ * peers ranked after, the registry last, quarantine). What it models of each sidecar:
  *
  * - each blob is read in order with the engine's readahead (two blocks, then one more per block
  *   released, up to `readaheadBlocks`; blocks past the next two borrow from an engine-wide budget), as
  *   sidecar/blocks/block-readable.ts does, and the pull client takes every block at once (loopback);
  * - a block is fetched once per sidecar (single-flight), holding one of `slots` fetch slots;
- * - an owner asked for a block it lacks fetches it (peers ranked after it, cached only, then the
- *   registry) into its cache, then sends it; the cache is an LRU of `cacheBytes`;
+ * - a peer asked for a block it lacks fetches it into its cache (in a block tree from the peers above
+ *   it, as for its own pull; as the owner from the peers ranked after it, cached only, then the
+ *   registry), then sends it; the cache is an LRU of `cacheBytes`;
  * - every request costs a round trip before its bytes flow; bytes share links max-min fairly
  *   (fluid-links.ts), optionally also one host CPU that every flow crosses (the benchmark machine).
  *
@@ -163,7 +164,7 @@ class ZoneSim {
     };
   }
 
-  #startPeer(index: number, view: readonly string[]): SimPeer {
+  #startPeer(index: number, view: readonly string[]): void {
     const o = this.#o;
     const peer = new SimPeer({
       id: peerName(index),
@@ -194,7 +195,6 @@ class ZoneSim {
       this.#streams.set(peer, streams);
       for (const stream of streams) this.#advance(peer, stream);
     });
-    return peer;
   }
 
   /** Releases the blocks that arrived in order, then opens the window further (block-readable.ts). */

@@ -1,9 +1,9 @@
 /**
  * Peers as block sources. For each block the engine asks `candidates(request)` for its peer sources:
- * the owner (rendezvous hashing over the ready peers of the group), then the next candidate; the
- * caller appends the registry. The list stops early when this sidecar is itself the next usable
- * candidate: fetching from the registry is then exactly what that candidate would do, except that the
- * peers ranked right after this sidecar are asked first for a copy they already hold (cached only). With
+ * the peers above this sidecar in the block's rendezvous ranking, read as a tree (block-tree.ts:
+ * parent, then grandparent), or without a fan-out the owner, then the next candidate; then the peers
+ * ranked right after this sidecar, for a copy they already hold (cached only); the caller appends the
+ * registry. The owner, with no peer above it, reads the registry after those probes. With
  * rendezvous hashing a peer that joins takes over only blocks whose owner until then now ranks right
  * after it, so the blocks a newcomer owns come from their previous owner's cache instead of the
  * registry (a Deployment scaled out while its first pods already run; sidecars of one scale-out ready
@@ -25,7 +25,7 @@ export interface PeerSourceContext {
   /** This sidecar's own peer id. */
   readonly self: PeerId;
   readonly blockSize: number;
-  /** Peers tried per block before the registry (owner + next candidate = 2). */
+  /** Peers above this sidecar tried per block (parent and grandparent, or owner and next candidate). */
   readonly maxCandidates: number;
   /**
    * With a fan-out, a block's ranking is read as a tree (block-tree.ts): each peer asks its parent,
@@ -149,9 +149,9 @@ export function peerCandidates(
 }
 
 /**
- * For the owner side: the peers ranked after this sidecar for a block, asked for a copy they hold
- * before the owner fetches the block from the registry for a requester (which may itself be one of
- * them: it answers a cached-only miss at once).
+ * The owner side's peers before block trees: the peers ranked after this sidecar for a block, asked
+ * for a copy they hold before it fetches the block from the registry for a requester. With a block
+ * tree the owner side takes `peerCandidates` instead; the simulator still runs the design without.
  */
 export function cachedCandidates(
   ctx: PeerSourceContext,
