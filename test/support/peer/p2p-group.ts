@@ -49,6 +49,11 @@ export interface GroupOptions {
    * there (`ip netns exec`) on the namespace's address, and `size` is the number of namespaces.
    */
   readonly namespaces?: readonly { readonly name: string; readonly ip: string }[];
+  /**
+   * The script the sidecars run: default the TypeScript sources (bin/acr-p2p.ts); benchmarks pass the
+   * sidecar image's bundle (hack/images/bundle.ts), so that they measure what ships.
+   */
+  readonly entry?: string;
 }
 
 /** Ports in a group of fresh namespaces: nothing else listens there. */
@@ -136,7 +141,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
       const args = [
         ...SIDECAR_NODE_FLAGS,
         ...nodeArgs,
-        join(ROOT, "bin/acr-p2p.ts"),
+        opts.entry ?? join(ROOT, "bin/acr-p2p.ts"),
         "sidecar",
         ...common,
         "--listen-host",
