@@ -12,7 +12,8 @@
  *
  * Run: `npm exec -- node bench/sidecar.ts [sidecar flags]` (prints a table, writes
  * bench/results/sidecar.json), or call benchSidecar() from the bench runner. BENCH_IMAGE_MIB sets the
- * image size; BENCH_PROF=1 writes a CPU profile of the sidecar to /tmp/prof.
+ * image size; BENCH_PROF=1 writes a CPU profile of the sidecar to /tmp/prof. The sidecar runs the
+ * sidecar image's bundle (hack/images/bundle.ts), as pods do; BENCH_SOURCES=1 runs the TypeScript sources.
  *
  * Wall time shares two cores with the client, the proxy and the registry (and with whatever else
  * runs): sidecarMBPerCpuSecond is the sidecar's own cost, independent of that.
@@ -31,6 +32,8 @@ import {
   type ChildSidecar,
 } from "../test/integration/sidecar/child-sidecar.ts";
 import { memoryBytesOf } from "../test/support/process-stats.ts";
+import { bundle } from "../hack/images/bundle.ts";
+import { makeTempDir, removeTempDir } from "../test/support/origin/child-process.ts";
 import { discardGet } from "./discard-get.ts";
 
 const MiB = 1024 * 1024;
@@ -43,6 +46,8 @@ export interface SidecarBenchOptions {
   readonly warmRuns?: number;
   /** Extra sidecar flags (e.g. `--blocksize 1024`). */
   readonly sidecarArgs?: readonly string[];
+  /** Run the sidecar from the TypeScript sources instead of the image's bundle. */
+  readonly sources?: boolean;
 }
 
 export interface SidecarBenchRow {
@@ -165,6 +170,7 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
   const imageBytes = opts.imageBytes ?? 256 * MiB;
   const layerCount = opts.layers ?? 4;
   const originBytesPerSec = opts.originBytesPerSec ?? 100e6;
+  const bundleDir = makeTempDir("sidecar-bundle");
   const origin = await startOrigin({ bytesPerSec: originBytesPerSec });
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
   let sidecar: ChildSidecar | undefined;
@@ -187,6 +193,7 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
       process.env.BENCH_PROF
         ? { ...process.env, NODE_OPTIONS: "--cpu-prof --cpu-prof-dir=/tmp/prof" }
         : process.env,
+      ...(opts.sources ? [] : [(await bundle("sidecar", bundleDir)).file]),
     );
     const s = sidecar;
     const idleRss = s.rssBytes();
@@ -223,6 +230,7 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
     await sidecar?.stop();
     await agent.close();
     await origin.stop();
+    removeTempDir(bundleDir);
   }
 }
 
@@ -239,6 +247,7 @@ function round(n: number, factor = 10): number {
 async function main(): Promise<void> {
   const result = await benchSidecar({
     sidecarArgs: process.argv.slice(2),
+    sources: process.env.BENCH_SOURCES === "1",
     ...(process.env.BENCH_IMAGE_MIB ? { imageBytes: Number(process.env.BENCH_IMAGE_MIB) * MiB } : {}),
   });
   console.table(result.rows);
