@@ -13,6 +13,7 @@ import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-so
 import { TransferTimeoutError, type MismatchReport } from "../blocks/errors.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
+import type { ProbeMisses } from "./probe-misses.ts";
 import type { Quarantine } from "./quarantine.ts";
 import { ancestors } from "./block-tree.ts";
 import { rankPeers } from "./rendezvous.ts";
@@ -44,6 +45,8 @@ export interface PeerSourceContext {
    * they stay asked as owners: a silent peer then costs one probe, a busy one loses only its probes.
    */
   readonly slowProbes: Quarantine;
+  /** Blobs not probed for after their probes kept missing (probe-misses.ts). */
+  readonly probeMisses: ProbeMisses;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
 
@@ -97,7 +100,10 @@ export class PeerBlockSource implements BlockSource {
         context,
       );
       this.#ctx.quarantine.forgive(this.peer);
-      if (this.cachedOnly) this.#ctx.slowProbes.forgive(this.peer);
+      if (this.cachedOnly) {
+        this.#ctx.slowProbes.forgive(this.peer);
+        this.#ctx.probeMisses.held(request.digest);
+      }
       return bytes;
     } catch (err) {
       // A probe not answered in time is a miss, not a fault: a peer busy hashing may hold an answer
@@ -114,6 +120,9 @@ export class PeerBlockSource implements BlockSource {
         : err instanceof PeerError
           ? err
           : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
+      if (this.cachedOnly && !timedOut && e.peerCode === "PEER_UNAVAILABLE") {
+        this.#ctx.probeMisses.missed(request.digest);
+      }
       // Aborted by the engine's transfer timer while on the wire (peer-client.ts) is still a fault.
       const stalled = e.peerCode === "PEER_TIMEOUT" && signal.reason instanceof TransferTimeoutError;
       if (isPeerFault(e.peerCode) && (!signal.aborted || stalled)) {
@@ -144,7 +153,7 @@ export function peerCandidates(
       .filter((peer) => !ctx.quarantine.has(peer))
       .slice(0, ctx.maxCandidates)
       .map((peer) => new PeerBlockSource(ctx, peer, host, repo));
-    return [...asked, ...heldCopies(ctx, ranked, host, repo)];
+    return [...asked, ...heldCopies(ctx, ranked, request.digest, host, repo)];
   };
 }
 
@@ -160,7 +169,7 @@ export function cachedCandidates(
 ): (request: BlockRequest) => BlockSource[] {
   return (request) => {
     const ranked = rankedWithTicket(ctx, request);
-    return ranked === undefined ? [] : heldCopies(ctx, ranked, host, repo);
+    return ranked === undefined ? [] : heldCopies(ctx, ranked, request.digest, host, repo);
   };
 }
 
@@ -170,15 +179,19 @@ function rankedWithTicket(ctx: PeerSourceContext, request: BlockRequest): readon
   return view.ticket === undefined ? undefined : rankPeers(request.digest, request.index, view.peers);
 }
 
-/** Cached-only sources of the usable peers ranked right after this sidecar (none if it is not listed). */
+/**
+ * Cached-only sources of the usable peers ranked right after this sidecar: none if it is not listed,
+ * or while probes for blob `digest` keep missing.
+ */
 function heldCopies(
   ctx: PeerSourceContext,
   ranked: readonly PeerId[],
+  digest: string,
   host: string,
   repo: string,
 ): BlockSource[] {
   const at = ranked.indexOf(ctx.self);
-  if (at < 0) return [];
+  if (at < 0 || ctx.probeMisses.skip(digest)) return [];
   return ranked
     .slice(at + 1)
     .filter((peer) => !ctx.quarantine.has(peer) && !ctx.slowProbes.has(peer))
