@@ -39,8 +39,3 @@ export function checkBlob(blob: BlobDescriptor): void {
     throw new BlockError("RANGE_INVALID", `blob ${blob.digest}: size ${blob.size} is not a byte count`);
   }
 }
-
-/** The hex part of a sha256 digest. */
-export function digestHex(digest: string): string {
-  return digest.slice("sha256:".length);
-}

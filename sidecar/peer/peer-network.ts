@@ -28,7 +28,7 @@ import { PeerClient } from "./peer-client.ts";
 import { PeerMetrics } from "./peer-metrics.ts";
 import { startPeerServer } from "./peer-server.ts";
 import type { PeerServer } from "./peer-server.ts";
-import { PeerBlockSource, peerCandidates } from "./peer-source.ts";
+import { peerCandidates, quarantineLiar } from "./peer-source.ts";
 import type { PeerSourceContext } from "./peer-source.ts";
 import { peerId } from "./peer-view.ts";
 import type { PeerViewProvider } from "./peer-view.ts";
@@ -230,11 +230,11 @@ export function createPeerNetwork(
       return current.ticket !== undefined && others;
     },
     onBadBlock: (event) => {
-      if (!(event.source instanceof PeerBlockSource)) return;
-      quarantine.add(event.source.peer, "DIGEST_MISMATCH", 4);
+      const liar = quarantineLiar(quarantine, event.source);
+      if (liar === undefined) return;
       metrics?.failures.inc({ code: "DIGEST_MISMATCH" });
       logger.warn(
-        { peer: event.source.peer, digest: event.digest, index: event.index },
+        { peer: liar, digest: event.digest, index: event.index },
         "peer served a wrong block; quarantined",
       );
     },

@@ -10,7 +10,7 @@
  * at different moments). Quarantined peers are skipped, and a peer that fails is quarantined.
  */
 import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-source.ts";
-import { TransferTimeoutError, type MismatchReport } from "../blocks/errors.ts";
+import { TransferTimeoutError } from "../blocks/errors.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
 import type { ProbeMisses } from "./probe-misses.ts";
@@ -199,12 +199,15 @@ function heldCopies(
     .map((peer) => new PeerBlockSource(ctx, peer, host, repo, true));
 }
 
-/** After a digest mismatch: quarantine (hard) every peer that served a block that differed. */
-export function quarantineLiars(quarantine: Quarantine, report: MismatchReport): PeerId[] {
-  const liars = new Set<PeerId>();
-  for (const bad of report.badBlocks) {
-    if (bad.source instanceof PeerBlockSource) liars.add(bad.source.peer);
-  }
-  for (const peer of liars) quarantine.add(peer, "DIGEST_MISMATCH", 4);
-  return [...liars];
+/** A peer that served a wrong block stays out this many times as long as one that failed. */
+const LIAR_SEVERITY = 4;
+
+/**
+ * The engine traced a digest mismatch to a block `source` served: when that is a peer, it is
+ * quarantined (LIAR_SEVERITY). Returns the peer, or undefined for another source (the registry).
+ */
+export function quarantineLiar(quarantine: Quarantine, source: BlockSource | undefined): PeerId | undefined {
+  if (!(source instanceof PeerBlockSource)) return undefined;
+  quarantine.add(source.peer, "DIGEST_MISMATCH", LIAR_SEVERITY);
+  return source.peer;
 }

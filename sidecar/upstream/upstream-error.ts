@@ -26,7 +26,3 @@ export class UpstreamError extends Error {
     this.status = opts.status;
   }
 }
-
-export function isUpstreamError(err: unknown, code?: UpstreamErrorCode): err is UpstreamError {
-  return err instanceof UpstreamError && (code === undefined || err.code === code);
-}

@@ -22,10 +22,6 @@ export interface PodView {
   readonly writeBack: (mutated: Json) => void;
 }
 
-export function isWorkloadKind(kind: unknown): boolean {
-  return kind === "Pod" || (typeof kind === "string" && kind in TEMPLATE_PATHS);
-}
-
 export function podView(doc: Json): PodView | undefined {
   if (doc["kind"] === "Pod") {
     return { pod: doc, writeBack: (mutated) => Object.assign(doc, mutated) };

@@ -25,8 +25,6 @@ export interface SidecarSettings {
   readonly peerSharing: boolean;
 }
 
-/** The memory cap is rendered once, in bytes, under this option, whichever option set it. */
-export const CACHE_CAP_KEY = "optionBlockSizeBytes";
 const CACHE_KEYS = new Set(["optionBlockSizeBytes", "memoryCacheCapacityGB"]);
 // Placeholders for the per-pod values the sidecar's parser insists on.
 const SAMPLE_POD_ENV = { ACR_P2P_POD_IP: "127.0.0.1", ACR_P2P_POD_NAMESPACE: "default" };

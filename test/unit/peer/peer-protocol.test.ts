@@ -16,7 +16,7 @@ import {
   CACHED_PROBES,
   PeerBlockSource,
   peerCandidates,
-  quarantineLiars,
+  quarantineLiar,
 } from "../../../sidecar/peer/peer-source.ts";
 import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
 import { TransferTimeoutError } from "../../../sidecar/blocks/errors.ts";
@@ -319,13 +319,8 @@ describe("peer protocol over loopback", function () {
       if (fault === "wrong-bytes") {
         expect(Buffer.from(bytes).equals(owned.subarray(i * BS, i * BS + BS))).to.equal(false);
         expect(quarantine.has(bad)).to.equal(false);
-        // The engine's verification finds the lie and reports it: only the liar is quarantined.
-        const report = {
-          digest: ownedDigest,
-          recovered: true,
-          badBlocks: [{ index: i, source: source.lastSource }],
-        };
-        expect(quarantineLiars(quarantine, report)).to.deep.equal([bad]);
+        // The engine's verification finds the lie and reports its source: the liar is quarantined.
+        expect(quarantineLiar(quarantine, source.lastSource)).to.equal(bad);
       } else {
         expect(Buffer.from(bytes).equals(owned.subarray(i * BS, i * BS + BS))).to.equal(true);
         expect(elapsed).to.be.below(2000);
