@@ -22,3 +22,20 @@ export function ancestors(ranked: readonly PeerId[], at: number, fanout: number)
   }
   return above;
 }
+
+/**
+ * The peers a sidecar at position `at` asks for a block, best first: its ancestors, parent first, then
+ * up to `spares` other peers ranked above it, nearest first. The spares matter for the owner's
+ * children, whose only ancestor is the owner: when it is gone (quarantined, skipped by the caller)
+ * they ask the peer that takes its place instead of each reading the registry. Still only peers ranked
+ * above, so still no circle.
+ */
+export function askOrder(ranked: readonly PeerId[], at: number, fanout: number, spares = 2): PeerId[] {
+  const tree = ancestors(ranked, at, fanout);
+  const others: PeerId[] = [];
+  for (let i = at - 1; i >= 0 && others.length < spares; i--) {
+    const peer = ranked[i]!;
+    if (!tree.includes(peer)) others.push(peer);
+  }
+  return [...tree, ...others];
+}

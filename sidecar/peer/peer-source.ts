@@ -15,7 +15,7 @@ import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
 import type { ProbeMisses } from "./probe-misses.ts";
 import type { Quarantine } from "./quarantine.ts";
-import { ancestors } from "./block-tree.ts";
+import { askOrder } from "./block-tree.ts";
 import { rankPeers } from "./rendezvous.ts";
 import type { PeerId, PeerViewProvider } from "./peer-view.ts";
 
@@ -148,7 +148,7 @@ export function peerCandidates(
     const ranked = rankedWithTicket(ctx, request);
     if (ranked === undefined) return [];
     const at = ranked.indexOf(ctx.self);
-    const above = at < 0 ? ranked : ctx.fanout ? ancestors(ranked, at, ctx.fanout) : ranked.slice(0, at);
+    const above = at < 0 ? ranked : ctx.fanout ? askOrder(ranked, at, ctx.fanout) : ranked.slice(0, at);
     const asked = above
       .filter((peer) => !ctx.quarantine.has(peer))
       .slice(0, ctx.maxCandidates)

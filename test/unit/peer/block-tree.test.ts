@@ -4,7 +4,7 @@
  * after asking the peers ranked after it for a held copy. Every peer asked ranks above the asker.
  */
 import { expect } from "chai";
-import { ancestors } from "../../../sidecar/peer/block-tree.ts";
+import { ancestors, askOrder } from "../../../sidecar/peer/block-tree.ts";
 import type { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { CACHED_PROBES, peerCandidates, type PeerSourceContext } from "../../../sidecar/peer/peer-source.ts";
 import type { PeerViewProvider } from "../../../sidecar/peer/peer-view.ts";
@@ -73,11 +73,11 @@ describe("block tree", () => {
     }
   });
 
-  it("a sidecar asks its parent and grandparent in the block's ranking, then the peers after it for a held copy", () => {
+  it("a sidecar asks its parent and grandparent (or the peer right above it) in the block's ranking, then the peers after it for a held copy", () => {
     for (let index = 0; index < 16; index++) {
       const order = rankPeers(DIGEST, index, PEERS);
       for (const [at, self] of order.entries()) {
-        const chain = ancestors(order, at, 2)
+        const chain = askOrder(order, at, 2)
           .slice(0, 2)
           .map((p) => `peer ${p}`);
         const held = order.slice(at + 1, at + 1 + CACHED_PROBES).map((p) => `peer ${p} (cached)`);
@@ -87,6 +87,19 @@ describe("block tree", () => {
         ]);
       }
     }
+  });
+
+  it("asks the ancestors, then the peers ranked right above that are not, nearest first", () => {
+    expect(askOrder(ranked, 0, 2)).to.deep.equal([]);
+    expect(askOrder(ranked, 1, 2)).to.deep.equal(["p0"]);
+    expect(askOrder(ranked, 2, 2)).to.deep.equal(["p0", "p1"]);
+    expect(askOrder(ranked, 6, 2)).to.deep.equal(["p2", "p0", "p5", "p4"]);
+    expect(askOrder(ranked, 6, 2, 1)).to.deep.equal(["p2", "p0", "p5"]);
+  });
+
+  it("the owner's second child asks the first when the owner is quarantined, not the registry", () => {
+    const order = rankPeers(DIGEST, 5, PEERS);
+    expect(idsFor(contextFor(order[2]!, 2, [order[0]!]), 5)[0]).to.equal(`peer ${order[1]}`);
   });
 
   it("skips a quarantined ancestor for the next one up", () => {
