@@ -14,7 +14,7 @@ const MiB = 1024 * 1024;
 export const SIDECAR_MEMORY_BUDGET = Object.freeze({
   /**
    * Dropped blocks: in memory mode the block pool's free buffers, kept for the next blocks
-   * (sidecar/blocks/block-pool.ts); beyond them, and in disk mode, blocks awaiting collection: a full GC
+   * (sidecar/buffers/block-pool.ts); beyond them, and in disk mode, blocks awaiting collection: a full GC
    * is asked for after this many bytes were let go (sidecar/memory/block-reclaimer.ts); without it V8
    * waits for 64 MiB.
    */

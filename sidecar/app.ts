@@ -20,7 +20,7 @@ import {
 } from "./blocks/index.ts";
 import type { SidecarConfig } from "./config/sidecar-config.ts";
 import { createHealthServer, type ReadinessCheck } from "./health/health-server.ts";
-import { SidecarMetrics } from "./metrics.ts";
+import { SidecarMetrics } from "./metrics/sidecar-metrics.ts";
 import { BlockReclaimer } from "./memory/block-reclaimer.ts";
 import { fetchSlots } from "./memory/fetch-slots.ts";
 import { createRegistryServer } from "./registry/registry-server.ts";

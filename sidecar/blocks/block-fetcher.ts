@@ -13,7 +13,7 @@
  * bytes went back to the pool in between (a stored block evicted, a shared fetch's bytes released by
  * all), the block is looked up again.
  */
-import type { BlockBuffers } from "./block-pool.ts";
+import type { BlockBuffers } from "../buffers/block-pool.ts";
 import type { BlockRequest, BlockSource } from "./block-source.ts";
 import { blockKey } from "./block-plan.ts";
 import type { BlockMetrics } from "./block-metrics.ts";

@@ -13,7 +13,7 @@
  */
 import { Readable } from "node:stream";
 import type { BlockResult } from "./block-fetcher.ts";
-import type { BlockBuffers } from "./block-pool.ts";
+import type { BlockBuffers } from "../buffers/block-pool.ts";
 import { AbortedError } from "./errors.ts";
 import type { ReadaheadBudget } from "./readahead-budget.ts";
 

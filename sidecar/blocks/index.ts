@@ -52,8 +52,8 @@ export type { BlobDescriptor, BlockRequest, BlockSource, FetchContext, SourceLis
 export type { BadBlockEvent } from "./block-fetcher.ts";
 export { CountingMetrics, NOOP_METRICS } from "./block-metrics.ts";
 export type { BlockMetrics, ByteSource } from "./block-metrics.ts";
-export { BlockPool, UNPOOLED } from "./block-pool.ts";
-export type { BlockBuffers, BlockPoolOptions, BlockPoolStats } from "./block-pool.ts";
+export { BlockPool, UNPOOLED } from "../buffers/block-pool.ts";
+export type { BlockBuffers, BlockPoolOptions, BlockPoolStats } from "../buffers/block-pool.ts";
 export { MemoryBlockSource } from "./memory-source.ts";
 export type { MemorySourceOptions } from "./memory-source.ts";
 export { blockCount, blockRequest } from "./block-plan.ts";

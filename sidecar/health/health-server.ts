@@ -5,7 +5,7 @@
  * keep every pod from starting (the sidecar falls back to the registry anyway).
  */
 import { createServer, type Server } from "node:http";
-import type { SidecarMetrics } from "../metrics.ts";
+import type { SidecarMetrics } from "../metrics/sidecar-metrics.ts";
 
 export interface ReadinessCheck {
   readonly name: string;

@@ -10,8 +10,7 @@
  * block is never served on a repository's name alone, since the same digest may be cached from
  * another repository.
  */
-import type { BlockEngine } from "../blocks/block-engine.ts";
-import type { BlobDescriptor, BlockRequest, BlockSource, SourceList } from "../blocks/block-source.ts";
+import type { BlobDescriptor, BlockEngine, BlockRequest, BlockSource, SourceList } from "../blocks/index.ts";
 import { blockLength } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { OwnerBlocks } from "./peer-server.ts";

@@ -8,7 +8,7 @@
  * The note outlives the proof (keepMs): using it only ever means asking the registry, which decides;
  * a refused credential makes the owner answer "unavailable" and the requester falls back.
  */
-import type { BlockBuffers } from "../blocks/block-pool.ts";
+import type { BlockBuffers } from "../buffers/block-pool.ts";
 import type { ClientCredential } from "../upstream/client-credential.ts";
 import { OriginBlockSource } from "../upstream/origin-block-source.ts";
 import { UpstreamError } from "../upstream/upstream-error.ts";

@@ -4,10 +4,9 @@
  * any byte of an answer arrived is retried once on a new connection: the peer may simply have closed
  * the idle connection as the request left (a GET of a block is safe to repeat).
  */
-import { UNPOOLED } from "../blocks/block-pool.ts";
-import type { BlockBuffers } from "../blocks/block-pool.ts";
-import type { FetchContext } from "../blocks/block-source.ts";
-import { TransferTimeoutError } from "../blocks/errors.ts";
+import { UNPOOLED } from "../buffers/block-pool.ts";
+import type { BlockBuffers } from "../buffers/block-pool.ts";
+import { type FetchContext, TransferTimeoutError } from "../blocks/index.ts";
 import { ConnectionPool } from "./connection-pool.ts";
 import { PeerError } from "./peer-error.ts";
 import { blockLength, formatBlockPath, TICKET_SCHEME } from "./peer-protocol.ts";

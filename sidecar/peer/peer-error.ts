@@ -3,8 +3,7 @@
  * failed source and moves on), with a finer `peerCode` that says whose fault the failure is: the
  * peer's (quarantine it), or nobody's (the owner has no credential for the repository, or is busy).
  */
-import { BlockFetchError } from "../blocks/errors.ts";
-import type { FetchFailureCode } from "../blocks/errors.ts";
+import { BlockFetchError, type FetchFailureCode } from "../blocks/index.ts";
 
 export type PeerErrorCode =
   /** No ticket yet: this sidecar cannot ask anyone. */

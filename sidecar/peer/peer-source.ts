@@ -9,8 +9,12 @@
  * registry (a Deployment scaled out while its first pods already run; sidecars of one scale-out ready
  * at different moments). Quarantined peers are skipped, and a peer that fails is quarantined.
  */
-import type { BlockRequest, BlockSource, FetchContext } from "../blocks/block-source.ts";
-import { TransferTimeoutError } from "../blocks/errors.ts";
+import {
+  type BlockRequest,
+  type BlockSource,
+  type FetchContext,
+  TransferTimeoutError,
+} from "../blocks/index.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
 import type { ProbeMisses } from "./probe-misses.ts";

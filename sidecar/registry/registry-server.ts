@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../../lib/logger.ts";
-import type { SidecarMetrics } from "../metrics.ts";
+import type { SidecarMetrics } from "../metrics/sidecar-metrics.ts";
 import { ANONYMOUS, credentialFromHeader } from "../upstream/client-credential.ts";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import { serveBlob, type BlobDeps } from "./blob-handler.ts";

@@ -1,5 +1,5 @@
 /**
- * pipeline(stream, res) for a stream whose chunks are block leases (sidecar/blocks/block-pool.ts): each
+ * pipeline(stream, res) for a stream whose chunks are block leases (sidecar/buffers/block-pool.ts): each
  * chunk is released once the socket has taken it, which pipeline cannot say (it writes without a
  * callback). A write's callback runs when the kernel has the bytes, or when the connection was closed
  * with them still queued, never while the socket may still read them.

@@ -5,8 +5,8 @@
  * With a block pool, the store holds a lease of its own on every block it keeps (taken in put, released
  * when the block leaves), and get hands out that lease: the caller shares it before its next await.
  */
-import { UNPOOLED } from "../blocks/block-pool.ts";
-import type { BlockBuffers } from "../blocks/block-pool.ts";
+import { UNPOOLED } from "../buffers/block-pool.ts";
+import type { BlockBuffers } from "../buffers/block-pool.ts";
 import type { BlockStore, PutOptions, StoreStats } from "./block-store.ts";
 import { OwnedLru } from "./owned-lru.ts";
 import { checkBounds, DEFAULT_MAX_ENTRIES, DEFAULT_MEMORY_CAPACITY_BYTES } from "./store-defaults.ts";

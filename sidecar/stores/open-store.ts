@@ -3,7 +3,7 @@
  * block size, so that the byte cap, not the entry cap, is what binds in practice (a blob's tail block
  * is shorter than a full one, hence the factor 2).
  */
-import type { BlockBuffers } from "../blocks/block-pool.ts";
+import type { BlockBuffers } from "../buffers/block-pool.ts";
 import type { BlockStore } from "./block-store.ts";
 import { DiskBlockStore } from "./disk-store.ts";
 import { MemoryBlockStore } from "./memory-store.ts";

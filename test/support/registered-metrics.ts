@@ -3,10 +3,10 @@
  * layer), plus prom-client's process metrics: what docs, alerts and dashboards may name.
  */
 import { Registry, collectDefaultMetrics } from "prom-client";
-import { SidecarMetrics } from "../../sidecar/metrics.ts";
+import { SidecarMetrics } from "../../sidecar/metrics/sidecar-metrics.ts";
 import { PeerMetrics } from "../../sidecar/peer/peer-metrics.ts";
 import { createCloudMetrics } from "../../webhook/cloud/cloud-metrics.ts";
-import { WebhookMetrics } from "../../webhook/server/metrics.ts";
+import { WebhookMetrics } from "../../webhook/metrics/webhook-metrics.ts";
 
 /** The acr_p2p_* names, each once. */
 export function acrP2pMetricNames(): string[] {

@@ -5,7 +5,7 @@
  */
 import { checkPod, PodShapeError } from "../mutation/pod.ts";
 import { skipAnnotationPatch } from "../mutation/skip-annotation.ts";
-import type { AdmissionResult, WebhookMetrics } from "../server/metrics.ts";
+import type { AdmissionResult, WebhookMetrics } from "../metrics/webhook-metrics.ts";
 import { admitPod, type AdmissionDeps } from "./admit-pod.ts";
 import { reportSkipToOwner } from "./skip-event.ts";
 import {

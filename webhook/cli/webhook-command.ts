@@ -15,7 +15,7 @@ import { renderOptionsHelp } from "../config/help.ts";
 import { ALL_WEBHOOK_OPTIONS, parseWebhookArgs, type WebhookConfig } from "../config/webhook-config.ts";
 import { isCloudSetupError, startControllerCloud, type ControllerCloud } from "../server/controller-cloud.ts";
 import { kubeApiFor, kubeConfigFor, startController } from "../server/controller.ts";
-import { WebhookMetrics } from "../server/metrics.ts";
+import { WebhookMetrics } from "../metrics/webhook-metrics.ts";
 
 const HEADER = [
   "usage: acr-p2p webhook [options]",

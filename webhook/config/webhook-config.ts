@@ -15,7 +15,7 @@ import {
   parseNumber,
 } from "../../lib/config/option-values.ts";
 import { parseArgs, type ParsedArgs, type RawOptions } from "../../lib/config/raw-options.ts";
-import { formatBytes, parseByteQuantity, parseQuantity } from "../mutation/quantity.ts";
+import { formatBytes, parseByteQuantity, parseQuantity } from "./quantity.ts";
 import { canonicalRegistryHost } from "../registry/registry-resolver.ts";
 import { buildSidecarSettings, type SidecarSettings } from "./sidecar-settings.ts";
 import { COPIED_SIDECAR_OPTIONS, WEBHOOK_OPTIONS } from "./webhook-options.ts";

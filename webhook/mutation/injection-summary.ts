@@ -4,7 +4,7 @@
  * which the JSON always passes. Each value here is bounded to fit.
  */
 import type { P2pConfig } from "./p2p-config.ts";
-import { formatBytes } from "./quantity.ts";
+import { formatBytes } from "../config/quantity.ts";
 
 /** kubectl describe's cut. */
 const DESCRIBE_WIDTH = 140;

@@ -10,7 +10,7 @@
  */
 import type { LimitRangeObject } from "../kube/kube-api.ts";
 import type { PodSpec } from "./pod.ts";
-import { parseQuantity } from "./quantity.ts";
+import { parseQuantity } from "../config/quantity.ts";
 
 /** The sidecar's resources in base units (cores, bytes), with their text as it goes into the pod. */
 export interface SidecarResources {

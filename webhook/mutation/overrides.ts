@@ -5,7 +5,7 @@
  */
 import type { MutationConfig } from "../config/webhook-config.ts";
 import { CACHE_SIZE_ANNOTATION, MEMORY_LIMIT_ANNOTATION, PEER_SHARING_ANNOTATION } from "./names.ts";
-import { formatBytes, parseByteQuantity } from "./quantity.ts";
+import { formatBytes, parseByteQuantity } from "../config/quantity.ts";
 
 export interface SidecarSizing {
   readonly cacheBytes: number;

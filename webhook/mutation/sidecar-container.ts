@@ -17,7 +17,7 @@ import {
   PEER_PORT_NAME,
   SIDECAR_CONTAINER_NAME,
 } from "./names.ts";
-import { formatBytes } from "./quantity.ts";
+import { formatBytes } from "../config/quantity.ts";
 
 export type EnvVar =
   | { readonly name: string; readonly value: string }

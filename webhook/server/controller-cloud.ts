@@ -24,7 +24,7 @@ import type { KubeApi } from "../kube/kube-api.ts";
 import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";
 import { PEER_LABEL } from "../mutation/names.ts";
 import { StaticRegistryResolver, type RegistryResolver } from "../registry/registry-resolver.ts";
-import type { WebhookMetrics } from "./metrics.ts";
+import type { WebhookMetrics } from "../metrics/webhook-metrics.ts";
 
 export interface ControllerCloud {
   readonly resolver: RegistryResolver;

@@ -19,7 +19,7 @@ import { startControllerDirectory, type ControllerDirectory } from "./controller
 import { startMetricsServer } from "./metrics-server.ts";
 import { RecentSkipEvents } from "../admission/skip-event.ts";
 import { startWebhookServer, type Readiness, type RunningServer } from "./https-server.ts";
-import { WebhookMetrics } from "./metrics.ts";
+import { WebhookMetrics } from "../metrics/webhook-metrics.ts";
 import { ServingCertificate, SERVING_CERTIFICATE_CHECK } from "./serving-certificate.ts";
 import type { TlsMaterial } from "./tls-material.ts";
 

@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { AdmissionDeps } from "../admission/admit-pod.ts";
 import { AdmissionInputError, encodeInputError } from "../admission/admission-review.ts";
 import { handleReview } from "../admission/handle-review.ts";
-import type { WebhookMetrics } from "./metrics.ts";
+import type { WebhookMetrics } from "../metrics/webhook-metrics.ts";
 
 /** How long close() lets requests in flight finish before cutting their connections. */
 const CLOSE_GRACE_MS = 10_000;

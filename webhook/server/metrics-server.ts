@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookMetrics } from "./metrics.ts";
+import type { WebhookMetrics } from "../metrics/webhook-metrics.ts";
 
 export interface MetricsServer {
   readonly url: string;

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { expect } from "chai";
-import { BlockPool } from "../../../sidecar/blocks/block-pool.ts";
+import { BlockPool } from "../../../sidecar/buffers/block-pool.ts";
 import type { BlobDescriptor, BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
 import { MemoryBlockStore } from "../../../sidecar/stores/memory-store.ts";
 import type { BlockStore } from "../../../sidecar/stores/block-store.ts";

@@ -17,8 +17,8 @@ function run(entry: string, args: string[]) {
 
 describe("build info", () => {
   it("both processes export acr_p2p_build_info with what `version` prints", async () => {
-    const { SidecarMetrics } = await import("../../../sidecar/metrics.ts");
-    const { WebhookMetrics } = await import("../../../webhook/server/metrics.ts");
+    const { SidecarMetrics } = await import("../../../sidecar/metrics/sidecar-metrics.ts");
+    const { WebhookMetrics } = await import("../../../webhook/metrics/webhook-metrics.ts");
     const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
     const labels = `version="${VERSION}",revision="${head}",node="${process.version}"`;
     const sidecar = await new SidecarMetrics({ processMetrics: false }).registry.metrics();

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { BlockPool } from "../../../sidecar/blocks/block-pool.ts";
+import { BlockPool } from "../../../sidecar/buffers/block-pool.ts";
 import { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { PeerError } from "../../../sidecar/peer/peer-error.ts";
 import type { PeerBlockRequest } from "../../../sidecar/peer/peer-protocol.ts";

@@ -18,8 +18,8 @@ import {
   peerCandidates,
   quarantineLiar,
 } from "../../../sidecar/peer/peer-source.ts";
-import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/block-source.ts";
-import { TransferTimeoutError } from "../../../sidecar/blocks/errors.ts";
+import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/index.ts";
+import { TransferTimeoutError } from "../../../sidecar/blocks/index.ts";
 import { attemptFetch } from "../../../sidecar/blocks/fetch-attempt.ts";
 import { ProbeMisses } from "../../../sidecar/peer/probe-misses.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";

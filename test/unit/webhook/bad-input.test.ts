@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { handleReview } from "../../../webhook/admission/handle-review.ts";
-import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
+import { WebhookMetrics } from "../../../webhook/metrics/webhook-metrics.ts";
 import { pod, review, testDeps } from "./webhook-fixtures.ts";
 
 type Json = Record<string, unknown>;

@@ -15,7 +15,7 @@ import { podView } from "../../../webhook/cli/workloads.ts";
 import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
 import { objectLimitBroken } from "../../../webhook/mutation/object-limits.ts";
 import { checkPod } from "../../../webhook/mutation/pod.ts";
-import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
+import { WebhookMetrics } from "../../../webhook/metrics/webhook-metrics.ts";
 import { prng } from "../../support/prng.ts";
 import { pod, review, testConfig, testDeps } from "./webhook-fixtures.ts";
 

@@ -1,6 +1,6 @@
 /** Kubernetes quantities as the webhook reads and writes them. */
 import { expect } from "chai";
-import { formatBytes, parseByteQuantity, parseQuantity } from "../../../webhook/mutation/quantity.ts";
+import { formatBytes, parseByteQuantity, parseQuantity } from "../../../webhook/config/quantity.ts";
 
 describe("quantities", () => {
   const bytes: [string, number | undefined][] = [

@@ -9,7 +9,7 @@ import { handleReview } from "../../../webhook/admission/handle-review.ts";
 import { RecentSkipEvents } from "../../../webhook/admission/skip-event.ts";
 import { MemoryKubeApi } from "../../../webhook/kube/memory-kube-api.ts";
 import { waitUntil } from "../../support/origin/child-process.ts";
-import { WebhookMetrics } from "../../../webhook/server/metrics.ts";
+import { WebhookMetrics } from "../../../webhook/metrics/webhook-metrics.ts";
 import { pod, review, testDeps } from "./webhook-fixtures.ts";
 
 type Json = Record<string, any>;

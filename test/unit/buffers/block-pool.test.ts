@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BlockPool, UNPOOLED } from "../../../sidecar/blocks/block-pool.ts";
+import { BlockPool, UNPOOLED } from "../../../sidecar/buffers/block-pool.ts";
 
 const BLOCK = 4096;
 

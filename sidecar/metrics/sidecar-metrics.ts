@@ -3,8 +3,8 @@
  * two sidecars in one test process do not share counters). Served on the health port at /metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { registerBuildInfo } from "../lib/build-info.ts";
-import type { BlockMetrics, BlockPoolStats } from "./blocks/index.ts";
+import { registerBuildInfo } from "../../lib/build-info.ts";
+import type { BlockMetrics, BlockPoolStats } from "../blocks/index.ts";
 
 export interface CacheStats {
   readonly bytes: number;

@@ -1,0 +1,106 @@
+/**
+ * The shape of the code, checked from its imports: the block engine is used through its index, and no
+ * two product folders import each other (directly or round a longer circle). The webhook importing
+ * the sidecar is one known exception, left until the options have one declaration both use.
+ */
+import { expect } from "chai";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const PRODUCT = ["bin", "lib", "sidecar", "webhook"];
+/** `import ... from "./x.ts"` and `export ... from "./x.ts"`, static or dynamic. */
+const RELATIVE_IMPORT = /(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g;
+
+/** Known edges of the webhook into the sidecar (folder -> folder), each to be removed, none to add. */
+const WEBHOOK_INTO_SIDECAR = new Set(["webhook/config -> sidecar/config"]);
+
+interface Import {
+  readonly from: string;
+  readonly to: string;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  return [...text.matchAll(RELATIVE_IMPORT)].map((m) => ({
+    from: file,
+    to: normalize(join(dirname(file), m[1] as string)),
+  }));
+}
+
+const imports = PRODUCT.flatMap(sourceFiles).flatMap(importsOf);
+
+/** Folder -> the folders it imports from (itself left out). */
+function folderGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const { from, to } of imports) {
+    const [a, b] = [dirname(from), dirname(to)];
+    if (a === b) continue;
+    if (!graph.has(a)) graph.set(a, new Set());
+    graph.get(a)!.add(b);
+  }
+  return graph;
+}
+
+/**
+ * Every circle of folders, each once, as "a -> b -> a": walked from each folder through folders that
+ * sort after it only, so a circle is found from its first folder and from no other.
+ */
+function folderCycles(graph: Map<string, Set<string>>): string[] {
+  const cycles: string[] = [];
+  const walk = (start: string, at: string, path: string[]): void => {
+    for (const next of graph.get(at) ?? []) {
+      if (next === start) cycles.push([...path, start].join(" -> "));
+      else if (next > start && !path.includes(next)) walk(start, next, [...path, next]);
+    }
+  };
+  for (const folder of graph.keys()) walk(folder, folder, [folder]);
+  return cycles.sort();
+}
+
+describe("import boundaries", () => {
+  it("reads the imports of every product file (the check below is not vacuous)", () => {
+    expect(imports.length).to.be.above(300);
+    expect(imports.some((i) => i.to === "sidecar/blocks/index.ts")).to.equal(true);
+  });
+
+  it("uses the block engine through sidecar/blocks/index.ts only", () => {
+    const past = imports
+      .filter((i) => i.to.startsWith("sidecar/blocks/") && i.to !== "sidecar/blocks/index.ts")
+      .filter((i) => !i.from.startsWith("sidecar/blocks/"))
+      .map((i) => `${i.from} -> ${i.to}`);
+    expect(past).to.deep.equal([]);
+  });
+
+  it("has no circle of folders", () => {
+    expect(folderCycles(folderGraph())).to.deep.equal([]);
+  });
+
+  it("finds a circle where there is one (the check itself)", () => {
+    const graph = new Map([
+      ["a", new Set(["b"])],
+      ["b", new Set(["c"])],
+      ["c", new Set(["a"])],
+      ["d", new Set(["a"])],
+    ]);
+    expect(folderCycles(graph)).to.deep.equal(["a -> b -> c -> a"]);
+  });
+
+  it("keeps the webhook out of the sidecar but for the known edges", () => {
+    const edges = new Set(
+      imports
+        .filter((i) => i.from.startsWith("webhook/") && i.to.startsWith("sidecar/"))
+        .map((i) => `${dirname(i.from)} -> ${dirname(i.to)}`),
+    );
+    expect([...edges].sort()).to.deep.equal([...WEBHOOK_INTO_SIDECAR].sort());
+  });
+});
