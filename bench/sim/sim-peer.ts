@@ -8,8 +8,6 @@ import { CONNECTIONS_PER_PEER, PROBE_CONNECTIONS, type PeerClient } from "../../
 import {
   CACHED_PROBE_TIMEOUT_MS,
   PEER_CANDIDATES,
-  PROBE_MISS_FORGET_MS,
-  PROBE_MISS_LIMIT,
   QUARANTINE_BASE_MS,
   QUARANTINE_MAX_MS,
 } from "../../sidecar/peer/peer-network.ts";
@@ -21,7 +19,6 @@ import {
 } from "../../sidecar/peer/peer-source.ts";
 import type { BlockSource } from "../../sidecar/blocks/index.ts";
 import type { PeerViewProvider } from "../../sidecar/peer/peer-view.ts";
-import { ProbeMisses } from "../../sidecar/peer/probe-misses.ts";
 import { Quarantine } from "../../sidecar/peer/quarantine.ts";
 import { CONNECTIONS_PER_ORIGIN } from "../../sidecar/upstream/http-transport.ts";
 
@@ -52,8 +49,6 @@ export class SimPeer {
   view: readonly string[];
   readonly quarantine: Quarantine;
   readonly slowProbes: Quarantine;
-  /** Blobs whose probes kept missing: the simulator reports each probe's outcome to it. */
-  readonly probeMisses: ProbeMisses;
   /** Bytes this peer sent to other peers. */
   uploaded = 0;
   /** Fetches in flight, by block key, with everyone waiting for each. */
@@ -103,11 +98,6 @@ export class SimPeer {
       maxMs: QUARANTINE_MAX_MS,
       now: opts.nowMs,
     });
-    this.probeMisses = new ProbeMisses({
-      limit: PROBE_MISS_LIMIT,
-      forgetAfterMs: PROBE_MISS_FORGET_MS,
-      now: opts.nowMs,
-    });
     const ctx: PeerSourceContext = {
       view: this.#viewProvider(),
       // The simulator reads which peers to ask; it never calls their fetchBlock.
@@ -118,7 +108,6 @@ export class SimPeer {
       maxCandidates: PEER_CANDIDATES,
       cachedProbeTimeoutMs: CACHED_PROBE_TIMEOUT_MS,
       slowProbes: this.slowProbes,
-      probeMisses: this.probeMisses,
       ...(opts.fanout !== undefined && { fanout: opts.fanout }),
     };
     this.#tree = opts.fanout !== undefined;

@@ -348,16 +348,10 @@ class ZoneSim {
         });
       if (from.has(key)) {
         from.touch(key);
-        if (cachedOnly) peer.probeMisses.held(request.digest);
         return send();
       }
       // A cached-only probe is a miss at once: it never joins a fetch in flight.
-      if (cachedOnly) {
-        return this.#after(half, peer, () => {
-          peer.probeMisses.missed(request.digest);
-          next(false);
-        });
-      }
+      if (cachedOnly) return this.#after(half, peer, () => next(false));
       const blob = { digest: request.digest, size: request.blobSize };
       this.#fetch(
         from,

@@ -30,7 +30,6 @@ import { peerCandidates, quarantineLiar } from "./peer-source.ts";
 import type { PeerSourceContext } from "./peer-source.ts";
 import { peerId } from "./peer-view.ts";
 import type { PeerViewProvider } from "./peer-view.ts";
-import { ProbeMisses } from "./probe-misses.ts";
 import { Quarantine } from "./quarantine.ts";
 import { rankPeers } from "./rendezvous.ts";
 import { StaticPeers } from "./static-peers.ts";
@@ -92,13 +91,6 @@ export const QUARANTINE_BASE_MS = 10_000;
 export const QUARANTINE_MAX_MS = 300_000;
 /** A cached-only probe's limit (peer-source.ts), or transferTimeout when that is shorter. */
 export const CACHED_PROBE_TIMEOUT_MS = 1_000;
-/**
- * Probes for a held copy (peer-source.ts) of one blob that miss, none hitting, before that blob is no
- * longer probed for, and for how long after the last miss (probe-misses.ts). Both probes of a block
- * count: the limit is reached after PROBE_MISS_LIMIT / 2 blocks.
- */
-export const PROBE_MISS_LIMIT = 8;
-export const PROBE_MISS_FORGET_MS = 30_000;
 /** Peers asked for a block before the registry: its parent and grandparent in the block's tree. */
 export const PEER_CANDIDATES = 2;
 /**
@@ -207,7 +199,6 @@ export function createPeerNetwork(
     fanout: BLOCK_TREE_FANOUT,
     cachedProbeTimeoutMs: Math.min(CACHED_PROBE_TIMEOUT_MS, settings.transferTimeoutMs),
     slowProbes: new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS }),
-    probeMisses: new ProbeMisses({ limit: PROBE_MISS_LIMIT, forgetAfterMs: PROBE_MISS_FORGET_MS }),
     onFailure: (peer, err) => {
       metrics?.failures.inc({ code: err.peerCode });
       logger.debug({ peer, code: err.peerCode, msg: err.message }, "peer request failed");

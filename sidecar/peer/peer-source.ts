@@ -17,7 +17,6 @@ import {
 } from "../blocks/index.ts";
 import { isPeerFault, PeerError } from "./peer-error.ts";
 import type { PeerClient } from "./peer-client.ts";
-import type { ProbeMisses } from "./probe-misses.ts";
 import type { Quarantine } from "./quarantine.ts";
 import { askOrder } from "./block-tree.ts";
 import { rankPeers } from "./rendezvous.ts";
@@ -49,8 +48,6 @@ export interface PeerSourceContext {
    * they stay asked as owners: a silent peer then costs one probe, a busy one loses only its probes.
    */
   readonly slowProbes: Quarantine;
-  /** Blobs not probed for after their probes kept missing (probe-misses.ts). */
-  readonly probeMisses: ProbeMisses;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
 
@@ -104,10 +101,7 @@ export class PeerBlockSource implements BlockSource {
         context,
       );
       this.#ctx.quarantine.forgive(this.peer);
-      if (this.cachedOnly) {
-        this.#ctx.slowProbes.forgive(this.peer);
-        this.#ctx.probeMisses.held(request.digest);
-      }
+      if (this.cachedOnly) this.#ctx.slowProbes.forgive(this.peer);
       return bytes;
     } catch (err) {
       // A probe not answered in time is a miss, not a fault: a peer busy hashing may hold an answer
@@ -124,9 +118,6 @@ export class PeerBlockSource implements BlockSource {
         : err instanceof PeerError
           ? err
           : new PeerError("PEER_PROTOCOL", String(err), this.peer, { cause: err });
-      if (this.cachedOnly && !timedOut && e.peerCode === "PEER_UNAVAILABLE") {
-        this.#ctx.probeMisses.missed(request.digest);
-      }
       // Aborted by the engine's transfer timer while on the wire (peer-client.ts) is still a fault.
       const stalled = e.peerCode === "PEER_TIMEOUT" && signal.reason instanceof TransferTimeoutError;
       if (isPeerFault(e.peerCode) && (!signal.aborted || stalled)) {
@@ -157,7 +148,7 @@ export function peerCandidates(
       .filter((peer) => !ctx.quarantine.has(peer))
       .slice(0, ctx.maxCandidates)
       .map((peer) => new PeerBlockSource(ctx, peer, host, repo));
-    return [...asked, ...heldCopies(ctx, ranked, request.digest, host, repo)];
+    return [...asked, ...heldCopies(ctx, ranked, host, repo)];
   };
 }
 
@@ -173,7 +164,7 @@ export function cachedCandidates(
 ): (request: BlockRequest) => BlockSource[] {
   return (request) => {
     const ranked = rankedWithTicket(ctx, request);
-    return ranked === undefined ? [] : heldCopies(ctx, ranked, request.digest, host, repo);
+    return ranked === undefined ? [] : heldCopies(ctx, ranked, host, repo);
   };
 }
 
@@ -183,19 +174,15 @@ function rankedWithTicket(ctx: PeerSourceContext, request: BlockRequest): readon
   return view.ticket === undefined ? undefined : rankPeers(request.digest, request.index, view.peers);
 }
 
-/**
- * Cached-only sources of the usable peers ranked right after this sidecar: none if it is not listed,
- * or while probes for blob `digest` keep missing.
- */
+/** Cached-only sources of the usable peers ranked right after this sidecar (none if it is not listed). */
 function heldCopies(
   ctx: PeerSourceContext,
   ranked: readonly PeerId[],
-  digest: string,
   host: string,
   repo: string,
 ): BlockSource[] {
   const at = ranked.indexOf(ctx.self);
-  if (at < 0 || ctx.probeMisses.skip(digest)) return [];
+  if (at < 0) return [];
   return ranked
     .slice(at + 1)
     .filter((peer) => !ctx.quarantine.has(peer) && !ctx.slowProbes.has(peer))

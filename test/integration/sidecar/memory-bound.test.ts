@@ -167,7 +167,10 @@ describe("sidecar process: a crowd of pulls stays inside cap + margin", function
   before(async () => {
     const layers = Array.from({ length: 40 }, (_, i) => ({ seed: `crowd-${i}`, size: 2 * MiB }));
     ({ origin, image } = await startOriginWithImage(layers, { repo: "team-a/crowd" }));
-    side = await startChildSidecar(origin, ["--option-block-size", String(CAP)]);
+    // The harness's 3 s transferTimeout is for fault tests: 600 requests on two busy cores may wait
+    // longer for their turn at the registry, and this test is about memory, not patience (in CI one
+    // request once answered 504).
+    side = await startChildSidecar(origin, ["--option-block-size", String(CAP), "--transfer-timeout", "30"]);
   });
   after(async () => {
     await side?.stop();

@@ -8,7 +8,6 @@ import { ancestors, askOrder } from "../../../sidecar/peer/block-tree.ts";
 import type { PeerClient } from "../../../sidecar/peer/peer-client.ts";
 import { CACHED_PROBES, peerCandidates, type PeerSourceContext } from "../../../sidecar/peer/peer-source.ts";
 import type { PeerViewProvider } from "../../../sidecar/peer/peer-view.ts";
-import { ProbeMisses } from "../../../sidecar/peer/probe-misses.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 
@@ -34,7 +33,6 @@ function contextFor(self: string, fanout: number, quarantined: string[] = []): P
     maxCandidates: 2,
     cachedProbeTimeoutMs: 1000,
     slowProbes: new Quarantine({ baseMs: 60_000, maxMs: 60_000 }),
-    probeMisses: new ProbeMisses({ limit: 4, forgetAfterMs: 60_000 }),
     fanout,
   };
 }

@@ -21,7 +21,6 @@ import {
 import type { BlockRequest, BlockSource } from "../../../sidecar/blocks/index.ts";
 import { TransferTimeoutError } from "../../../sidecar/blocks/index.ts";
 import { attemptFetch } from "../../../sidecar/blocks/fetch-attempt.ts";
-import { ProbeMisses } from "../../../sidecar/peer/probe-misses.ts";
 import { Quarantine } from "../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 import { StaticPeers } from "../../../sidecar/peer/static-peers.ts";
@@ -34,8 +33,6 @@ const BS = 64 * 1024;
 const blob = randomBytes(BS * 10 + 1234);
 const digest = "sha256:" + createHash("sha256").update(blob).digest("hex");
 const key = generateTicketKey();
-/** The probe-miss limit of sourceFor's context (even: both probes of a block count). */
-const PROBE_LIMIT = 4;
 
 interface Node {
   owner: MemoryOwnerBlocks;
@@ -98,7 +95,6 @@ function sourceFor(view: StaticPeers, self: string, transferTimeoutMs = 400) {
     maxCandidates: 2,
     cachedProbeTimeoutMs: 200,
     slowProbes: new Quarantine({ baseMs: 60_000, maxMs: 60_000 }),
-    probeMisses: new ProbeMisses({ limit: PROBE_LIMIT, forgetAfterMs: 60_000 }),
   };
   const candidates = peerCandidates(ctx, "registry.test:5000", REPO);
   return { source: new FirstOf(candidates), candidates, quarantine, client, ctx };
@@ -115,25 +111,17 @@ function blockIn(bytes: Buffer, blobDigest: string, index: number) {
 }
 
 /**
- * The first of a fixed sequence of `blocks`-block blobs in which `owner` ranks first among `peers` for
- * at least `atLeast` blocks. Which peer owns a block depends on the peers' ports, so the blob is picked
- * to fit rather than hoped to; with 4 blocks, 2 peers and 2 wanted, about every second blob qualifies.
+ * The first of a fixed sequence of 4-block blobs in which `owner` ranks first (against `other`) for at
+ * least two blocks: about every second blob qualifies, so the search ends within a few steps.
  */
-function blobWithBlocksOwnedBy(
-  owner: string,
-  peers: readonly string[],
-  blocks = 4,
-  atLeast = 2,
-  salt = "blob",
-) {
-  const all = Array.from({ length: blocks }, (_, i) => i);
+function blobWithTwoBlocksOwnedBy(owner: string, other: string) {
   for (let n = 0; ; n++) {
     const bytes = Buffer.concat(
-      all.map((i) => Buffer.alloc(BS, createHash("sha256").update(`${salt} ${n} block ${i}`).digest())),
+      [0, 1, 2, 3].map((i) => Buffer.alloc(BS, createHash("sha256").update(`blob ${n} block ${i}`).digest())),
     );
     const blobDigest = "sha256:" + createHash("sha256").update(bytes).digest("hex");
-    const indices = all.filter((i) => rankPeers(blobDigest, i, peers)[0] === owner);
-    if (indices.length >= atLeast) return { bytes, digest: blobDigest, indices };
+    const indices = [0, 1, 2, 3].filter((i) => rankPeers(blobDigest, i, [owner, other])[0] === owner);
+    if (indices.length >= 2) return { bytes, digest: blobDigest, indices };
   }
 }
 
@@ -174,40 +162,6 @@ describe("peer protocol over loopback", function () {
     const served = nodes.reduce((n, x) => n + x.owner.served, 0);
     expect(served + selfOwned).to.equal(11);
     expect(requester.owner.served).to.equal(0);
-  });
-
-  it("an owner stops probing for a blob whose probes kept missing, and still probes for others", async () => {
-    const requester = nodes[0] as Node;
-    const peers = requester.view.current().peers;
-    const { source, candidates, client, quarantine } = sourceFor(requester.view, requester.id);
-    // A blob nobody holds, with more blocks owned by the requester than the misses allow probes for.
-    const unheld = blobWithBlocksOwnedBy(requester.id, peers, 24, PROBE_LIMIT / CACHED_PROBES + 2);
-    const probed: string[] = [];
-    for (const i of unheld.indices) {
-      const request = blockIn(unheld.bytes, unheld.digest, i);
-      probed.push(...candidates(request).map((c) => String(c.id)));
-      // Every probe is a 404: the engine would read the block from the registry next.
-      expect(await peerCodeOf(source.fetchBlock(request, new AbortController().signal))).to.equal(
-        "PEER_UNAVAILABLE",
-      );
-    }
-    // Both peers ranked after the owner, for the first blocks only.
-    expect(probed).to.have.length(PROBE_LIMIT);
-    expect(new Set(probed).size).to.equal(CACHED_PROBES);
-    expect(quarantine.list()).to.deep.equal([]); // a miss is nobody's fault
-    // A blob the other peers hold: probed for every block, and served from their caches.
-    const held = blobWithBlocksOwnedBy(requester.id, peers, 24, PROBE_LIMIT / CACHED_PROBES + 2, "held");
-    for (const node of nodes.slice(1)) node.owner.add("registry.test:5000", REPO, held.digest, held.bytes);
-    for (const i of held.indices) {
-      const request = blockIn(held.bytes, held.digest, i);
-      expect(candidates(request)).to.have.length(CACHED_PROBES);
-      const bytes = await source.fetchBlock(request, new AbortController().signal);
-      expect(Buffer.from(bytes).equals(held.bytes.subarray(i * BS, i * BS + BS))).to.equal(true);
-    }
-    // And the unheld blob is still not probed for.
-    const [next] = unheld.indices;
-    expect(candidates(blockIn(unheld.bytes, unheld.digest, next as number))).to.deep.equal([]);
-    await client.close();
   });
 
   it("refuses requests without a valid ticket of its group", async () => {
@@ -308,8 +262,9 @@ describe("peer protocol over loopback", function () {
       const good = nodes[2] as Node;
       const view = new StaticPeers({ peers: [bad, good.id], group: "team", self: "127.0.0.9:1", key });
       const { source, candidates, quarantine, client } = sourceFor(view, "127.0.0.9:1");
-      // Two blocks the faulty peer owns, of a blob the good peer holds.
-      const { bytes: owned, digest: ownedDigest, indices } = blobWithBlocksOwnedBy(bad, [bad, good.id]);
+      // Two blocks the faulty peer owns, of a blob the good peer holds: which peer owns a block
+      // depends on the peer's port, so the blob is picked to fit rather than hoped to.
+      const { bytes: owned, digest: ownedDigest, indices } = blobWithTwoBlocksOwnedBy(bad, good.id);
       good.owner.add("registry.test:5000", REPO, ownedDigest, owned);
       const [i, j] = indices as [number, number];
       const blockOf = (index: number) => blockIn(owned, ownedDigest, index);
