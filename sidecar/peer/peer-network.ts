@@ -91,7 +91,10 @@ export const QUARANTINE_BASE_MS = 10_000;
 export const QUARANTINE_MAX_MS = 300_000;
 /** A cached-only probe's limit (peer-source.ts), or transferTimeout when that is shorter. */
 export const CACHED_PROBE_TIMEOUT_MS = 1_000;
-/** Peers asked for a block before the registry: its parent and grandparent in the block's tree. */
+/**
+ * Peers asked for a block before the registry: its parent and grandparent in the block's tree (the
+ * owner's children, which have no grandparent: the owner and the peer ranked right above them).
+ */
 export const PEER_CANDIDATES = 2;
 /**
  * Children per peer in a block's tree (block-tree.ts). Simulated (npm run bench -- p2p-sim, 128 MiB

@@ -1,9 +1,10 @@
 /**
  * Peers as block sources. For each block the engine asks `candidates(request)` for its peer sources:
- * the peers above this sidecar in the block's rendezvous ranking, read as a tree (block-tree.ts:
- * parent, then grandparent), or without a fan-out the owner, then the next candidate; then the peers
- * ranked right after this sidecar, for a copy they already hold (cached only); the caller appends the
- * registry. The owner, with no peer above it, reads the registry after those probes. With
+ * the peers above this sidecar in the block's rendezvous ranking, read as a tree (block-tree.ts
+ * askOrder: parent, then grandparent, or for the owner's children the peer ranked right above them),
+ * or without a fan-out the owner, then the next candidate; then the peers ranked right after this
+ * sidecar, for a copy they already hold (cached only); the caller appends the registry. The owner,
+ * with no peer above it, reads the registry after those probes. With
  * rendezvous hashing a peer that joins takes over only blocks whose owner until then now ranks right
  * after it, so the blocks a newcomer owns come from their previous owner's cache instead of the
  * registry (a Deployment scaled out while its first pods already run; sidecars of one scale-out ready
@@ -29,7 +30,10 @@ export interface PeerSourceContext {
   /** This sidecar's own peer id. */
   readonly self: PeerId;
   readonly blockSize: number;
-  /** Peers above this sidecar tried per block (parent and grandparent, or owner and next candidate). */
+  /**
+   * Peers above this sidecar tried per block (parent and grandparent, or for the owner's children the
+   * owner and the peer right above; without a fan-out the owner and the next candidate).
+   */
   readonly maxCandidates: number;
   /**
    * With a fan-out, a block's ranking is read as a tree (block-tree.ts): each peer asks its parent,

@@ -71,13 +71,13 @@ const POSITION_BITS = 2 ** 21;
 /** Peer ids ordered from owner to last candidate for block `index` of blob `digest` (do not modify). */
 export function rankPeers(digest: string, index: number, peerIds: readonly string[]): readonly string[] {
   const list = listOf(peerIds);
-  const key = `${index}\n${digest}`;
-  const known = list.rankings.get(key);
+  const block = `${digest}\n${index}`;
+  const known = list.rankings.get(block);
   if (known !== undefined) return known;
   if (peerIds.length > POSITION_BITS) throw new RangeError(`${peerIds.length} peers: too many to rank`);
-  const [blockHigh, blockLow] = key64(`${digest}\n${index}`);
+  const [blockHigh, blockLow] = key64(block);
   // Each peer's high half and its position in one number, sorted natively (no comparator call per
-  // step: at 1,000 peers that took the ranking from 0.2 to 0.06 ms).
+  // step: at 1,000 peers that took the ranking from 0.2 to 0.1-0.12 ms).
   const packed = new Float64Array(peerIds.length);
   for (let i = 0; i < peerIds.length; i++) {
     packed[i] = mix32(blockHigh ^ (list.keyHigh[i] as number)) * POSITION_BITS + i;
@@ -88,7 +88,7 @@ export function rankPeers(digest: string, index: number, peerIds: readonly strin
   breakTies(order, packed, peerIds, (i) => mix32(blockLow ^ (list.keyLow[i] as number)));
   const ranked = Object.freeze(order.map((i) => peerIds[i] as string));
   if (list.rankings.size >= REMEMBERED_BLOCKS) list.rankings.clear();
-  list.rankings.set(key, ranked);
+  list.rankings.set(block, ranked);
   return ranked;
 }
 
