@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { SIDECAR_MEMORY_BUDGET } from "../../lib/sidecar-memory.ts";
-import { sidecarOption } from "../../lib/sidecar-options.ts";
+import { sidecarOption } from "../../contract/sidecar-options.ts";
 import { defaultReadaheadBlocks, type BlobDescriptor } from "../../sidecar/blocks/index.ts";
 import { fetchSlots } from "../../sidecar/memory/fetch-slots.ts";
 import { percentile } from "../stats.ts";

@@ -1,5 +1,5 @@
 /** A bad configuration value. The message always names the option (its key, env variable and flag). */
-import type { OptionSpec } from "../sidecar-options.ts";
+import type { OptionSpec } from "./option-spec.ts";
 
 export class ConfigError extends Error {
   readonly code = "CONFIG_INVALID";

@@ -1,5 +1,6 @@
 /** Turns one option's raw text into a typed value, checking the table's kind, range and choices. */
-import type { OptionSpec } from "../sidecar-options.ts";
+import type { OptionSpec, OptionValue } from "./option-spec.ts";
+import type { RawOptions } from "./raw-options.ts";
 import { ConfigError } from "./config-error.ts";
 
 export function parseInt(spec: OptionSpec, text: string): number {
@@ -64,4 +65,55 @@ export function parseHostPort(
     throw ConfigError.forSpec(spec, `bad port in ${JSON.stringify(text)}`);
   }
   return host;
+}
+
+/**
+ * One option's raw text (a list's items) as its typed value, checked against everything its
+ * declaration says: kind, bounds, choices, host rules and its own check.
+ */
+export function parseOptionValue(spec: OptionSpec, raw: string | readonly string[]): OptionValue {
+  const value = typedValue(spec, raw);
+  const refused = spec.check?.(value);
+  if (refused !== undefined) throw ConfigError.forSpec(spec, refused);
+  return value;
+}
+
+function typedValue(spec: OptionSpec, raw: string | readonly string[]): OptionValue {
+  if (spec.kind === "list") {
+    const items = typeof raw === "string" ? [raw] : raw;
+    const rules = spec.hosts;
+    if (rules === undefined) return Object.freeze([...items]);
+    return Object.freeze([...new Set(items.map((item) => parseHostPort(spec, item, rules)))]);
+  }
+  const text = typeof raw === "string" ? raw : raw.join(",");
+  switch (spec.kind) {
+    case "int":
+      return parseInt(spec, text);
+    case "number":
+      return parseNumber(spec, text);
+    case "bool":
+      return parseBool(spec, text);
+    case "enum":
+      return parseChoice(spec, text);
+    case "string":
+      return text;
+  }
+}
+
+/** Each option's typed value by key, for the options that have one (set, or a default). */
+export function parseOptionValues(
+  specs: readonly OptionSpec[],
+  raw: RawOptions,
+): ReadonlyMap<string, OptionValue> {
+  const values = new Map<string, OptionValue>();
+  for (const spec of specs) {
+    const text = raw.values.get(spec.key);
+    if (text !== undefined) values.set(spec.key, parseOptionValue(spec, text));
+  }
+  return values;
+}
+
+/** A typed value as the text that parses back to it (a list comma-separated). */
+export function formatOptionValue(value: OptionValue): string {
+  return typeof value === "object" ? value.join(",") : String(value);
 }

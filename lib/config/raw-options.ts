@@ -3,7 +3,7 @@
  * table: flags win over env, env over defaults. List options repeat as flags (`--upstream-host a
  * --upstream-host b`) or are comma-separated in env and flags.
  */
-import type { OptionSpec } from "../sidecar-options.ts";
+import type { OptionSpec } from "./option-spec.ts";
 import { ConfigError } from "./config-error.ts";
 
 export interface RawOptions {

@@ -1,19 +1,19 @@
 /**
  * The sidecar's configuration: one frozen, typed object built once at start from the option table
- * (lib/sidecar-options.ts), the environment and the command line. Every bad value fails here with a
+ * (contract/sidecar-options.ts), the environment and the command line. Every bad value fails here with a
  * message naming the option. Derived values (bytes, milliseconds) sit beside the options they come from
  * so nothing downstream converts units again.
  */
-import { isIP } from "node:net";
-import { SIDECAR_OPTIONS, sidecarOption, type OptionSpec } from "../../lib/sidecar-options.ts";
-import { ConfigError, describeOption } from "../../lib/config/config-error.ts";
+import { SIDECAR_OPTIONS, sidecarOption } from "../../contract/sidecar-options.ts";
 import {
-  parseBool,
-  parseChoice,
-  parseHostPort,
-  parseInt,
-  parseNumber,
-} from "../../lib/config/option-values.ts";
+  checkSidecarPorts,
+  resolveMemoryCap,
+  type CacheMode,
+  type LogLevel,
+} from "../../contract/sidecar-option-rules.ts";
+import { ConfigError } from "../../lib/config/config-error.ts";
+import type { OptionValue } from "../../lib/config/option-spec.ts";
+import { parseOptionValues } from "../../lib/config/option-values.ts";
 import {
   collectRawOptions,
   parseArgs,
@@ -21,8 +21,7 @@ import {
   type RawOptions,
 } from "../../lib/config/raw-options.ts";
 
-export type CacheMode = "memory" | "disk";
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type { CacheMode, LogLevel };
 
 export interface SidecarConfig {
   readonly port: number;
@@ -65,7 +64,6 @@ export interface SidecarConfig {
   readonly transferTimeoutMs: number;
 }
 
-export const DEFAULT_MEMORY_CACHE_BYTES = 512 * 1024 * 1024;
 const GiB = 1024 * 1024 * 1024;
 
 /** Parses argv + env; `{help: true}` when --help was asked (nothing else is validated then). */
@@ -85,164 +83,68 @@ export function loadSidecarConfig(
 }
 
 function buildSidecarConfig(raw: RawOptions): SidecarConfig {
-  const text = (key: string): string | undefined => {
-    const v = raw.values.get(key);
-    return typeof v === "string" ? v : undefined;
+  const values = parseOptionValues(SIDECAR_OPTIONS, raw);
+  const optional = <T extends OptionValue>(key: string): T | undefined => values.get(key) as T | undefined;
+  const required = <T extends OptionValue>(key: string): T => {
+    const value = optional<T>(key);
+    if (value === undefined) throw ConfigError.forSpec(sidecarOption(key), "required");
+    return value;
   };
-  const list = (key: string): readonly string[] => {
-    const v = raw.values.get(key);
-    return Array.isArray(v) ? v : [];
-  };
-  const int = (key: string): number => parseInt(sidecarOption(key), required(sidecarOption(key), text(key)));
-  const optInt = (key: string): number | undefined =>
-    maybe(text(key), (t) => parseInt(sidecarOption(key), t));
-  const num = (key: string): number =>
-    parseNumber(sidecarOption(key), required(sidecarOption(key), text(key)));
-  const optNum = (key: string): number | undefined =>
-    maybe(text(key), (t) => parseNumber(sidecarOption(key), t));
+  const list = (key: string): readonly string[] => optional<readonly string[]>(key) ?? [];
 
-  const blocksizeKiB = int("blocksizeKiB");
-  const blocksizeSpec = sidecarOption("blocksizeKiB");
-  if ((blocksizeKiB & (blocksizeKiB - 1)) !== 0) {
-    throw ConfigError.forSpec(
-      blocksizeSpec,
-      `${blocksizeKiB} is not a power of two (64, 128, ..., 65536 KiB)`,
-    );
-  }
-
-  const optionBlockSizeBytes = optInt("optionBlockSizeBytes");
-  const memoryCacheCapacityGB = optNum("memoryCacheCapacityGB");
-  const memoryCacheBytes = resolveMemoryCap(memoryCacheCapacityGB, optionBlockSizeBytes);
-
-  const hostList = (key: string, opts: { allowIPv6?: boolean } = {}): readonly string[] =>
-    Object.freeze([...new Set(list(key).map((h) => parseHostPort(sidecarOption(key), h, opts)))]);
-  const upstreamHosts = hostList("upstreamHosts");
+  const upstreamHosts = list("upstreamHosts");
   if (upstreamHosts.length === 0) {
     throw ConfigError.forSpec(sidecarOption("upstreamHosts"), "name at least one registry host to serve");
   }
-  const plainHttpHosts = hostList("plainHttpHosts");
+  const plainHttpHosts = list("plainHttpHosts");
   for (const h of plainHttpHosts) {
     if (!upstreamHosts.includes(h)) {
       throw ConfigError.forSpec(sidecarOption("plainHttpHosts"), `${h} is not one of the upstream hosts`);
     }
   }
-  const peers = Object.freeze(
-    list("peers").map((p) =>
-      parseHostPort(sidecarOption("peers"), p, { requirePort: true, allowIPv6: true }),
-    ),
-  );
-
-  const podIP = required(sidecarOption("podIP"), text("podIP"));
-  if (isIP(podIP) === 0) throw ConfigError.forSpec(sidecarOption("podIP"), `not an IP address: ${podIP}`);
-  const listenHost = required(sidecarOption("listenHost"), text("listenHost"));
-  if (isIP(listenHost) === 0 && listenHost !== "localhost") {
-    throw ConfigError.forSpec(sidecarOption("listenHost"), `not an IP address: ${listenHost}`);
-  }
-  const directoryURL = text("directoryURL");
-  if (directoryURL !== undefined) checkUrl(sidecarOption("directoryURL"), directoryURL);
+  const optionBlockSizeBytes = optional<number>("optionBlockSizeBytes");
+  const memoryCacheCapacityGB = optional<number>("memoryCacheCapacityGB");
+  const blocksizeKiB = required<number>("blocksizeKiB");
+  const maxBlobGiB = required<number>("maxBlobGiB");
+  const connectTimeoutSeconds = required<number>("connectTimeoutSeconds");
+  const transferTimeoutSeconds = required<number>("transferTimeoutSeconds");
 
   const config: SidecarConfig = {
-    port: int("port"),
-    listenHost,
-    peerPort: int("peerPort"),
-    healthPort: int("healthPort"),
-    podIP,
-    podName: text("podName"),
-    podNamespace: text("podNamespace"),
-    cacheMode: parseChoice<CacheMode>(
-      sidecarOption("cacheMode"),
-      required(sidecarOption("cacheMode"), text("cacheMode")),
-    ),
+    port: required("port"),
+    listenHost: required("listenHost"),
+    peerPort: required("peerPort"),
+    healthPort: required("healthPort"),
+    podIP: required("podIP"),
+    podName: optional("podName"),
+    podNamespace: optional("podNamespace"),
+    cacheMode: required("cacheMode"),
     blocksizeKiB,
-    capacityBytes: int("capacityBytes"),
+    capacityBytes: required("capacityBytes"),
     optionBlockSizeBytes,
     memoryCacheCapacityGB,
-    aio: int("aio"),
-    proxyFsParallels: int("proxyFsParallels"),
-    maxBlobGiB: int("maxBlobGiB"),
-    connectTimeoutSeconds: num("connectTimeoutSeconds"),
-    transferTimeoutSeconds: num("transferTimeoutSeconds"),
+    aio: required("aio"),
+    proxyFsParallels: required("proxyFsParallels"),
+    maxBlobGiB,
+    connectTimeoutSeconds,
+    transferTimeoutSeconds,
     upstreamHosts,
     plainHttpHosts,
-    allowedHosts: hostList("allowedHosts", { allowIPv6: true }),
-    peers,
-    peerSharing: parseBool(
-      sidecarOption("peerSharing"),
-      required(sidecarOption("peerSharing"), text("peerSharing")),
-    ),
-    group: text("group") ?? text("podNamespace"),
-    directoryURL,
-    directoryCA: text("directoryCA"),
-    directoryTokenFile: text("directoryTokenFile"),
-    peerTicketKeyFile: text("peerTicketKeyFile"),
-    cacheDir: text("cacheDir"),
-    logLevel: parseChoice<LogLevel>(
-      sidecarOption("logLevel"),
-      required(sidecarOption("logLevel"), text("logLevel")),
-    ),
+    allowedHosts: list("allowedHosts"),
+    peers: list("peers"),
+    peerSharing: required("peerSharing"),
+    group: optional("group") ?? optional("podNamespace"),
+    directoryURL: optional("directoryURL"),
+    directoryCA: optional("directoryCA"),
+    directoryTokenFile: optional("directoryTokenFile"),
+    peerTicketKeyFile: optional("peerTicketKeyFile"),
+    cacheDir: optional("cacheDir"),
+    logLevel: required("logLevel"),
     blockSizeBytes: blocksizeKiB * 1024,
-    maxBlobBytes: int("maxBlobGiB") * GiB,
-    memoryCacheBytes,
-    connectTimeoutMs: Math.round(num("connectTimeoutSeconds") * 1000),
-    transferTimeoutMs: Math.round(num("transferTimeoutSeconds") * 1000),
+    maxBlobBytes: maxBlobGiB * GiB,
+    memoryCacheBytes: resolveMemoryCap(memoryCacheCapacityGB, optionBlockSizeBytes),
+    connectTimeoutMs: Math.round(connectTimeoutSeconds * 1000),
+    transferTimeoutMs: Math.round(transferTimeoutSeconds * 1000),
   };
-  checkPorts(config);
+  checkSidecarPorts(config);
   return Object.freeze(config);
-}
-
-/** design.md: memoryCacheCapacityGB wins; else optionBlockSize; both set and different is an error. */
-function resolveMemoryCap(gb: number | undefined, bytes: number | undefined): number {
-  const fromGB = gb === undefined ? undefined : Math.floor(gb * GiB);
-  if (fromGB !== undefined && bytes !== undefined && fromGB !== bytes) {
-    const a = describeOption(sidecarOption("memoryCacheCapacityGB"));
-    const b = describeOption(sidecarOption("optionBlockSizeBytes"));
-    throw new ConfigError(
-      "memoryCacheCapacityGB",
-      `${a} = ${gb} GiB (${fromGB} bytes) and ${b} = ${bytes} bytes disagree; set one of them`,
-    );
-  }
-  const cap = fromGB ?? bytes ?? DEFAULT_MEMORY_CACHE_BYTES;
-  if (cap <= 0) {
-    throw new ConfigError(
-      "memoryCacheCapacityGB",
-      `${describeOption(sidecarOption("memoryCacheCapacityGB"))}: the memory cache needs a positive size`,
-    );
-  }
-  return cap;
-}
-
-function checkPorts(c: SidecarConfig): void {
-  if (c.peerPort === c.healthPort) {
-    throw ConfigError.forSpec(
-      sidecarOption("healthPort"),
-      `same port as ${describeOption(sidecarOption("peerPort"))}`,
-    );
-  }
-  const sameAddress = c.listenHost === c.podIP || c.listenHost === "0.0.0.0";
-  if (sameAddress && (c.port === c.peerPort || c.port === c.healthPort)) {
-    throw ConfigError.forSpec(
-      sidecarOption("port"),
-      "collides with the peer or health port on the same address",
-    );
-  }
-}
-
-function checkUrl(spec: OptionSpec, text: string): void {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw ConfigError.forSpec(spec, `not a URL: ${JSON.stringify(text)}`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:")
-    throw ConfigError.forSpec(spec, "must be http(s)");
-}
-
-function required(spec: OptionSpec, value: string | undefined): string {
-  if (value === undefined) throw ConfigError.forSpec(spec, "required");
-  return value;
-}
-
-function maybe<T>(value: string | undefined, parse: (t: string) => T): T | undefined {
-  return value === undefined ? undefined : parse(value);
 }

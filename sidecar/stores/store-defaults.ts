@@ -4,7 +4,7 @@
  * entry defaults let the byte defaults fill with 8 KiB (memory) or 256 KiB (disk) blocks; open-store.ts
  * sizes them from the configured block size instead.
  */
-import { sidecarOption } from "../../lib/sidecar-options.ts";
+import { sidecarOption } from "../../contract/sidecar-options.ts";
 
 export const DEFAULT_MEMORY_CAPACITY_BYTES = 512 * 1024 * 1024;
 /** The option table is the one place the seed's `capacity` default is written. */

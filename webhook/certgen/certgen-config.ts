@@ -2,7 +2,7 @@
  * `acr-p2p certgen`'s options (the chart's certgen Job sets them as env) and its frozen config.
  * Names shared with the webhook (namespace, service name, SANs, kubeconfig) use the same env variables.
  */
-import type { OptionSpec } from "../../lib/sidecar-options.ts";
+import type { OptionSpec } from "../../lib/config/option-spec.ts";
 import { serviceHostNames } from "../../lib/tls-certs.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
 import { parseInt } from "../../lib/config/option-values.ts";

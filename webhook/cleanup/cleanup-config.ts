@@ -2,7 +2,7 @@
  * `acr-p2p cleanup`'s options (the chart's pre-delete hook Job sets them as env) and its frozen config.
  * The webhook configuration's name and the kubeconfig use the same variables as certgen and the webhook.
  */
-import type { OptionSpec } from "../../lib/sidecar-options.ts";
+import type { OptionSpec } from "../../lib/config/option-spec.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
 import { parseArgs, type ParsedArgs, type RawOptions } from "../../lib/config/raw-options.ts";
 import { CERTGEN_OPTIONS } from "../certgen/certgen-config.ts";

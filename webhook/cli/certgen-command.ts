@@ -8,7 +8,7 @@ import { ConfigError } from "../../lib/config/config-error.ts";
 import { ClientNodeCertgenApi } from "../certgen/client-node-certgen-api.ts";
 import { CERTGEN_OPTIONS, parseCertgenArgs } from "../certgen/certgen-config.ts";
 import { runCertgen } from "../certgen/run-certgen.ts";
-import { renderOptionsHelp } from "../config/help.ts";
+import { renderOptionsHelp } from "../../lib/config/options-help.ts";
 import { KubeApiError } from "../kube/kube-api.ts";
 
 const HEADER = [

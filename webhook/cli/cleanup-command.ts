@@ -7,7 +7,7 @@ import { ConfigError } from "../../lib/config/config-error.ts";
 import { ClientNodeCleanupApi } from "../cleanup/client-node-cleanup-api.ts";
 import { CLEANUP_OPTIONS, parseCleanupArgs } from "../cleanup/cleanup-config.ts";
 import { CleanupError, MANAGED_SECRETS_SELECTOR, runCleanup } from "../cleanup/run-cleanup.ts";
-import { renderOptionsHelp } from "../config/help.ts";
+import { renderOptionsHelp } from "../../lib/config/options-help.ts";
 import { KubeApiError } from "../kube/kube-api.ts";
 
 const HEADER = [

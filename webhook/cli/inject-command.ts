@@ -7,12 +7,12 @@
  */
 import { stringify } from "yaml";
 import { silentLogger } from "../../lib/logger.ts";
-import type { OptionSpec } from "../../lib/sidecar-options.ts";
+import type { OptionSpec } from "../../lib/config/option-spec.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
 import { parseChoice } from "../../lib/config/option-values.ts";
 import { collectRawOptions } from "../../lib/config/raw-options.ts";
 import { admitPod } from "../admission/admit-pod.ts";
-import { renderOptionsHelp } from "../config/help.ts";
+import { renderOptionsHelp } from "../../lib/config/options-help.ts";
 import { buildMutationConfig, parseRegistries, type MutationConfig } from "../config/webhook-config.ts";
 import { COPIED_SIDECAR_OPTIONS, WEBHOOK_OPTIONS } from "../config/webhook-options.ts";
 import { ClusterFacts } from "../kube/cluster-facts.ts";

@@ -11,7 +11,7 @@ import { ConfigError } from "../../lib/config/config-error.ts";
 import { parseCloudConfig, type CloudConfig } from "../cloud/cloud-config.ts";
 import { CloudConfigError } from "../cloud/cloud-errors.ts";
 import { CLOUD_OPTIONS } from "../cloud/cloud-options.ts";
-import { renderOptionsHelp } from "../config/help.ts";
+import { renderOptionsHelp } from "../../lib/config/options-help.ts";
 import { ALL_WEBHOOK_OPTIONS, parseWebhookArgs, type WebhookConfig } from "../config/webhook-config.ts";
 import { isCloudSetupError, startControllerCloud, type ControllerCloud } from "../server/controller-cloud.ts";
 import { kubeApiFor, kubeConfigFor, startController } from "../server/controller.ts";

@@ -1,15 +1,20 @@
 /**
- * The sidecar settings the controller copies into every injected pod. They are validated at start by
- * the sidecar's own parser (sidecar/config), fed the env the controller would render, so a value the
- * sidecar would refuse stops the controller instead of every injected pod.
+ * The sidecar settings the controller copies into every injected pod. Each is checked at start against
+ * its declaration in contract/sidecar-options.ts, and the rules between them against
+ * contract/sidecar-option-rules.ts, as the sidecar checks them: a value the sidecar would refuse stops
+ * the controller instead of every injected pod.
  */
-import { SIDECAR_OPTIONS } from "../../lib/sidecar-options.ts";
-import { loadSidecarConfig, type CacheMode } from "../../sidecar/config/sidecar-config.ts";
+import { checkSidecarPorts, resolveMemoryCap, type CacheMode } from "../../contract/sidecar-option-rules.ts";
+import { SIDECAR_OPTIONS, isCopied, type SidecarOptionSpec } from "../../contract/sidecar-options.ts";
+import type { OptionValue } from "../../lib/config/option-spec.ts";
+import { formatOptionValue, parseOptionValues } from "../../lib/config/option-values.ts";
 import type { RawOptions } from "../../lib/config/raw-options.ts";
-import { COPIED_SIDECAR_KEYS } from "./webhook-options.ts";
 
 export interface SidecarSettings {
-  /** Copied options' text by option key, the memory cap excluded (see cacheBytes). */
+  /**
+   * Copied options' values by option key, as the text the sidecar parses back to the same value; the
+   * memory cap excluded (see cacheBytes).
+   */
   readonly copied: Readonly<Record<string, string>>;
   readonly port: number;
   readonly peerPort: number;
@@ -25,38 +30,34 @@ export interface SidecarSettings {
   readonly peerSharing: boolean;
 }
 
+/** Folded into cacheBytes, which each pod's sizing renders as optionBlockSize. */
 const CACHE_KEYS = new Set(["optionBlockSizeBytes", "memoryCacheCapacityGB"]);
-// Placeholders for the per-pod values the sidecar's parser insists on.
-const SAMPLE_POD_ENV = { ACR_P2P_POD_IP: "127.0.0.1", ACR_P2P_POD_NAMESPACE: "default" };
-const SAMPLE_UPSTREAM = "registry.invalid";
 
-export function buildSidecarSettings(raw: RawOptions): SidecarSettings {
-  const env: Record<string, string> = { ...SAMPLE_POD_ENV };
+/** `table` is the sidecar's option table; a test passes its own. */
+export function buildSidecarSettings(
+  raw: RawOptions,
+  table: readonly SidecarOptionSpec[] = SIDECAR_OPTIONS,
+): SidecarSettings {
+  const values = parseOptionValues(table.filter(isCopied), raw);
+  const value = <T extends OptionValue>(key: string): T => values.get(key) as T;
   const copied: Record<string, string> = {};
-  for (const spec of SIDECAR_OPTIONS) {
-    if (!COPIED_SIDECAR_KEYS.includes(spec.key)) continue;
-    const value = raw.values.get(spec.key);
-    if (value === undefined) continue;
-    const text = typeof value === "string" ? value : value.join(",");
-    if (text === "") continue;
-    env[spec.env] = text;
-    if (!CACHE_KEYS.has(spec.key)) copied[spec.key] = text;
+  for (const [key, v] of values) {
+    const text = formatOptionValue(v);
+    if (!CACHE_KEYS.has(key) && text !== "") copied[key] = text;
   }
-  const plain = raw.values.get("plainHttpHosts");
-  const plainList = typeof plain === "string" ? [plain] : (plain ?? []);
-  env["ACR_P2P_UPSTREAM_HOSTS"] = [SAMPLE_UPSTREAM, ...plainList].join(",");
-  const parsed = loadSidecarConfig([], env);
-  return Object.freeze({
+  const settings: SidecarSettings = {
     copied: Object.freeze(copied),
-    port: parsed.port,
-    peerPort: parsed.peerPort,
-    healthPort: parsed.healthPort,
-    cacheMode: parsed.cacheMode,
-    cacheBytes: parsed.memoryCacheBytes,
-    capacityBytes: parsed.capacityBytes,
-    blockSizeBytes: parsed.blockSizeBytes,
-    proxyFsParallels: parsed.proxyFsParallels,
-    plainHttpHosts: parsed.plainHttpHosts,
-    peerSharing: parsed.peerSharing,
-  });
+    port: value<number>("port"),
+    peerPort: value<number>("peerPort"),
+    healthPort: value<number>("healthPort"),
+    cacheMode: value<CacheMode>("cacheMode"),
+    cacheBytes: resolveMemoryCap(value("memoryCacheCapacityGB"), value("optionBlockSizeBytes")),
+    capacityBytes: value<number>("capacityBytes"),
+    blockSizeBytes: value<number>("blocksizeKiB") * 1024,
+    proxyFsParallels: value<number>("proxyFsParallels"),
+    plainHttpHosts: value<readonly string[]>("plainHttpHosts") ?? [],
+    peerSharing: value<boolean>("peerSharing"),
+  };
+  checkSidecarPorts(settings);
+  return Object.freeze(settings);
 }

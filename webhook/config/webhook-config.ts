@@ -5,7 +5,7 @@
  */
 import { isIP } from "node:net";
 import { parseNormalizedReference, ReferenceError } from "../../lib/image-reference.ts";
-import type { OptionSpec } from "../../lib/sidecar-options.ts";
+import type { OptionSpec } from "../../lib/config/option-spec.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
 import {
   parseBool,

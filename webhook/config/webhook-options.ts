@@ -3,7 +3,7 @@
  * by the Helm chart), command line flag (overrides the env), default and help text.
  *
  * The sidecar's seed parameters are not repeated here: the controller takes them under the sidecar's
- * own env names (lib/sidecar-options.ts) and copies them into every injected sidecar's env. Their
+ * own env names (contract/sidecar-options.ts) and copies them into every injected sidecar's env. Their
  * flags get a `--sidecar-` prefix so `--port` can never be mistaken for the webhook's own port.
  */
 import {
@@ -11,7 +11,8 @@ import {
   SIDECAR_RUNTIME_BYTES,
   SIDECAR_WORKING_MARGIN_BYTES,
 } from "../../lib/sidecar-memory.ts";
-import { SIDECAR_OPTIONS, type OptionSpec } from "../../lib/sidecar-options.ts";
+import { SIDECAR_OPTIONS, isCopied, type SidecarOptionSpec } from "../../contract/sidecar-options.ts";
+import type { OptionSpec } from "../../lib/config/option-spec.ts";
 
 const MiB = 1024 * 1024;
 
@@ -210,41 +211,22 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
 ]);
 
 /**
- * Sidecar options the controller copies into every injected sidecar. The rest are per pod (pod IP,
- * name, namespace: downward API; upstream hosts: the pod's images; group: the pod's namespace; peer
- * sharing: may be overridden per pod) or not for injected pods (listen host stays loopback, static
- * peers are for tests).
+ * The sidecar options the controller copies into every injected sidecar (scope copied or overridable
+ * in their declaration), as it takes them: same env name, `--sidecar-` flag. `table` is the sidecar's
+ * option table; a test passes its own.
  */
-export const COPIED_SIDECAR_KEYS: readonly string[] = Object.freeze([
-  "port",
-  "peerPort",
-  "healthPort",
-  "cacheMode",
-  "blocksizeKiB",
-  "capacityBytes",
-  "optionBlockSizeBytes",
-  "memoryCacheCapacityGB",
-  "aio",
-  "proxyFsParallels",
-  "connectTimeoutSeconds",
-  "transferTimeoutSeconds",
-  "plainHttpHosts",
-  "allowedHosts",
-  "peerSharing",
-  "directoryURL",
-  "directoryCA",
-  "logLevel",
-]);
+export function copiedSidecarOptions(
+  table: readonly SidecarOptionSpec[] = SIDECAR_OPTIONS,
+): readonly SidecarOptionSpec[] {
+  return Object.freeze(
+    table.filter(isCopied).map((spec) =>
+      Object.freeze({
+        ...spec,
+        flag: `--sidecar-${spec.flag.replace(/^--/, "")}`,
+        help: `Sidecar: ${spec.help}`,
+      }),
+    ),
+  );
+}
 
-/** The copied sidecar options as the controller takes them: same env name, `--sidecar-` flag. */
-export const COPIED_SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze(
-  COPIED_SIDECAR_KEYS.map((key) => {
-    const spec = SIDECAR_OPTIONS.find((o) => o.key === key);
-    if (!spec) throw new Error(`lib/sidecar-options.ts has no option ${key}`);
-    return option({
-      ...spec,
-      flag: `--sidecar-${spec.flag.replace(/^--/, "")}`,
-      help: `Sidecar: ${spec.help}`,
-    });
-  }),
-);
+export const COPIED_SIDECAR_OPTIONS = copiedSidecarOptions();

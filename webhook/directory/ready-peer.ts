@@ -6,7 +6,7 @@
  */
 import type { V1Namespace, V1Node, V1Pod } from "@kubernetes/client-node";
 import { peerGroupOf, ZONE_LABEL } from "../../lib/peer-group.ts";
-import { sidecarOption } from "../../lib/sidecar-options.ts";
+import { sidecarOption } from "../../contract/sidecar-options.ts";
 import { P2P_CONFIG_ANNOTATION, SIDECAR_CONTAINER_NAME } from "../mutation/names.ts";
 
 export interface PeerRules {

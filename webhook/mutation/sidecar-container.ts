@@ -6,7 +6,7 @@
  */
 import { basename, dirname } from "node:path";
 import { DIRECTORY_TOKEN_AUDIENCE } from "../../lib/peer-group.ts";
-import { SIDECAR_OPTIONS, sidecarOption } from "../../lib/sidecar-options.ts";
+import { SIDECAR_OPTIONS, sidecarOption, type SidecarOptionSpec } from "../../contract/sidecar-options.ts";
 import type { MutationConfig } from "../config/webhook-config.ts";
 import type { InjectionPlan } from "./decide.ts";
 import {
@@ -23,26 +23,6 @@ export type EnvVar =
   | { readonly name: string; readonly value: string }
   | { readonly name: string; readonly valueFrom: { readonly fieldRef: { readonly fieldPath: string } } };
 
-/** Sidecar options the kubelet fills in per pod (downward API). */
-const DOWNWARD: Readonly<Record<string, string>> = {
-  podIP: "status.podIP",
-  podName: "metadata.name",
-  podNamespace: "metadata.namespace",
-};
-
-/** Never rendered: the front must stay on loopback, static peers are for tests, the cap goes in bytes. */
-const NOT_RENDERED: ReadonlySet<string> = new Set([
-  "listenHost",
-  "peers",
-  "memoryCacheCapacityGB",
-  // Static-peer mode only: with the directory, tickets come from the controller.
-  "peerTicketKeyFile",
-  // The sidecar's default is where sidecarVolumes mounts the token.
-  "directoryTokenFile",
-  // Rendered with the disk-mode volume below.
-  "cacheDir",
-]);
-
 /**
  * Non-root, as PodSecurity "restricted" asks: the sidecar image's own user (`nonroot`, 65532, from
  * hack/images/debian-base.ts; a unit test keeps them equal), stated so the kubelet can check
@@ -58,10 +38,17 @@ const DIRECTORY_TOKEN_SECONDS = 3600;
  * so it is an input of each admission rather than configuration read once at start); without it the
  * configured ACR_P2P_DIRECTORY_CA, if any, is copied.
  */
-export function sidecarEnv(config: MutationConfig, plan: InjectionPlan, directoryCA?: string): EnvVar[] {
+export function sidecarEnv(
+  config: MutationConfig,
+  plan: InjectionPlan,
+  directoryCA?: string,
+  table: readonly SidecarOptionSpec[] = SIDECAR_OPTIONS,
+): EnvVar[] {
   const s = config.sidecar;
+  // The values of the perPod and overridable options: what the copied text does not say for this pod.
   const perPod: Record<string, string> = {
     ...(directoryCA !== undefined && s.copied["directoryURL"] !== undefined && { directoryCA }),
+    ...(s.cacheMode === "disk" && { cacheDir: CACHE_MOUNT_PATH }),
     upstreamHosts: plan.images.hosts.join(","),
     plainHttpHosts: s.plainHttpHosts.filter((h) => plan.images.hosts.includes(h)).join(","),
     group: plan.group,
@@ -69,15 +56,11 @@ export function sidecarEnv(config: MutationConfig, plan: InjectionPlan, director
     optionBlockSizeBytes: String(plan.sizing.cacheBytes),
   };
   const env: EnvVar[] = [];
-  for (const spec of SIDECAR_OPTIONS) {
-    if (spec.key === "cacheDir" && config.sidecar.cacheMode === "disk") {
-      env.push({ name: spec.env, value: CACHE_MOUNT_PATH });
-      continue;
-    }
-    if (NOT_RENDERED.has(spec.key)) continue;
-    const fieldPath = DOWNWARD[spec.key];
-    if (fieldPath !== undefined) {
-      env.push({ name: spec.env, valueFrom: { fieldRef: { fieldPath } } });
+  for (const spec of table) {
+    // The cap is rendered in bytes, as optionBlockSize.
+    if (spec.scope === "sidecarOnly" || spec.key === "memoryCacheCapacityGB") continue;
+    if (spec.downward !== undefined) {
+      env.push({ name: spec.env, valueFrom: { fieldRef: { fieldPath: spec.downward } } });
       continue;
     }
     const value = perPod[spec.key] ?? s.copied[spec.key];

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { join } from "node:path";
-import { SIDECAR_OPTIONS } from "../../../lib/sidecar-options.ts";
+import { SIDECAR_OPTIONS } from "../../../contract/sidecar-options.ts";
 import { runCommand } from "../../support/origin/child-process.ts";
 
 const CLI = join(new URL("../../../", import.meta.url).pathname, "bin/acr-p2p.ts");

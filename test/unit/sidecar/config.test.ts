@@ -1,12 +1,9 @@
 import { expect } from "chai";
-import { SIDECAR_OPTIONS } from "../../../lib/sidecar-options.ts";
+import { SIDECAR_OPTIONS } from "../../../contract/sidecar-options.ts";
 import { ConfigError } from "../../../lib/config/config-error.ts";
 import { renderSidecarHelp } from "../../../sidecar/config/help.ts";
-import {
-  DEFAULT_MEMORY_CACHE_BYTES,
-  loadSidecarConfig,
-  parseSidecarArgs,
-} from "../../../sidecar/config/sidecar-config.ts";
+import { DEFAULT_MEMORY_CACHE_BYTES } from "../../../contract/sidecar-option-rules.ts";
+import { loadSidecarConfig, parseSidecarArgs } from "../../../sidecar/config/sidecar-config.ts";
 
 const BASE_ENV = { ACR_P2P_UPSTREAM_HOSTS: "registry.example.com" };
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sidecarOption } from "../../../lib/sidecar-options.ts";
+import { sidecarOption } from "../../../contract/sidecar-options.ts";
 import { DiskBlockStore } from "../../../sidecar/stores/disk-store.ts";
 import { blockStoreConformance } from "./store-conformance.ts";
 

@@ -1,6 +1,6 @@
 /** The controller's configuration: env and flags, validated at start with messages naming the option. */
 import { expect } from "chai";
-import { renderOptionsHelp } from "../../../webhook/config/help.ts";
+import { renderOptionsHelp } from "../../../lib/config/options-help.ts";
 import { ALL_WEBHOOK_OPTIONS, parseWebhookArgs } from "../../../webhook/config/webhook-config.ts";
 import { SIDECAR_IMAGE } from "./webhook-fixtures.ts";
 

@@ -1,38 +1,61 @@
 /**
- * The sidecar's options: one table, the single source of each option's environment variable, command
- * line flag, default and help text. The webhook renders a pod's sidecar env from it, the sidecar parses
- * its config from it, and `acr-p2p sidecar --help` prints it. Seed parameter names (as in ACK's chart)
- * are kept where the option is one of them.
+ * The sidecar's options: one declaration each, the single source of its environment variable, command
+ * line flag, default, bounds, help text and scope. From it the sidecar parses its config, the controller
+ * takes and checks the options it copies into every injected sidecar (with a `--sidecar-` flag), the
+ * webhook renders each pod's sidecar env, `--help` is printed and the option tables of the READMEs are
+ * generated (`npm run docs`). Seed parameter names (as in ACK's chart) are kept where the option is one
+ * of them.
  *
  * Units follow the seed: blocksize in KiB, capacity and optionBlockSize in bytes, memoryCacheCapacityGB
  * in GiB, timeouts in seconds.
  */
+import { isIP } from "node:net";
+import type { OptionSpec, OptionValue } from "../lib/config/option-spec.ts";
 
-export type OptionKind = "int" | "number" | "string" | "bool" | "list" | "enum";
+/** Where an injected sidecar's value of the option comes from. */
+export type SidecarScope =
+  /** The controller takes it (same env, `--sidecar-` flag), checks it at start, copies it into every sidecar. */
+  | "copied"
+  /** As copied, and a pod's annotation may override it (the cache size, peer sharing). */
+  | "overridable"
+  /** The webhook derives it for each pod: the downward API, the pod's images, its namespace. */
+  | "perPod"
+  /** Never rendered into a pod: for tests and use outside Kubernetes, or the sidecar's default holds. */
+  | "sidecarOnly";
 
-export interface OptionSpec {
-  /** Key in the typed config object. */
-  readonly key: string;
-  /** The seed (Helm value) name when the option is a seed parameter. */
-  readonly seedName?: string;
-  readonly env: string;
-  readonly flag: string;
-  readonly kind: OptionKind;
-  /** Default as the string a user would write; undefined means "not set". */
-  readonly default?: string;
-  readonly choices?: readonly string[];
-  readonly min?: number;
-  readonly max?: number;
-  readonly help: string;
+export interface SidecarOptionSpec extends OptionSpec {
+  readonly scope: SidecarScope;
+  /** The downward API field the kubelet fills the value from (perPod options only). */
+  readonly downward?: string;
 }
 
-function option(spec: OptionSpec): OptionSpec {
+/** The options the controller takes and copies into every injected sidecar. */
+export function isCopied(spec: SidecarOptionSpec): boolean {
+  return spec.scope === "copied" || spec.scope === "overridable";
+}
+
+function option(spec: SidecarOptionSpec): SidecarOptionSpec {
   return Object.freeze(spec);
 }
 
-export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
+const isPowerOfTwo = (value: OptionValue): string | undefined =>
+  ((value as number) & ((value as number) - 1)) === 0
+    ? undefined
+    : `${String(value)} is not a power of two (64, 128, ..., 65536 KiB)`;
+
+const isIPAddress = (value: OptionValue): string | undefined =>
+  isIP(value as string) === 0 ? `not an IP address: ${String(value)}` : undefined;
+
+function isHttpUrl(value: OptionValue): string | undefined {
+  if (!URL.canParse(value as string)) return `not a URL: ${JSON.stringify(value)}`;
+  const { protocol } = new URL(value as string);
+  return protocol === "https:" || protocol === "http:" ? undefined : "must be http(s)";
+}
+
+export const SIDECAR_OPTIONS: readonly SidecarOptionSpec[] = Object.freeze([
   option({
     key: "port",
+    scope: "copied",
     seedName: "p2p.port",
     env: "ACR_P2P_PORT",
     flag: "--port",
@@ -44,14 +67,17 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "listenHost",
+    scope: "sidecarOnly",
     env: "ACR_P2P_LISTEN_HOST",
     flag: "--listen-host",
     kind: "string",
     default: "127.0.0.1",
+    check: (value) => (value === "localhost" ? undefined : isIPAddress(value)),
     help: "Address of the registry front. Keep loopback: only the pod itself may pull through it.",
   }),
   option({
     key: "peerPort",
+    scope: "copied",
     env: "ACR_P2P_PEER_PORT",
     flag: "--peer-port",
     kind: "int",
@@ -62,6 +88,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "healthPort",
+    scope: "copied",
     env: "ACR_P2P_HEALTH_PORT",
     flag: "--health-port",
     kind: "int",
@@ -72,14 +99,19 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "podIP",
+    scope: "perPod",
+    downward: "status.podIP",
     env: "ACR_P2P_POD_IP",
     flag: "--pod-ip",
     kind: "string",
     default: "127.0.0.1",
+    check: isIPAddress,
     help: "The pod IP (downward API status.podIP): where the peer and health servers listen.",
   }),
   option({
     key: "podName",
+    scope: "perPod",
+    downward: "metadata.name",
     env: "ACR_P2P_POD_NAME",
     flag: "--pod-name",
     kind: "string",
@@ -87,6 +119,8 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "podNamespace",
+    scope: "perPod",
+    downward: "metadata.namespace",
     env: "ACR_P2P_POD_NAMESPACE",
     flag: "--pod-namespace",
     kind: "string",
@@ -94,6 +128,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "cacheMode",
+    scope: "copied",
     seedName: "p2p.v2.cache.mode",
     env: "ACR_P2P_CACHE_MODE",
     flag: "--cache-mode",
@@ -104,6 +139,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "blocksizeKiB",
+    scope: "copied",
     seedName: "blocksize",
     env: "ACR_P2P_BLOCKSIZE",
     flag: "--blocksize",
@@ -111,10 +147,12 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
     default: "256",
     min: 64,
     max: 65536,
+    check: isPowerOfTwo,
     help: "Block size in KiB; a power of two from 64 (64 KiB) to 65536 (64 MiB).",
   }),
   option({
     key: "cacheDir",
+    scope: "perPod",
     env: "ACR_P2P_CACHE_DIR",
     flag: "--cache-dir",
     kind: "string",
@@ -122,6 +160,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "capacityBytes",
+    scope: "copied",
     seedName: "capacity",
     env: "ACR_P2P_CAPACITY",
     flag: "--capacity",
@@ -132,6 +171,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "optionBlockSizeBytes",
+    scope: "overridable",
     seedName: "optionBlockSize",
     env: "ACR_P2P_OPTION_BLOCK_SIZE",
     flag: "--option-block-size",
@@ -141,6 +181,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "memoryCacheCapacityGB",
+    scope: "overridable",
     seedName: "memoryCacheCapacityGB",
     env: "ACR_P2P_MEMORY_CACHE_CAPACITY_GB",
     flag: "--memory-cache-capacity-gb",
@@ -151,6 +192,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "aio",
+    scope: "copied",
     seedName: "aio",
     env: "ACR_P2P_AIO",
     flag: "--aio",
@@ -162,6 +204,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "proxyFsParallels",
+    scope: "copied",
     seedName: "proxyFsParallels",
     env: "ACR_P2P_PROXY_FS_PARALLELS",
     flag: "--proxy-fs-parallels",
@@ -173,6 +216,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "maxBlobGiB",
+    scope: "sidecarOnly",
     env: "ACR_P2P_MAX_BLOB_GB",
     flag: "--max-blob-size-gb",
     kind: "int",
@@ -183,6 +227,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "connectTimeoutSeconds",
+    scope: "copied",
     seedName: "connectTimeout",
     env: "ACR_P2P_CONNECT_TIMEOUT",
     flag: "--connect-timeout",
@@ -194,6 +239,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "transferTimeoutSeconds",
+    scope: "copied",
     seedName: "transferTimeout",
     env: "ACR_P2P_TRANSFER_TIMEOUT",
     flag: "--transfer-timeout",
@@ -205,34 +251,43 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "upstreamHosts",
+    scope: "perPod",
     env: "ACR_P2P_UPSTREAM_HOSTS",
     flag: "--upstream-host",
     kind: "list",
+    hosts: {},
     help: "Registry hosts (host[:port]) this sidecar serves; anything else is refused (never an open proxy).",
   }),
   option({
     key: "plainHttpHosts",
+    scope: "copied",
     env: "ACR_P2P_PLAIN_HTTP_UPSTREAMS",
     flag: "--plain-http-upstream",
     kind: "list",
+    hosts: {},
     help: "Upstream hosts spoken to over plain http (test and lab registries only).",
   }),
   option({
     key: "allowedHosts",
+    scope: "copied",
     env: "ACR_P2P_ALLOWED_HOSTS",
     flag: "--allow-host",
     kind: "list",
+    hosts: { allowIPv6: true },
     help: "Extra hosts (host[:port]) that redirects and token realms may point at, even on loopback or private addresses.",
   }),
   option({
     key: "peers",
+    scope: "sidecarOnly",
     env: "ACR_P2P_PEERS",
     flag: "--peer",
     kind: "list",
+    hosts: { requirePort: true, allowIPv6: true },
     help: "Static peer list (ip:port), for tests, benchmarks and use outside Kubernetes.",
   }),
   option({
     key: "peerSharing",
+    scope: "overridable",
     env: "ACR_P2P_PEER_SHARING",
     flag: "--peer-sharing",
     kind: "bool",
@@ -241,6 +296,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "group",
+    scope: "perPod",
     env: "ACR_P2P_GROUP",
     flag: "--group",
     kind: "string",
@@ -248,13 +304,16 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "directoryURL",
+    scope: "copied",
     env: "ACR_P2P_DIRECTORY_URL",
     flag: "--directory-url",
     kind: "string",
+    check: isHttpUrl,
     help: "URL of the controller's peer directory.",
   }),
   option({
     key: "directoryTokenFile",
+    scope: "sidecarOnly",
     env: "ACR_P2P_DIRECTORY_TOKEN_FILE",
     flag: "--directory-token-file",
     kind: "string",
@@ -263,6 +322,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "peerTicketKeyFile",
+    scope: "sidecarOnly",
     env: "ACR_P2P_PEER_TICKET_KEY_FILE",
     flag: "--peer-ticket-key-file",
     kind: "string",
@@ -270,6 +330,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "directoryCA",
+    scope: "copied",
     env: "ACR_P2P_DIRECTORY_CA",
     flag: "--directory-ca",
     kind: "string",
@@ -277,6 +338,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
   option({
     key: "logLevel",
+    scope: "copied",
     env: "ACR_P2P_LOG_LEVEL",
     flag: "--log-level",
     kind: "enum",
@@ -286,7 +348,7 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = Object.freeze([
   }),
 ]);
 
-export function sidecarOption(key: string): OptionSpec {
+export function sidecarOption(key: string): SidecarOptionSpec {
   const found = SIDECAR_OPTIONS.find((o) => o.key === key);
   if (!found) throw new Error(`unknown sidecar option ${key}`);
   return found;

@@ -1,5 +1,5 @@
-/** `acr-p2p webhook --help` and `acr-p2p inject --help`: every option with its flag, env and default. */
-import type { OptionSpec } from "../../lib/sidecar-options.ts";
+/** `acr-p2p <command> --help`: every option of a command's table with its flag, env and default. */
+import type { OptionSpec } from "./option-spec.ts";
 
 export function renderOptionsHelp(header: readonly string[], specs: readonly OptionSpec[]): string {
   const lines = [...header, "", "options:"];
