@@ -176,7 +176,7 @@ export const SIDECAR_OPTIONS: readonly SidecarOptionSpec[] = Object.freeze([
     env: "ACR_P2P_OPTION_BLOCK_SIZE",
     flag: "--option-block-size",
     kind: "int",
-    min: 0,
+    min: 1,
     help: "Memory cache size in bytes. memoryCacheCapacityGB wins when set; both set and different is an error. Default when neither is set: 536870912 (512 MiB).",
   }),
   option({
@@ -334,7 +334,7 @@ export const SIDECAR_OPTIONS: readonly SidecarOptionSpec[] = Object.freeze([
     env: "ACR_P2P_DIRECTORY_CA",
     flag: "--directory-ca",
     kind: "string",
-    help: "PEM of the CA that signs the directory's serving certificate.",
+    help: "PEM of the CA that signs the directory's serving certificate. In an injected pod, the controller's current CA bundle (the cert Secret's ca.crt, or a generated CA), rendered at admission.",
   }),
   option({
     key: "logLevel",

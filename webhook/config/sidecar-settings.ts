@@ -9,6 +9,7 @@ import { SIDECAR_OPTIONS, isCopied, type SidecarOptionSpec } from "../../contrac
 import type { OptionValue } from "../../lib/config/option-spec.ts";
 import { formatOptionValue, parseOptionValues } from "../../lib/config/option-values.ts";
 import type { RawOptions } from "../../lib/config/raw-options.ts";
+import { copiedSidecarOptions } from "./webhook-options.ts";
 
 export interface SidecarSettings {
   /**
@@ -38,7 +39,8 @@ export function buildSidecarSettings(
   raw: RawOptions,
   table: readonly SidecarOptionSpec[] = SIDECAR_OPTIONS,
 ): SidecarSettings {
-  const values = parseOptionValues(table.filter(isCopied), raw);
+  // As the controller takes them, so an error names the controller's flag.
+  const values = parseOptionValues(copiedSidecarOptions(table), raw);
   const value = <T extends OptionValue>(key: string): T => values.get(key) as T;
   const copied: Record<string, string> = {};
   for (const [key, v] of values) {

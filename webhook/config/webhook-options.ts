@@ -130,7 +130,7 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     default: "8444",
     min: 0,
     max: 65535,
-    help: "HTTPS port of the peer directory (GET /v1/peers, /healthz), on the --listen host, with the webhook's serving certificate. 0 picks a free port.",
+    help: "HTTPS port of the peer directory (GET /v1/peers, /healthz), on the --listen host, with the webhook's serving certificate (followed through rotation). 0 picks a free port.",
   }),
   option({
     key: "metricsPort",
@@ -140,14 +140,14 @@ export const WEBHOOK_OPTIONS: readonly OptionSpec[] = Object.freeze([
     default: "8445",
     min: 0,
     max: 65535,
-    help: "Plain-HTTP port of /metrics alone, on the --listen host: Prometheus scrapes it without the webhook's certificate. 0 picks a free port.",
+    help: "Plain-HTTP port of /metrics alone, on the --listen host: Prometheus scrapes it without the webhook's certificate (the webhook port serves /metrics too, over TLS). 0 picks a free port.",
   }),
   option({
     key: "peerTicketKeyFile",
     env: "ACR_P2P_PEER_TICKET_KEY_FILE",
     flag: "--peer-ticket-key",
     kind: "string",
-    help: "PEM file (PKCS#8) of the Ed25519 key that signs peer tickets; replicas must share it. Unset: a key is generated at start (peers learn its public key from the directory).",
+    help: "PEM file (PKCS#8) of the Ed25519 key that signs peer tickets; replicas must share it (the chart's certgen keeps it in the cert Secret as ticket.key). Unset, or until it is readable: a generated key signs (peers learn its public key from the directory).",
   }),
   option({
     key: "serviceName",

@@ -89,7 +89,7 @@ describe("webhook config", () => {
       "a blocksize not a power of two",
       [],
       { ...ENV, ACR_P2P_BLOCKSIZE: "300" },
-      /blocksize \(ACR_P2P_BLOCKSIZE \/ --blocksize\).*power of two/,
+      /blocksize \(ACR_P2P_BLOCKSIZE \/ --sidecar-blocksize\).*power of two/,
     ],
     [
       "two disagreeing cache sizes",
