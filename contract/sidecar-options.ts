@@ -323,8 +323,9 @@ export const SIDECAR_OPTIONS: readonly SidecarOptionSpec[] = Object.freeze([
   option({
     key: "peerTicketKeyFile",
     scope: "sidecarOnly",
-    env: "ACR_P2P_PEER_TICKET_KEY_FILE",
-    flag: "--peer-ticket-key-file",
+    // Not ACR_P2P_PEER_TICKET_KEY_FILE: that is the controller's signing key, another key.
+    env: "ACR_P2P_STATIC_PEER_KEY_FILE",
+    flag: "--static-peer-key-file",
     kind: "string",
     help: "With a static peer list (no directory): file with the Ed25519 private key (PKCS#8 PEM) all the peers share to sign and verify peer tickets.",
   }),

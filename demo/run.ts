@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { encodeHostForPath } from "../lib/registry-host.ts";
+import { encodeHostForPath } from "../contract/registry-host.ts";
 import { splitLayers } from "../test/support/images/layers.ts";
 import { pushImage } from "../test/support/images/push.ts";
 import { makeTempDir, removeTempDir } from "../test/support/origin/child-process.ts";

@@ -9,7 +9,7 @@
  * Parsing is strict: upper case in a repository, an empty component or an over-long name is an error
  * that names what is wrong, never a silent "fix".
  */
-import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "./registry-host.ts";
+import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "../contract/registry-host.ts";
 
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;

@@ -7,8 +7,9 @@
 import { readFile } from "node:fs/promises";
 import { Agent, request } from "undici";
 import type { Logger } from "../../lib/logger.ts";
-import { MAX_TICKET_TTL_SECONDS, PeerTicketVerifier } from "../../lib/peer-ticket.ts";
-import type { TicketPublicKey } from "../../lib/peer-ticket.ts";
+import { MAX_TICKET_TTL_SECONDS, PeerTicketVerifier } from "../../contract/peer-ticket.ts";
+import { parseDirectoryAnswer, type DirectoryAnswer } from "../../contract/directory-answer.ts";
+import type { TicketPublicKey } from "../../contract/peer-ticket.ts";
 import { parsePeerId } from "./peer-view.ts";
 import type { PeerId, PeerView, PeerViewProvider } from "./peer-view.ts";
 
@@ -31,46 +32,15 @@ export interface DirectoryPeersOptions {
 /** At most this many peer addresses go into the "peer list updated" log line. */
 const LOGGED_PEERS = 16;
 
-interface Answer {
-  group: string;
-  etag: string;
-  peers: PeerId[];
-  /** Absent from an older directory: 0. */
-  starting: number;
-  ticket: string;
-  ticketExpiresAt: number;
-  keys: TicketPublicKey[];
+/** The directory's answer with its peers as peer ids (addresses this sidecar cannot use dropped). */
+interface Answer extends Omit<DirectoryAnswer, "peers"> {
+  readonly peers: readonly PeerId[];
 }
 
-function parseAnswer(value: unknown): Answer {
-  const a = value as Partial<Answer> | null;
-  if (
-    a === null ||
-    typeof a !== "object" ||
-    typeof a.group !== "string" ||
-    typeof a.etag !== "string" ||
-    !Array.isArray(a.peers) ||
-    typeof a.ticket !== "string" ||
-    typeof a.ticketExpiresAt !== "number" ||
-    !Array.isArray(a.keys)
-  ) {
-    throw new Error("malformed directory answer");
-  }
-  const peers = a.peers
-    .map((p) => (typeof p === "string" ? parsePeerId(p) : undefined))
-    .filter((p) => p !== undefined);
-  const keys = a.keys.filter((k) => typeof k?.kid === "string" && typeof k?.publicKeyPem === "string");
-  const starting =
-    Number.isSafeInteger(a.starting) && (a.starting as number) > 0 ? (a.starting as number) : 0;
-  return {
-    group: a.group,
-    etag: a.etag,
-    peers,
-    starting,
-    ticket: a.ticket,
-    ticketExpiresAt: a.ticketExpiresAt,
-    keys,
-  };
+function readAnswer(value: unknown): Answer {
+  const answer = parseDirectoryAnswer(value);
+  const peers = answer.peers.map(parsePeerId).filter((p) => p !== undefined);
+  return { ...answer, peers };
 }
 
 export class DirectoryPeers implements PeerViewProvider {
@@ -161,7 +131,7 @@ export class DirectoryPeers implements PeerViewProvider {
       const code = (body as { code?: unknown } | undefined)?.code;
       throw new Error(`directory answered ${res.statusCode} ${typeof code === "string" ? code : ""}`);
     }
-    return parseAnswer(body);
+    return readAnswer(body);
   }
 
   #accept(answer: Answer): void {

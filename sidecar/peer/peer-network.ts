@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import type { Registry } from "prom-client";
 import type { Logger } from "../../lib/logger.ts";
-import { ticketKeyFromPem } from "../../lib/peer-ticket.ts";
+import { ticketKeyFromPem } from "../../contract/peer-ticket.ts";
 import type { BadBlockEvent, BlockEngine, BlockRequest, BlockSource, SourceList } from "../blocks/index.ts";
 import type { BlockBuffers } from "../buffers/block-pool.ts";
 import type { SidecarConfig } from "../config/sidecar-config.ts";
@@ -130,7 +130,7 @@ function viewFor(
   const keyFile = settings.peerTicketKeyFile;
   if (!keyFile) {
     throw new PeerConfigError(
-      "a static peer list (ACR_P2P_PEERS) needs the peers' shared ticket key (ACR_P2P_PEER_TICKET_KEY_FILE)",
+      "a static peer list (ACR_P2P_PEERS) needs the peers' shared ticket key (ACR_P2P_STATIC_PEER_KEY_FILE)",
     );
   }
   if (!settings.group) {
@@ -141,7 +141,7 @@ function viewFor(
     key = ticketKeyFromPem(readFileSync(keyFile, "utf8"));
   } catch (err) {
     throw new PeerConfigError(
-      `ACR_P2P_PEER_TICKET_KEY_FILE: ${err instanceof Error ? err.message : String(err)}`,
+      `ACR_P2P_STATIC_PEER_KEY_FILE: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
   return {

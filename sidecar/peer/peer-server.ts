@@ -8,7 +8,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../lib/logger.ts";
-import { PeerTicketError } from "../../lib/peer-ticket.ts";
+import { PeerTicketError } from "../../contract/peer-ticket.ts";
 import { blockLength, parseBlockPath, ticketFromHeader } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { PeerViewProvider } from "./peer-view.ts";

@@ -3,7 +3,7 @@
  * to them, and the keys that verify the tickets they show. A provider (static list or directory
  * client) keeps one current view; the peer source and the peer server read it on every request.
  */
-import type { PeerTicketVerifier } from "../../lib/peer-ticket.ts";
+import type { PeerTicketVerifier } from "../../contract/peer-ticket.ts";
 
 /** `ip:port` of a peer's block server: its identity in rendezvous hashing and quarantine. */
 export type PeerId = string;

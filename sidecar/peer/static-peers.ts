@@ -3,8 +3,8 @@
  * directory there is no controller to sign tickets, so every peer holds the same Ed25519 key: each
  * signs its own tickets and verifies the others'. Whoever holds the key is in the group.
  */
-import { PeerTicketVerifier, publicKeyOf, signPeerTicket } from "../../lib/peer-ticket.ts";
-import type { TicketSigningKey } from "../../lib/peer-ticket.ts";
+import { PeerTicketVerifier, publicKeyOf, signPeerTicket } from "../../contract/peer-ticket.ts";
+import type { TicketSigningKey } from "../../contract/peer-ticket.ts";
 import type { PeerId, PeerView, PeerViewProvider } from "./peer-view.ts";
 
 export interface StaticPeersOptions {

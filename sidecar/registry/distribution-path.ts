@@ -5,7 +5,7 @@
  * nothing deeper parses strings again. Traversal (`..`, empty or percent-encoded components) fails the
  * repository grammar and is a NAME_INVALID.
  */
-import { decodeHostFromPath } from "../../lib/registry-host.ts";
+import { decodeHostFromPath } from "../../contract/registry-host.ts";
 import { isValidDigest, isValidRepositoryPath, isValidTag } from "../../lib/image-reference.ts";
 import { parseRangeHeader, type RangeSpec } from "./byte-range.ts";
 import { OciError } from "./oci-error.ts";

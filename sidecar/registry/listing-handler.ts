@@ -6,7 +6,7 @@
  * the spec tells clients to read as "fall back to the tag scheme".
  */
 import type { ServerResponse } from "node:http";
-import { encodeHostForPath } from "../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../contract/registry-host.ts";
 import type { ClientCredential } from "../upstream/client-credential.ts";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import type { DistributionPath } from "./distribution-path.ts";

@@ -8,9 +8,9 @@
 import { expect } from "chai";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { Agent, request } from "undici";
-import { DIRECTORY_TOKEN_AUDIENCE, ZONE_LABEL } from "../../lib/peer-group.ts";
-import { PeerTicketVerifier } from "../../lib/peer-ticket.ts";
-import type { PeersAnswer } from "../../webhook/directory/directory-api.ts";
+import { DIRECTORY_TOKEN_AUDIENCE, ZONE_LABEL } from "../../contract/peer-group.ts";
+import { PeerTicketVerifier } from "../../contract/peer-ticket.ts";
+import type { DirectoryAnswer } from "../../contract/directory-answer.ts";
 import { DIRECTORY_TOKEN_VOLUME_NAME, SIDECAR_CONTAINER_NAME } from "../../webhook/mutation/names.ts";
 import {
   createTestNamespace,
@@ -72,12 +72,12 @@ describe("cluster: the controller serves the peer directory", function () {
     return core.replaceNamespacedPodStatus({ name, namespace, body: pod });
   }
 
-  async function ask(token: string): Promise<{ status: number; body: PeersAnswer & { code?: string } }> {
+  async function ask(token: string): Promise<{ status: number; body: DirectoryAnswer & { code?: string } }> {
     const res = await request(`https://127.0.0.1:${rig.directoryPort}/v1/peers`, {
       dispatcher: agent,
       headers: { authorization: `Bearer ${token}` },
     });
-    return { status: res.statusCode, body: (await res.body.json()) as PeersAnswer & { code?: string } };
+    return { status: res.statusCode, body: (await res.body.json()) as DirectoryAnswer & { code?: string } };
   }
 
   it("injects the directory URL, the controller's CA and the projected token", async function () {
@@ -97,7 +97,7 @@ describe("cluster: the controller serves the peer directory", function () {
     const a2 = await injectedPod(uniqueName("a2"), nodes.a, "127.0.3.12");
     await injectedPod(uniqueName("b1"), nodes.b, "127.0.3.21");
     const token = await podBoundToken(core, a1, DIRECTORY_TOKEN_AUDIENCE);
-    let answer: PeersAnswer | undefined;
+    let answer: DirectoryAnswer | undefined;
     await waitUntil(
       async () => {
         const r = await ask(token).catch(() => undefined);

@@ -13,10 +13,10 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { Agent, request } from "undici";
 import { generateCertificateAuthority, issueServingCertificate } from "../../lib/tls-certs.ts";
 import { silentLogger } from "../../lib/logger.ts";
-import { PEER_GROUP_LABEL, PEER_LABEL, ZONE_LABEL } from "../../lib/peer-group.ts";
-import { generateTicketKey } from "../../lib/peer-ticket.ts";
+import { PEER_GROUP_LABEL, PEER_LABEL, ZONE_LABEL } from "../../contract/peer-group.ts";
+import { generateTicketKey } from "../../contract/peer-ticket.ts";
 import { DirectoryPeers } from "../../sidecar/peer/directory-peers.ts";
-import type { PeersAnswer } from "../../webhook/directory/directory-api.ts";
+import type { DirectoryAnswer } from "../../contract/directory-answer.ts";
 import { startPeerDirectory, type PeerDirectory } from "../../webhook/directory/peer-directory.ts";
 import { DEFAULT_PEER_RULES } from "../../webhook/directory/ready-peer.ts";
 import { TicketIssuer } from "../../webhook/directory/ticket-issuer.ts";
@@ -114,12 +114,12 @@ describe("cluster: peer directory", function () {
     });
   }
 
-  async function ask(token: string): Promise<{ status: number; body: PeersAnswer & { code?: string } }> {
+  async function ask(token: string): Promise<{ status: number; body: DirectoryAnswer & { code?: string } }> {
     const res = await request(`${base}/v1/peers`, {
       dispatcher: agent,
       headers: { authorization: `Bearer ${token}` },
     });
-    return { status: res.statusCode, body: (await res.body.json()) as PeersAnswer & { code?: string } };
+    return { status: res.statusCode, body: (await res.body.json()) as DirectoryAnswer & { code?: string } };
   }
 
   const addr = (pod: V1Pod) => `${pod.status!.podIP}:65002`;

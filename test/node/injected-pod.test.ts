@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { buildImages } from "../../hack/images/build-images.ts";
-import { encodeHostForPath } from "../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../contract/registry-host.ts";
 import { testCluster, type TestCluster } from "../support/cluster.ts";
 import { MODE_LABEL } from "../support/cluster-objects.ts";
 import { chartInstall, spawnControllerProcess, waitHealthy } from "../support/cluster-webhook.ts";

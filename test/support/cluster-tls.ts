@@ -6,7 +6,7 @@
  *   patchCaBundle(kc, caPem)               caBundle of every webhook entry
  *   readCaBundles(kc) -> string[]          the caBundle of each entry, decoded (PEM), "" when unset
  */
-import { generateTicketKey, ticketKeyToPem } from "../../lib/peer-ticket.ts";
+import { generateTicketKey, ticketKeyToPem } from "../../contract/peer-ticket.ts";
 import {
   AdmissionregistrationV1Api,
   CoreV1Api,

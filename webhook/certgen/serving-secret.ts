@@ -5,7 +5,7 @@
  * the certificate the running webhook serves and the one it will load next.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { generateTicketKey, ticketKeyFromPem, ticketKeyToPem } from "../../lib/peer-ticket.ts";
+import { generateTicketKey, ticketKeyFromPem, ticketKeyToPem } from "../../contract/peer-ticket.ts";
 import { generateCertificateAuthority, issueServingCertificate } from "../../lib/tls-certs.ts";
 import type { ServingSecretData } from "./certgen-api.ts";
 

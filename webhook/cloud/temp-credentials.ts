@@ -4,7 +4,7 @@
  * pods pull `127.0.0.1:<port>/<host>/repo`, so the secret is keyed by that rewritten prefix, with a
  * trailing slash so `host.com` cannot match `host.com.cn`.
  */
-import { encodeHostForPath } from "../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../contract/registry-host.ts";
 import {
   DOCKER_CONFIG_JSON_TYPE,
   MANAGED_BY_LABEL,

@@ -7,7 +7,7 @@
 import { CoreV1Api, makeInformer } from "@kubernetes/client-node";
 import type { Informer, KubeConfig, KubernetesObject, ObjectCache } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/logger.ts";
-import { PEER_LABEL } from "../../lib/peer-group.ts";
+import { PEER_LABEL } from "../../contract/peer-group.ts";
 import type { ClusterSnapshot } from "./peer-sets.ts";
 
 export interface ClusterWatchOptions {

@@ -10,24 +10,11 @@
 import { Router } from "express";
 import type { Request, Response } from "express";
 import type { Logger } from "../../lib/logger.ts";
-import type { TicketPublicKey } from "../../lib/peer-ticket.ts";
+import type { DirectoryAnswer } from "../../contract/directory-answer.ts";
 import type { DirectoryState } from "./directory-state.ts";
 import { AuthUnavailableError } from "./peer-authenticator.ts";
 import type { PeerAuthenticator, PeerIdentity } from "./peer-authenticator.ts";
 import type { TicketIssuer } from "./ticket-issuer.ts";
-
-/** The answer's shape, shared with the sidecar's client. */
-export interface PeersAnswer {
-  readonly group: string;
-  readonly zone: string;
-  readonly etag: string;
-  readonly peers: readonly string[];
-  /** Pods of the set on their way (scheduled, sidecar not ready yet). */
-  readonly starting: number;
-  readonly ticket: string;
-  readonly ticketExpiresAt: number;
-  readonly keys: readonly TicketPublicKey[];
-}
 
 export interface DirectoryApiOptions {
   readonly state: DirectoryState;
@@ -89,7 +76,7 @@ export function directoryRouter(opts: DirectoryApiOptions): Router {
       const caller = opts.state.placement(namespace, podName, podUid);
       if (caller === undefined) return fail(res, 403, "POD_NOT_A_PEER");
       const issued = opts.issuer.issue(set.group, `${namespace}/${podName}`);
-      const answer: PeersAnswer = {
+      const answer: DirectoryAnswer = {
         group: set.group,
         zone: set.zone,
         etag: set.etag,

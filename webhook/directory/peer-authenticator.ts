@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { AuthenticationV1Api } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { DIRECTORY_TOKEN_AUDIENCE } from "../../lib/peer-group.ts";
+import { DIRECTORY_TOKEN_AUDIENCE } from "../../contract/peer-group.ts";
 
 export interface PeerIdentity {
   readonly namespace: string;

@@ -5,7 +5,7 @@
  * for: a pod whose app images are still pulling is Pending, and those are the peers that matter.
  */
 import type { V1Namespace, V1Node, V1Pod } from "@kubernetes/client-node";
-import { peerGroupOf, ZONE_LABEL } from "../../lib/peer-group.ts";
+import { peerGroupOf, ZONE_LABEL } from "../../contract/peer-group.ts";
 import { sidecarOption } from "../../contract/sidecar-options.ts";
 import { P2P_CONFIG_ANNOTATION, SIDECAR_CONTAINER_NAME } from "../mutation/names.ts";
 

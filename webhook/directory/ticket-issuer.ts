@@ -4,8 +4,13 @@
  * learn the new public key with their next directory answer.
  */
 import { readFileSync } from "node:fs";
-import { generateTicketKey, publicKeyOf, signPeerTicket, ticketKeyFromPem } from "../../lib/peer-ticket.ts";
-import type { TicketPublicKey, TicketSigningKey } from "../../lib/peer-ticket.ts";
+import {
+  generateTicketKey,
+  publicKeyOf,
+  signPeerTicket,
+  ticketKeyFromPem,
+} from "../../contract/peer-ticket.ts";
+import type { TicketPublicKey, TicketSigningKey } from "../../contract/peer-ticket.ts";
 
 export interface IssuedTicket {
   readonly ticket: string;

@@ -71,7 +71,7 @@ export function mergeHostList(existing: string | undefined, host: string): strin
 }
 
 /**
- * The `acr-p2p/group` label value. A shared group is `shared:<name>` (lib/peer-group.ts) and `:` is not
+ * The `acr-p2p/group` label value. A shared group is `shared:<name>` (contract/peer-group.ts) and `:` is not
  * allowed in a label value, so the label shows the bare name; the label is informational, the
  * directory decides membership from the namespace.
  */

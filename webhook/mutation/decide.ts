@@ -2,7 +2,7 @@
  * Whether to inject a pod, and how: a pure function of the pod, the configuration and the facts the
  * admission read from the cluster beforehand. Every "no" is a Skip with a reason and a message.
  */
-import { peerGroupOf } from "../../lib/peer-group.ts";
+import { peerGroupOf } from "../../contract/peer-group.ts";
 import type { MutationConfig } from "../config/webhook-config.ts";
 import type { LimitRangeObject, ServerVersion } from "../kube/kube-api.ts";
 import { ImageError, planImages, type ImagePlan } from "./image-plan.ts";
@@ -35,7 +35,7 @@ export interface PodFacts {
 
 export interface InjectionPlan {
   readonly namespace: string;
-  /** Peer group (lib/peer-group.ts): the namespace, or `shared:<name>`. */
+  /** Peer group (contract/peer-group.ts): the namespace, or `shared:<name>`. */
   readonly group: string;
   readonly images: ImagePlan;
   readonly sizing: SidecarSizing;

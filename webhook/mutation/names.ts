@@ -1,8 +1,8 @@
 /**
  * The names the webhook reads and writes on pods (design.md "Names"). Peer labels come from
- * lib/peer-group.ts, shared with the peer directory.
+ * contract/peer-group.ts, shared with the peer directory.
  */
-export { PEER_GROUP_LABEL, PEER_LABEL } from "../../lib/peer-group.ts";
+export { PEER_GROUP_LABEL, PEER_LABEL } from "../../contract/peer-group.ts";
 
 /** Opt-in label (namespace or pod) and the annotation ECI reads, both with value `p2p`. */
 export const ACCELERATE_MODE = "k8s.aliyun.com/image-accelerate-mode";

@@ -5,7 +5,7 @@
  * rendered from the sidecar's option table so `kubectl describe pod` shows what it runs with.
  */
 import { basename, dirname } from "node:path";
-import { DIRECTORY_TOKEN_AUDIENCE } from "../../lib/peer-group.ts";
+import { DIRECTORY_TOKEN_AUDIENCE } from "../../contract/peer-group.ts";
 import { SIDECAR_OPTIONS, sidecarOption, type SidecarOptionSpec } from "../../contract/sidecar-options.ts";
 import type { MutationConfig } from "../config/webhook-config.ts";
 import type { InjectionPlan } from "./decide.ts";

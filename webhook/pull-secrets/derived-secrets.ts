@@ -9,7 +9,7 @@
  * pods created from then on), and an existing secret of that name must hold exactly that content.
  */
 import { createHash } from "node:crypto";
-import { encodeHostForPath } from "../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../contract/registry-host.ts";
 import type { SecretObject } from "../kube/kube-api.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../mutation/names.ts";
 import {

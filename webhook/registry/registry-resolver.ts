@@ -4,7 +4,7 @@
  * implementation (instance IDs -> endpoint host names through the cloud API) plugs in behind the same
  * interface and reports not-ready until its first resolution.
  */
-import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "../../lib/registry-host.ts";
+import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "../../contract/registry-host.ts";
 
 export interface ResolverReadiness {
   readonly ready: boolean;

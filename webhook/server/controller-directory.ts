@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { generateTicketKey, ticketKeyFromPem, type TicketSigningKey } from "../../lib/peer-ticket.ts";
+import { generateTicketKey, ticketKeyFromPem, type TicketSigningKey } from "../../contract/peer-ticket.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { WebhookConfig } from "../config/webhook-config.ts";
 import { startPeerDirectory, type PeerDirectory } from "../directory/peer-directory.ts";

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { join } from "node:path";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { InMemoryPullSecretStore } from "../../../webhook/cloud/pull-secret-store.ts";
 import { TEMP_CREDENTIALS_SECRET_NAME } from "../../../webhook/cloud/temp-credentials.ts";
 import type { CloudServices } from "../../../webhook/cloud/cloud-services.ts";

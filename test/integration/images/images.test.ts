@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { buildImages, type BuiltImage } from "../../../hack/images/build-images.ts";
 import { freePort, makeTempDir, runCommand, waitUntil } from "../../support/origin/child-process.ts";
 import { startOriginWithImage } from "../../support/origin/origin-with-image.ts";

@@ -7,7 +7,7 @@ import { CACHED_PROBE_TIMEOUT_MS } from "../../../sidecar/peer/peer-network.ts";
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { request } from "undici";
-import { generateTicketKey, signPeerTicket, ticketKeyFromPem } from "../../../lib/peer-ticket.ts";
+import { generateTicketKey, signPeerTicket, ticketKeyFromPem } from "../../../contract/peer-ticket.ts";
 import { formatBlockPath } from "../../../sidecar/peer/peer-protocol.ts";
 import { rankPeers } from "../../../sidecar/peer/rendezvous.ts";
 import { pushImage, type PushedImage } from "../../support/images/push.ts";

@@ -3,7 +3,7 @@
  * process can show: its resident memory under load, its CPU time, its CLI. Waits for /readyz.
  */
 import { join } from "node:path";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import { cpuSecondsOf, memoryBytesOf } from "../../support/process-stats.ts";
 import {

@@ -3,7 +3,7 @@
  * announces costs nothing until its bytes come.
  */
 import { expect } from "chai";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { startLyingRegistry, type LyingRegistry } from "../../support/origin/lying-registry.ts";
 import type { PushedImage } from "../../support/images/push.ts";
 import { waitUntil } from "../../support/origin/child-process.ts";

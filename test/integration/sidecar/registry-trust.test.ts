@@ -5,7 +5,7 @@
  * pulls team-b/*); a second configured host lies (test/support/origin/lying-registry.ts).
  */
 import { expect } from "chai";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { pushImage, type PushedImage } from "../../support/images/push.ts";
 import { startLyingRegistry, type LyingRegistry } from "../../support/origin/lying-registry.ts";
 import { startOrigin, type Origin } from "../../support/origin/origin-stack.ts";

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { silentLogger, type Logger } from "../../../lib/logger.ts";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { startSidecar, type Sidecar } from "../../../sidecar/app.ts";
 import { loadSidecarConfig, type SidecarConfig } from "../../../sidecar/config/sidecar-config.ts";
 import type { Resolver } from "../../../sidecar/upstream/address-policy.ts";

@@ -6,8 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { generateTicketKey, ticketKeyToPem } from "../../../lib/peer-ticket.ts";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { generateTicketKey, ticketKeyToPem } from "../../../contract/peer-ticket.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
 import { cpuSecondsOf, memoryBytesOf } from "../process-stats.ts";
 import { makeTempDir, spawnManaged, waitUntil, type ManagedProcess } from "../origin/child-process.ts";
@@ -129,7 +129,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
     "warn",
     ...(opts.noPeers
       ? ["--peer-sharing", "false"]
-      : ["--peer", peerList, "--peer-ticket-key-file", keyFile, "--group", "p2p-test"]),
+      : ["--peer", peerList, "--static-peer-key-file", keyFile, "--group", "p2p-test"]),
     ...(opts.args ?? []),
   ];
   const sidecars: GroupSidecar[] = [];

@@ -1,5 +1,5 @@
 /** The PeerTicketError code `fn` throws, or "OK": lets ticket tests list outcomes in one table. */
-import { PeerTicketError } from "../../../lib/peer-ticket.ts";
+import { PeerTicketError } from "../../../contract/peer-ticket.ts";
 
 export function ticketErrorCode(fn: () => unknown): string {
   try {

@@ -21,7 +21,8 @@ import { collectRawOptions } from "../../../lib/config/raw-options.ts";
 import { renderSidecarHelp } from "../../../sidecar/config/help.ts";
 import { admitPod } from "../../../webhook/admission/admit-pod.ts";
 import { buildSidecarSettings } from "../../../webhook/config/sidecar-settings.ts";
-import { copiedSidecarOptions } from "../../../webhook/config/webhook-options.ts";
+import { copiedSidecarOptions, WEBHOOK_OPTIONS } from "../../../webhook/config/webhook-options.ts";
+import { CERTGEN_OPTIONS } from "../../../webhook/certgen/certgen-config.ts";
 import { checkPod } from "../../../webhook/mutation/pod.ts";
 import { sidecarEnv, type EnvVar } from "../../../webhook/mutation/sidecar-container.ts";
 import { pod, testConfig, testDeps } from "../webhook/webhook-fixtures.ts";
@@ -128,6 +129,16 @@ describe("one declaration per sidecar option", () => {
       if (spec.scope === "sidecarOnly" || unset) expect(env, spec.env).to.not.include(spec.env);
       else expect(env, spec.env).to.include(spec.env);
     }
+  });
+});
+
+describe("one meaning per env variable", () => {
+  it("the controller's own options and the sidecar's share no env variable (copied ones are the sidecar's)", () => {
+    const sidecarEnv = new Set(SIDECAR_OPTIONS.map((o) => o.env));
+    const shared = [...WEBHOOK_OPTIONS, ...CERTGEN_OPTIONS]
+      .map((o) => o.env)
+      .filter((e) => sidecarEnv.has(e));
+    expect(shared).to.deep.equal([]);
   });
 });
 

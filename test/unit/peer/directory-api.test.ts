@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
 import { silentLogger } from "../../../lib/logger.ts";
-import { generateTicketKey, PeerTicketVerifier } from "../../../lib/peer-ticket.ts";
+import { generateTicketKey, PeerTicketVerifier } from "../../../contract/peer-ticket.ts";
 import { DirectoryPeers } from "../../../sidecar/peer/directory-peers.ts";
-import { directoryRouter, type PeersAnswer } from "../../../webhook/directory/directory-api.ts";
+import { parseDirectoryAnswer } from "../../../contract/directory-answer.ts";
+import { directoryRouter } from "../../../webhook/directory/directory-api.ts";
 import { DirectoryState } from "../../../webhook/directory/directory-state.ts";
 import { StaticTokenAuthenticator } from "../../../webhook/directory/peer-authenticator.ts";
 import { directoryApp } from "../../../webhook/directory/peer-directory.ts";
@@ -92,7 +93,9 @@ describe("directory API and client", function () {
   it("gives a peer its group's ready peers in its zone and a ticket its peers accept", async () => {
     const { status, body } = await ask("tok-p1");
     expect(status).to.equal(200);
-    const answer = body as PeersAnswer;
+    // What the controller writes, the sidecar's reader takes whole.
+    const answer = parseDirectoryAnswer(body);
+    expect(answer).to.deep.equal(body);
     expect(answer).to.include({ group: "t", zone: "zone-a" });
     expect(answer.peers).to.deep.equal(["10.0.0.1:65002", "10.0.0.2:65002"]);
     const verifier = new PeerTicketVerifier(answer.keys);
@@ -101,10 +104,10 @@ describe("directory API and client", function () {
   });
 
   it("a long-poll returns as soon as the set changes", async () => {
-    const first = (await ask("tok-p1")).body as PeersAnswer;
+    const first = parseDirectoryAnswer((await ask("tok-p1")).body);
     setTimeout(() => state.update(world([peerPod("t", "p1", "na", "10.0.0.1")])), 100);
     const t0 = Date.now();
-    const next = (await ask("tok-p1", `?etag=${first.etag}&wait=10`)).body as PeersAnswer;
+    const next = parseDirectoryAnswer((await ask("tok-p1", `?etag=${first.etag}&wait=10`)).body);
     expect(Date.now() - t0).to.be.below(1500);
     expect(next.peers).to.deep.equal(["10.0.0.1:65002"]);
     expect(next.etag).to.not.equal(first.etag);

@@ -4,7 +4,7 @@ import { namespace, node, peerPod } from "../../support/peer/pods.ts";
 import { computePeerSets, setKey } from "../../../webhook/directory/peer-sets.ts";
 import { DEFAULT_PEER_RULES, isReadyPeer, peerPortOf } from "../../../webhook/directory/ready-peer.ts";
 import { DirectoryState } from "../../../webhook/directory/directory-state.ts";
-import { peerGroupOf } from "../../../lib/peer-group.ts";
+import { peerGroupOf } from "../../../contract/peer-group.ts";
 
 const rules = DEFAULT_PEER_RULES;
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { silentLogger } from "../../../lib/logger.ts";
-import { generateTicketKey, ticketKeyToPem } from "../../../lib/peer-ticket.ts";
+import { generateTicketKey, ticketKeyToPem } from "../../../contract/peer-ticket.ts";
 import { BlockEngine, DigestMismatchError, MemoryBlockSource } from "../../../sidecar/blocks/index.ts";
 import type { BlobDescriptor, BlockSource } from "../../../sidecar/blocks/index.ts";
 import { MemoryBlockStore } from "../../../sidecar/stores/memory-store.ts";

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
 import { request } from "undici";
-import { generateTicketKey, signPeerTicket } from "../../../lib/peer-ticket.ts";
+import { generateTicketKey, signPeerTicket } from "../../../contract/peer-ticket.ts";
 import { silentLogger } from "../../../lib/logger.ts";
 import { MemoryOwnerBlocks } from "../../../sidecar/peer/memory-owner-blocks.ts";
 import { PeerClient } from "../../../sidecar/peer/peer-client.ts";

@@ -6,7 +6,7 @@ import {
   signPeerTicket,
   ticketKeyFromPem,
   ticketKeyToPem,
-} from "../../../lib/peer-ticket.ts";
+} from "../../../contract/peer-ticket.ts";
 import { ticketErrorCode } from "../../support/peer/ticket-error-code.ts";
 
 describe("peer tickets", () => {

@@ -13,7 +13,7 @@ import {
   publicKeyOf,
   ticketKeyFromPem,
   ticketKeyToPem,
-} from "../../../lib/peer-ticket.ts";
+} from "../../../contract/peer-ticket.ts";
 import { ticketErrorCode } from "../../support/peer/ticket-error-code.ts";
 import { TicketIssuer } from "../../../webhook/directory/ticket-issuer.ts";
 

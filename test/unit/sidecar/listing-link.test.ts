@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { encodeHostForPath } from "../../../lib/registry-host.ts";
+import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { linkOnFront } from "../../../sidecar/registry/listing-handler.ts";
 
 describe("listing pagination links", () => {

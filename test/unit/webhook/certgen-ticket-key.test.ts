@@ -5,7 +5,7 @@
 import { createPrivateKey, sign, verify } from "node:crypto";
 import { expect } from "chai";
 import { silentLogger } from "../../../lib/logger.ts";
-import { ticketKeyFromPem } from "../../../lib/peer-ticket.ts";
+import { ticketKeyFromPem } from "../../../contract/peer-ticket.ts";
 import { MemoryCertgenApi, type ServingSecretData } from "../../../webhook/certgen/certgen-api.ts";
 import { parseCertgenArgs, type CertgenConfig } from "../../../webhook/certgen/certgen-config.ts";
 import { runCertgen } from "../../../webhook/certgen/run-certgen.ts";
