@@ -3,6 +3,7 @@
  * controller writes it and the sidecar reads it (sidecar/peer/directory-peers.ts).
  */
 import type { TicketPublicKey } from "./peer-ticket.ts";
+import { CodedError } from "../lib/coded-error.ts";
 
 export interface DirectoryAnswer {
   readonly group: string;
@@ -21,10 +22,9 @@ export interface DirectoryAnswer {
   readonly keys: readonly TicketPublicKey[];
 }
 
-export class MalformedDirectoryAnswer extends Error {
-  readonly code = "DIRECTORY_ANSWER_MALFORMED";
+export class MalformedDirectoryAnswer extends CodedError<"DIRECTORY_ANSWER_MALFORMED"> {
   constructor(what: string) {
-    super(`malformed directory answer: ${what}`);
+    super("DIRECTORY_ANSWER_MALFORMED", `malformed directory answer: ${what}`);
     this.name = "MalformedDirectoryAnswer";
   }
 }

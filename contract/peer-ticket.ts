@@ -15,6 +15,7 @@ import {
   verify,
 } from "node:crypto";
 import type { KeyObject } from "node:crypto";
+import { CodedError } from "../lib/coded-error.ts";
 
 const PREFIX = "p2pt1";
 /** Clock skew tolerated between the controller and the peers. */
@@ -31,12 +32,10 @@ export type PeerTicketErrorCode =
   | "TICKET_NOT_YET_VALID"
   | "TICKET_WRONG_GROUP";
 
-export class PeerTicketError extends Error {
-  readonly code: PeerTicketErrorCode;
+export class PeerTicketError extends CodedError<PeerTicketErrorCode> {
   constructor(code: PeerTicketErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = "PeerTicketError";
-    this.code = code;
   }
 }
 

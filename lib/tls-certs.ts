@@ -8,6 +8,7 @@
  */
 import { isIP } from "node:net";
 import forge from "node-forge";
+import { CodedError } from "./coded-error.ts";
 
 export interface CertificateAuthority {
   readonly certPem: string;
@@ -27,10 +28,9 @@ export interface ServingCertOptions {
   readonly validityDays?: number;
 }
 
-export class TlsCertError extends Error {
-  readonly code = "TLS_CERT_INVALID";
+export class TlsCertError extends CodedError<"TLS_CERT_INVALID"> {
   constructor(message: string) {
-    super(message);
+    super("TLS_CERT_INVALID", message);
     this.name = "TlsCertError";
   }
 }

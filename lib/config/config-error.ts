@@ -1,11 +1,11 @@
 /** A bad configuration value. The message always names the option (its key, env variable and flag). */
 import type { OptionSpec } from "./option-spec.ts";
+import { CodedError } from "../coded-error.ts";
 
-export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+export class ConfigError extends CodedError<"CONFIG_INVALID"> {
   readonly option: string;
   constructor(option: string, message: string) {
-    super(message);
+    super("CONFIG_INVALID", message);
     this.name = "ConfigError";
     this.option = option;
   }

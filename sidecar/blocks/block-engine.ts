@@ -17,6 +17,7 @@ import { BlockReadable } from "./block-readable.ts";
 import type { BlockCheck } from "./block-readable.ts";
 import { BlobTrust } from "./blob-trust.ts";
 import type { VerifiedBlob } from "./blob-trust.ts";
+import { isAbort } from "../../lib/coded-error.ts";
 import { AbortedError, BlobNotVerifiedError, BlockError, errorCode, RangeInvalidError } from "./errors.ts";
 import type { MismatchReport } from "./errors.ts";
 import { LruMap } from "./lru-map.ts";
@@ -298,7 +299,7 @@ export class BlockEngine {
     });
     stream.once("error", (err) => {
       // A consumer going away is not an engine error.
-      if (err.name !== "AbortError" && !(err instanceof AbortedError)) this.#metrics.error(errorCode(err));
+      if (!isAbort(err)) this.#metrics.error(errorCode(err));
     });
     return stream;
   }

@@ -8,6 +8,7 @@
  *   (the blob's sha256 is wrong; the final bytes were never released) or AbortedError.
  * - readRange throws BlobNotVerifiedError (pass the Range through to the origin) or RangeInvalidError.
  */
+import { CodedError } from "../../lib/coded-error.ts";
 import type { BlockRequest, BlockSource } from "./block-source.ts";
 
 /** Why one source could not deliver one block. */
@@ -29,12 +30,10 @@ export type BlockErrorCode =
   | "DIGEST_UNSUPPORTED"
   | "ABORTED";
 
-export class BlockError extends Error {
-  readonly code: BlockErrorCode;
+export class BlockError extends CodedError<BlockErrorCode> {
   constructor(code: BlockErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = new.target.name;
-    this.code = code;
   }
 }
 
@@ -121,6 +120,10 @@ export class RangeInvalidError extends BlockError {
 export class AbortedError extends BlockError {
   constructor(message = "aborted", options?: { cause?: unknown }) {
     super("ABORTED", message, options);
+  }
+
+  override isAbort(): boolean {
+    return true;
   }
 }
 

@@ -100,7 +100,7 @@ export function originLookup(
           );
           return size === blob.size;
         } catch (err) {
-          if (err instanceof UpstreamError && err.code !== "ABORTED") return false;
+          if (err instanceof UpstreamError && !err.isAbort()) return false;
           throw err;
         }
       },

@@ -48,6 +48,10 @@ export class PeerError extends BlockFetchError {
     this.peerCode = peerCode;
     this.peer = peer;
   }
+
+  override isAbort(): boolean {
+    return this.peerCode === "PEER_ABORTED";
+  }
 }
 
 /** Failures that say something about the peer's health; the others are no reason to avoid it. */

@@ -33,6 +33,7 @@ import type { PeerViewProvider } from "./peer-view.ts";
 import { Quarantine } from "./quarantine.ts";
 import { rankPeers } from "./rendezvous.ts";
 import { StaticPeers } from "./static-peers.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export type PeerNetworkSettings = Pick<
   SidecarConfig,
@@ -54,10 +55,9 @@ export type PeerNetworkSettings = Pick<
   readonly directoryTokenFile?: string | undefined;
 };
 
-export class PeerConfigError extends Error {
-  readonly code = "PEER_CONFIG_INVALID";
+export class PeerConfigError extends CodedError<"PEER_CONFIG_INVALID"> {
   constructor(message: string) {
-    super(message);
+    super("PEER_CONFIG_INVALID", message);
     this.name = "PeerConfigError";
   }
 }

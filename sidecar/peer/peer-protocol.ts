@@ -10,7 +10,7 @@
  * the peer holds it already (404 otherwise, never a registry fetch): how an owner asks the block's
  * previous owner before the registry (peer-source.ts).
  */
-import { isValidDigest, isValidRepositoryPath } from "../../lib/image-reference.ts";
+import { isValidDigest, isValidRepositoryPath } from "../../contract/image-reference.ts";
 
 export const TICKET_SCHEME = "P2P-Ticket";
 

@@ -129,8 +129,7 @@ export class PeerBlockSource implements BlockSource {
         // The requests queued behind this one would each wait out the same fault: they move on now.
         this.#ctx.client.giveUpWaiting(this.peer, `quarantined (${e.peerCode})`);
       }
-      const expected =
-        e.peerCode === "PEER_ABORTED" || (this.cachedOnly && e.peerCode === "PEER_UNAVAILABLE");
+      const expected = e.isAbort() || (this.cachedOnly && e.peerCode === "PEER_UNAVAILABLE");
       if (!expected) this.#ctx.onFailure?.(this.peer, e);
       throw e;
     }

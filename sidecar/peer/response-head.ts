@@ -3,6 +3,7 @@
  * client reads bodies straight into block buffers, so it must know exactly how many body bytes follow
  * and refuses anything it cannot count (chunked transfer coding, conflicting lengths).
  */
+import { CodedError } from "../../lib/coded-error.ts";
 
 export interface ResponseHead {
   readonly status: number;
@@ -13,7 +14,12 @@ export interface ResponseHead {
 }
 
 /** The head could not be understood: the message says what was wrong. */
-export class ResponseHeadError extends Error {}
+export class ResponseHeadError extends CodedError<"RESPONSE_HEAD_INVALID"> {
+  constructor(message: string) {
+    super("RESPONSE_HEAD_INVALID", message);
+    this.name = "ResponseHeadError";
+  }
+}
 
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/;
 const DIGITS = /^\d{1,15}$/;

@@ -6,7 +6,7 @@
  * repository grammar and is a NAME_INVALID.
  */
 import { decodeHostFromPath } from "../../contract/registry-host.ts";
-import { isValidDigest, isValidRepositoryPath, isValidTag } from "../../lib/image-reference.ts";
+import { isValidDigest, isValidRepositoryPath, isValidTag } from "../../contract/image-reference.ts";
 import { parseRangeHeader, type RangeSpec } from "./byte-range.ts";
 import { OciError } from "./oci-error.ts";
 

@@ -5,6 +5,7 @@
  * goes to the log only.
  */
 import type { ServerResponse } from "node:http";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export const OCI_ERROR_STATUS = Object.freeze({
   BLOB_UNKNOWN: 404,
@@ -32,8 +33,7 @@ export const OCI_ERROR_STATUS = Object.freeze({
 
 export type OciErrorCode = keyof typeof OCI_ERROR_STATUS;
 
-export class OciError extends Error {
-  readonly code: OciErrorCode;
+export class OciError extends CodedError<OciErrorCode> {
   readonly detail: unknown;
   /** Extra response headers (WWW-Authenticate on 401, Content-Range on 416). */
   readonly headers: Readonly<Record<string, string>>;
@@ -42,9 +42,8 @@ export class OciError extends Error {
     message: string,
     opts: { detail?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(code, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = "OciError";
-    this.code = code;
     this.detail = opts.detail;
     this.headers = Object.freeze({ ...opts.headers });
   }

@@ -14,7 +14,8 @@ import { parseDistributionPath, type DistributionPath } from "./distribution-pat
 import { serveListing } from "./listing-handler.ts";
 import { serveManifest } from "./manifest-handler.ts";
 import { OciError, renderOciError, unauthorized } from "./oci-error.ts";
-import { isClientAbort, toOciError, type SubjectKind } from "./to-oci-error.ts";
+import { isAbort } from "../../lib/coded-error.ts";
+import { toOciError, type SubjectKind } from "./to-oci-error.ts";
 
 export interface RegistryFrontDeps extends BlobDeps {
   readonly servedHosts: ReadonlySet<string>;
@@ -54,7 +55,7 @@ async function handle(deps: RegistryFrontDeps, req: IncomingMessage, res: Server
     kind = path.kind;
     sent = await route(deps, path, req, res, abort.signal);
   } catch (err) {
-    if (isClientAbort(err) && abort.signal.aborted) {
+    if (isAbort(err) && abort.signal.aborted) {
       res.destroy();
     } else {
       const oci = toOciError(err, kind);

@@ -15,14 +15,6 @@ export function toOciError(err: unknown, subject: SubjectKind): OciError {
   return internalError();
 }
 
-/** True for errors that mean "the client went away": nothing to answer, nothing to count. */
-export function isClientAbort(err: unknown): boolean {
-  return (
-    (err instanceof UpstreamError && err.code === "ABORTED") ||
-    (err instanceof BlockError && err.code === "ABORTED")
-  );
-}
-
 function fromUpstream(err: UpstreamError, subject: SubjectKind): OciError {
   switch (err.code) {
     case "UPSTREAM_UNAUTHORIZED":

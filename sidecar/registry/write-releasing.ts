@@ -10,13 +10,12 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { CodedError } from "../../lib/coded-error.ts";
 
 /** What pipeline rejects with in the same case (Node's ERR_STREAM_PREMATURE_CLOSE). */
-export class PrematureCloseError extends Error {
-  readonly code = "ERR_STREAM_PREMATURE_CLOSE";
-
+export class PrematureCloseError extends CodedError<"ERR_STREAM_PREMATURE_CLOSE"> {
   constructor() {
-    super("Premature close");
+    super("ERR_STREAM_PREMATURE_CLOSE", "Premature close");
     this.name = "PrematureCloseError";
   }
 }

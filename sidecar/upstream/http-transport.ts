@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
+import { isAbort } from "../../lib/coded-error.ts";
 import type { TargetPolicy } from "./address-policy.ts";
 import { UpstreamError } from "./upstream-error.ts";
 
@@ -142,8 +143,7 @@ export function mapTransportError(err: unknown, url: URL): UpstreamError {
   const inner = findRefusal(err);
   if (inner) return inner;
   const code = errorCode(err);
-  const name = err instanceof Error ? err.name : "";
-  if (name === "AbortError" || code === "UND_ERR_ABORTED" || code === "ABORT_ERR") {
+  if (isAbort(err)) {
     return new UpstreamError("ABORTED", `request to ${url.origin} aborted`, { cause: err });
   }
   if (

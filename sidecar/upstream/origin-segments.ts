@@ -16,6 +16,7 @@
  */
 import type { BlockBuffers, BlockRequest, FetchContext } from "../blocks/index.ts";
 import { BlockFetchError, UNPOOLED } from "../blocks/index.ts";
+import { UpstreamError } from "./upstream-error.ts";
 import type { BlobTarget, UpstreamRegistry } from "./upstream-registry.ts";
 
 export interface SegmentOptions {
@@ -244,7 +245,7 @@ function wait(
       // Everyone waiting gave up (client gone, or no progress for transferTimeout): a stalled or
       // unwanted transfer must not hold the next request hostage.
       if (flight.waiters.size === 0) flight.abandon();
-      reject(signal.reason ?? new Error("aborted"));
+      reject(signal.reason ?? new UpstreamError("ABORTED", "aborted"));
     };
     const waiter: Waiter = {
       resolve: (bytes) => {

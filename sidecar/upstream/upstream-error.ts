@@ -2,6 +2,7 @@
  * Errors of the upstream client, with stable codes the registry front maps to OCI errors and the
  * block engine to fallbacks. Code branches on `code`, never on message text.
  */
+import { CodedError } from "../../lib/coded-error.ts";
 export type UpstreamErrorCode =
   /** The registry (or token server) refused the credentials. */
   | "UPSTREAM_UNAUTHORIZED"
@@ -16,13 +17,15 @@ export type UpstreamErrorCode =
   | "TOKEN_FAILED"
   | "ABORTED";
 
-export class UpstreamError extends Error {
-  readonly code: UpstreamErrorCode;
+export class UpstreamError extends CodedError<UpstreamErrorCode> {
   readonly status: number | undefined;
   constructor(code: UpstreamErrorCode, message: string, opts: { status?: number; cause?: unknown } = {}) {
-    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(code, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = "UpstreamError";
-    this.code = code;
     this.status = opts.status;
+  }
+
+  override isAbort(): boolean {
+    return this.code === "ABORTED";
   }
 }

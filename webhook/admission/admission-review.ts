@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { formatPath } from "../mutation/pod.ts";
 import type { PatchOperation } from "../mutation/pod-editor.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
 
@@ -29,12 +30,10 @@ export const INPUT_ERROR_STATUS: Readonly<Record<AdmissionInputCode, number>> = 
   REQUEST_INVALID: 400,
 };
 
-export class AdmissionInputError extends Error {
-  readonly code: AdmissionInputCode;
+export class AdmissionInputError extends CodedError<AdmissionInputCode> {
   constructor(code: AdmissionInputCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = "AdmissionInputError";
-    this.code = code;
   }
   get status(): number {
     return INPUT_ERROR_STATUS[this.code];

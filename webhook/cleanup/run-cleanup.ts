@@ -15,6 +15,7 @@ import type { Logger } from "../../lib/logger.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../mutation/names.ts";
 import type { CleanupApi } from "./cleanup-api.ts";
 import type { CleanupConfig } from "./cleanup-config.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export const MANAGED_SECRETS_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 
@@ -24,11 +25,11 @@ export interface CleanupOutcome {
   readonly namespaces: readonly string[];
 }
 
-export class CleanupError extends Error {
+export class CleanupError extends CodedError<"CLEANUP_FAILED"> {
   readonly failures: readonly { namespace: string; error: unknown }[];
 
   constructor(message: string, failures: readonly { namespace: string; error: unknown }[]) {
-    super(message);
+    super("CLEANUP_FAILED", message);
     this.name = "CleanupError";
     this.failures = failures;
   }

@@ -3,6 +3,7 @@
  * parameter (and its environment variable) a user would have to change, so a bad install is fixed
  * from the log line alone.
  */
+import { CodedError } from "../../lib/coded-error.ts";
 
 export type CloudErrorCode =
   /** A configuration value is invalid or missing; `parameter` names it. */
@@ -18,13 +19,10 @@ export type CloudErrorCode =
   /** Getting cloud credentials failed (STS, metadata, token file). */
   | "CREDENTIALS_UNAVAILABLE";
 
-export class CloudError extends Error {
-  readonly code: CloudErrorCode;
-
+export class CloudError extends CodedError<CloudErrorCode> {
   constructor(code: CloudErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "CloudError";
-    this.code = code;
   }
 }
 

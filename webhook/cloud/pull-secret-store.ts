@@ -5,6 +5,7 @@
  *
  * RBAC this needs: secrets get, create, update in the namespaces served (never list / watch).
  */
+import { CodedError } from "../../lib/coded-error.ts";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY_VALUE = "acr-p2p";
@@ -25,13 +26,10 @@ export type PullSecretStoreErrorCode =
   | "ALREADY_EXISTS"
   | "WRITE_FAILED";
 
-export class PullSecretStoreError extends Error {
-  readonly code: PullSecretStoreErrorCode;
-
+export class PullSecretStoreError extends CodedError<PullSecretStoreErrorCode> {
   constructor(code: PullSecretStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "PullSecretStoreError";
-    this.code = code;
   }
 }
 

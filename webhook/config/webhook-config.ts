@@ -4,7 +4,7 @@
  * value fails here with a message naming the option (its env variable and flag).
  */
 import { isIP } from "node:net";
-import { parseNormalizedReference, ReferenceError } from "../../lib/image-reference.ts";
+import { parseNormalizedReference, ReferenceError } from "../../contract/image-reference.ts";
 import type { OptionSpec } from "../../lib/config/option-spec.ts";
 import { ConfigError } from "../../lib/config/config-error.ts";
 import {

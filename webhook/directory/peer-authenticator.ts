@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { AuthenticationV1Api } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { DIRECTORY_TOKEN_AUDIENCE } from "../../contract/peer-group.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export interface PeerIdentity {
   readonly namespace: string;
@@ -21,10 +22,9 @@ export interface PeerAuthenticator {
 }
 
 /** The apiserver could not be asked: the caller gets 503 and retries, not a refusal. */
-export class AuthUnavailableError extends Error {
-  readonly code = "AUTH_UNAVAILABLE";
+export class AuthUnavailableError extends CodedError<"AUTH_UNAVAILABLE"> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("AUTH_UNAVAILABLE", message, options);
     this.name = "AuthUnavailableError";
   }
 }

@@ -6,6 +6,7 @@
  * in-memory implementation sits beside it for unit tests and `acr-p2p inject`; the client-node one
  * talks to a real apiserver.
  */
+import { CodedError } from "../../lib/coded-error.ts";
 
 export interface ObjectMeta {
   readonly name: string;
@@ -99,14 +100,12 @@ export type KubeApiErrorCode =
   | "TIMEOUT"
   | "API_ERROR";
 
-export class KubeApiError extends Error {
-  readonly code: KubeApiErrorCode;
+export class KubeApiError extends CodedError<KubeApiErrorCode> {
   /** HTTP status when the apiserver answered. */
   readonly status: number | undefined;
   constructor(code: KubeApiErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
+    super(code, message, { cause: options.cause });
     this.name = "KubeApiError";
-    this.code = code;
     this.status = options.status;
   }
 }

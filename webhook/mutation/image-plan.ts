@@ -9,9 +9,10 @@ import {
   parseNormalizedReference,
   ReferenceError,
   rewriteThroughFront,
-} from "../../lib/image-reference.ts";
+} from "../../contract/image-reference.ts";
 import { canonicalRegistryHost } from "../registry/registry-resolver.ts";
 import { containerSlots, type PodSpec } from "./pod.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export interface ImageRewrite {
   readonly container: string;
@@ -32,11 +33,10 @@ export interface ImagePlan {
   readonly notes: readonly string[];
 }
 
-export class ImageError extends Error {
-  readonly code = "IMAGE_INVALID";
+export class ImageError extends CodedError<"IMAGE_INVALID"> {
   readonly container: string;
   constructor(container: string, reason: string) {
-    super(`container ${JSON.stringify(container)}: ${reason}`);
+    super("IMAGE_INVALID", `container ${JSON.stringify(container)}: ${reason}`);
     this.name = "ImageError";
     this.container = container;
   }

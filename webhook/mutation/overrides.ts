@@ -6,6 +6,7 @@
 import type { MutationConfig } from "../config/webhook-config.ts";
 import { CACHE_SIZE_ANNOTATION, MEMORY_LIMIT_ANNOTATION, PEER_SHARING_ANNOTATION } from "./names.ts";
 import { formatBytes, parseByteQuantity } from "../config/quantity.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export interface SidecarSizing {
   readonly cacheBytes: number;
@@ -13,11 +14,10 @@ export interface SidecarSizing {
   readonly peerSharing: boolean;
 }
 
-export class OverrideError extends Error {
-  readonly code = "OVERRIDE_INVALID";
+export class OverrideError extends CodedError<"OVERRIDE_INVALID"> {
   readonly annotation: string;
   constructor(annotation: string, reason: string) {
-    super(`annotation ${annotation}: ${reason}`);
+    super("OVERRIDE_INVALID", `annotation ${annotation}: ${reason}`);
     this.name = "OverrideError";
     this.annotation = annotation;
   }

@@ -4,6 +4,7 @@
  * patch, never a re-serialised pod). `null` counts as absent, as the API's omitempty fields allow.
  */
 import { z } from "zod";
+import { CodedError } from "../../lib/coded-error.ts";
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -85,12 +86,11 @@ export type Pod = z.infer<typeof podSchema>;
 export type PodSpec = Pod["spec"];
 export type Container = z.infer<typeof containerSchema>;
 
-export class PodShapeError extends Error {
-  readonly code = "POD_INVALID";
+export class PodShapeError extends CodedError<"POD_INVALID"> {
   /** Where the problem is, as a JSON-ish path from the pod: `spec.containers[0].image`. */
   readonly path: string;
   constructor(path: string, reason: string) {
-    super(`${path}: ${reason}`);
+    super("POD_INVALID", `${path}: ${reason}`);
     this.name = "PodShapeError";
     this.path = path;
   }

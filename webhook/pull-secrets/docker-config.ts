@@ -6,6 +6,7 @@
  */
 import { canonicalRegistryHost } from "../registry/registry-resolver.ts";
 import type { SecretObject } from "../kube/kube-api.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export const DOCKER_CONFIG_JSON_TYPE = "kubernetes.io/dockerconfigjson";
 export const DOCKER_CONFIG_JSON_KEY = ".dockerconfigjson";
@@ -31,10 +32,9 @@ export interface KeyedEntry {
   readonly entry: AuthEntry;
 }
 
-export class DockerConfigError extends Error {
-  readonly code = "DOCKER_CONFIG_INVALID";
+export class DockerConfigError extends CodedError<"DOCKER_CONFIG_INVALID"> {
   constructor(message: string) {
-    super(message);
+    super("DOCKER_CONFIG_INVALID", message);
     this.name = "DockerConfigError";
   }
 }

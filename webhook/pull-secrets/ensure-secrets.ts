@@ -10,12 +10,12 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../mutation/names.ts";
 import type { Pod } from "../mutation/pod.ts";
 import { DOCKER_CONFIG_JSON_KEY, DockerConfigError, readPullSecret } from "./docker-config.ts";
 import type { DerivedSecret, SourceSecret } from "./derived-secrets.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
-export class PullSecretError extends Error {
-  readonly code = "PULL_SECRET_FAILED";
+export class PullSecretError extends CodedError<"PULL_SECRET_FAILED"> {
   readonly secret: string;
   constructor(secret: string, message: string, cause?: unknown) {
-    super(message, { cause });
+    super("PULL_SECRET_FAILED", message, { cause });
     this.name = "PullSecretError";
     this.secret = secret;
   }

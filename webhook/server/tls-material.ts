@@ -12,6 +12,7 @@ import {
   serviceHostNames,
 } from "../../lib/tls-certs.ts";
 import type { TlsFiles, WebhookConfig } from "../config/webhook-config.ts";
+import { CodedError } from "../../lib/coded-error.ts";
 
 export interface TlsMaterial {
   readonly certPem: string;
@@ -24,12 +25,10 @@ export interface TlsMaterial {
 
 export type TlsFilesProblem = "TLS_FILES_MISSING" | "TLS_FILES_INVALID";
 
-export class TlsFilesError extends Error {
-  readonly code: TlsFilesProblem;
+export class TlsFilesError extends CodedError<TlsFilesProblem> {
   constructor(code: TlsFilesProblem, message: string) {
-    super(message);
+    super(code, message);
     this.name = "TlsFilesError";
-    this.code = code;
   }
 }
 

@@ -6,7 +6,7 @@
  * warning, not a skip; a slow write does not hold the admission past its bound.
  */
 import { expect } from "chai";
-import { parseNormalizedReference } from "../../../lib/image-reference.ts";
+import { parseNormalizedReference } from "../../../contract/image-reference.ts";
 import { admitPod, type AdmitResult } from "../../../webhook/admission/admit-pod.ts";
 import { CrApiError } from "../../../webhook/cloud/cloud-errors.ts";
 import { TEMP_CREDENTIALS_SECRET_NAME } from "../../../webhook/cloud/temp-credentials.ts";

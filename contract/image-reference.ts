@@ -9,7 +9,8 @@
  * Parsing is strict: upper case in a repository, an empty component or an over-long name is an error
  * that names what is wrong, never a silent "fix".
  */
-import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "../contract/registry-host.ts";
+import { canonicalHost, decodeHostFromPath, encodeHostForPath } from "./registry-host.ts";
+import { CodedError } from "../lib/coded-error.ts";
 
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
@@ -44,13 +45,12 @@ export interface ImageReference {
   readonly digest?: string;
 }
 
-export class ReferenceError extends Error {
-  readonly code = "REFERENCE_INVALID";
+export class ReferenceError extends CodedError<"REFERENCE_INVALID"> {
   readonly reference: string;
   /** What is wrong, without the reference: `malformed tag "a b"`. */
   readonly reason: string;
   constructor(reference: string, reason: string) {
-    super(`invalid image reference ${JSON.stringify(reference)}: ${reason}`);
+    super("REFERENCE_INVALID", `invalid image reference ${JSON.stringify(reference)}: ${reason}`);
     this.name = "ReferenceError";
     this.reference = reference;
     this.reason = reason;

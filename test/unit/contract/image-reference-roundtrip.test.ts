@@ -11,8 +11,8 @@ import {
   ReferenceError,
   restoreFromFront,
   rewriteThroughFront,
-} from "../../lib/image-reference.ts";
-import { prng } from "../support/prng.ts";
+} from "../../../contract/image-reference.ts";
+import { prng } from "../../support/prng.ts";
 
 const FRONT = "127.0.0.1:65001";
 

@@ -10,7 +10,7 @@ import {
   ReferenceError,
   restoreFromFront,
   rewriteThroughFront,
-} from "../../lib/image-reference.ts";
+} from "../../../contract/image-reference.ts";
 
 const SHA = "a".repeat(64);
 const FRONT = "127.0.0.1:65001";
