@@ -32,7 +32,7 @@ import {
   installChart,
   renderChart,
 } from "../support/cluster-chart.ts";
-import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
+import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/pull-secrets/temp-credentials.ts";
 import { createTestNamespace, deleteNamespaces, ensureServiceAccount } from "../support/cluster-objects.ts";
 import { readCaBundles } from "../support/cluster-tls.ts";
 import { chartInstall, type ChartInstall } from "../support/cluster-webhook.ts";

@@ -28,7 +28,7 @@ import { HEALTH_PORT_NAME, PEER_LABEL } from "../../webhook/mutation/names.ts";
 import { CERTGEN_OPTIONS } from "../../webhook/certgen/certgen-config.ts";
 import { CLEANUP_OPTIONS } from "../../webhook/cleanup/cleanup-config.ts";
 import { CLOUD_OPTIONS } from "../../webhook/cloud/cloud-options.ts";
-import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/cloud/temp-credentials.ts";
+import { TEMP_CREDENTIALS_SECRET_NAME } from "../../webhook/pull-secrets/temp-credentials.ts";
 import { ALL_WEBHOOK_OPTIONS } from "../../webhook/config/webhook-config.ts";
 import { SERVING_CERTIFICATE_CHECK } from "../../webhook/server/serving-certificate.ts";
 import {

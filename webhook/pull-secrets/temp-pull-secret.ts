@@ -2,7 +2,7 @@
  * ACR temporary credentials as the admission sees them. A pod that names no pull secret at all (the
  * ServiceAccount's, if any, were copied into the pod before webhooks run) and pulls from an ACR
  * instance's host gets the controller's temporary-credentials secret: one per namespace, kept by the
- * cloud layer (cloud/acr-temp-credentials.ts) under the rewritten prefixes `127.0.0.1:<port>/<host>/`,
+ * cloud layer (acr-temp-credentials.ts) under the rewritten prefixes `127.0.0.1:<port>/<host>/`,
  * the same keys derived secrets use, so the kubelet sends the login to the sidecar.
  *
  * The decision is pure (`wantsTempPullSecret`); the I/O (`ensureNamespace`: write or refresh the

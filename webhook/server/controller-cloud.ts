@@ -1,5 +1,6 @@
 /**
- * The cloud layer (webhook/cloud/) plugged into the controller: with acrInstances set, the accelerated
+ * The cloud layer (the CR API client in webhook/cloud/, the ACR resolver in webhook/registry/, the
+ * temporary credentials in webhook/pull-secrets/, wired by cloud-services.ts) plugged into the controller: with acrInstances set, the accelerated
  * hosts are the configured static ones plus the instances' (one UnionRegistryResolver, whose readiness
  * detail /readyz shows), the cloud metrics go to the controller's registry, and ACR temporary
  * credentials (when on) are written through the controller's own Kubernetes access, keyed by the
@@ -11,14 +12,14 @@
  * Without acrInstances nothing cloud-related starts and no credentials are needed.
  */
 import type { Logger } from "../../lib/logger.ts";
-import type { AcrRegistryResolver } from "../cloud/acr-registry-resolver.ts";
-import type { AcrTempCredentials } from "../cloud/acr-temp-credentials.ts";
+import type { AcrRegistryResolver } from "../registry/acr-registry-resolver.ts";
+import type { AcrTempCredentials } from "../pull-secrets/acr-temp-credentials.ts";
 import type { CloudConfig } from "../cloud/cloud-config.ts";
 import { AcrInstanceNotFoundError, CloudConfigError } from "../cloud/cloud-errors.ts";
-import { startCloudServices, type CloudServices } from "../cloud/cloud-services.ts";
+import { startCloudServices, type CloudServices } from "./cloud-services.ts";
 import type { EcsMetadataClient } from "../cloud/ecs-metadata.ts";
-import { KubePullSecretStore } from "../cloud/kube-pull-secret-store.ts";
-import { UnionRegistryResolver } from "../cloud/union-resolver.ts";
+import { KubePullSecretStore } from "../pull-secrets/kube-pull-secret-store.ts";
+import { UnionRegistryResolver } from "../registry/union-resolver.ts";
 import type { WebhookConfig } from "../config/webhook-config.ts";
 import type { KubeApi } from "../kube/kube-api.ts";
 import type { TempPullSecrets } from "../pull-secrets/temp-pull-secret.ts";

@@ -9,9 +9,9 @@
 import { expect } from "chai";
 import { join } from "node:path";
 import { encodeHostForPath } from "../../../contract/registry-host.ts";
-import { InMemoryPullSecretStore } from "../../../webhook/cloud/pull-secret-store.ts";
-import { TEMP_CREDENTIALS_SECRET_NAME } from "../../../webhook/cloud/temp-credentials.ts";
-import type { CloudServices } from "../../../webhook/cloud/cloud-services.ts";
+import { InMemoryPullSecretStore } from "../../../webhook/pull-secrets/pull-secret-store.ts";
+import { TEMP_CREDENTIALS_SECRET_NAME } from "../../../webhook/pull-secrets/temp-credentials.ts";
+import type { CloudServices } from "../../../webhook/server/cloud-services.ts";
 import { startCloudRig, type CloudRig } from "../../support/cloud/cloud-rig.ts";
 import { startInProcess } from "../../support/cloud/in-process.ts";
 import { splitLayers } from "../../support/images/layers.ts";

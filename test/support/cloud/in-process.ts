@@ -12,7 +12,7 @@ import {
   startCloudServices,
   type CloudDeps,
   type CloudServices,
-} from "../../../webhook/cloud/cloud-services.ts";
+} from "../../../webhook/server/cloud-services.ts";
 import type { CloudRig, Method } from "./cloud-rig.ts";
 import { trustInProcess } from "./test-ca.ts";
 

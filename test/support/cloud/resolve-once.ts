@@ -12,7 +12,7 @@ import { Registry } from "prom-client";
 import { createLogger } from "../../../lib/logger.ts";
 import { parseCloudConfig } from "../../../webhook/cloud/cloud-config.ts";
 import { CloudConfigError, CloudError } from "../../../webhook/cloud/cloud-errors.ts";
-import { startCloudServices } from "../../../webhook/cloud/cloud-services.ts";
+import { startCloudServices } from "../../../webhook/server/cloud-services.ts";
 
 export interface ResolveOnceResult {
   readonly providerName?: string;
