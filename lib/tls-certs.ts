@@ -4,7 +4,9 @@
  * cluster uses and publishes the CA as the webhook configuration's caBundle.
  *
  * RSA 2048 keys: node-forge hands key generation to Node's native crypto when it is available, so a
- * pair costs milliseconds, not seconds.
+ * pair costs milliseconds, not seconds. Forge only makes certificates: reading and checking them
+ * (signature, names, expiry) is Node's X509Certificate's job, in webhook/certgen/serving-secret.ts and
+ * webhook/server/serving-certificate.ts.
  */
 import { isIP } from "node:net";
 import forge from "node-forge";
@@ -96,28 +98,6 @@ export function serviceHostNames(service: string, namespace: string): string[] {
     `${service}.${namespace}.svc`,
     `${service}.${namespace}.svc.cluster.local`,
   ];
-}
-
-/** Seconds until the PEM certificate expires (negative once expired). */
-export function secondsUntilExpiry(certPem: string, now: Date = new Date()): number {
-  const cert = forge.pki.certificateFromPem(certPem);
-  return Math.floor((cert.validity.notAfter.getTime() - now.getTime()) / 1000);
-}
-
-/** True when `certPem` was signed by `caPem` and names every one of `hosts`. */
-export function certificateCovers(certPem: string, caPem: string, hosts: readonly string[]): boolean {
-  const cert = forge.pki.certificateFromPem(certPem);
-  const ca = forge.pki.certificateFromPem(caPem);
-  try {
-    if (!ca.verify(cert)) return false;
-  } catch {
-    return false;
-  }
-  const san = cert.getExtension("subjectAltName") as {
-    altNames?: { type: number; value?: string; ip?: string }[];
-  } | null;
-  const names = new Set((san?.altNames ?? []).map((n) => (n.type === 7 ? (n.ip ?? "") : (n.value ?? ""))));
-  return hosts.every((h) => names.has(h));
 }
 
 function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number): forge.pki.Certificate {

@@ -6,9 +6,11 @@
  *   hash.
  * - suspect blobs: a blob that failed verification and is being recovered: until it verifies again only
  *   the authoritative source (the origin) may fill the cache with its blocks.
- * Both tables are bounded LRU maps (verified records by their size in bytes).
+ * Both tables are bounded LRU caches (verified records by their size in bytes; a record heavier than the
+ * whole bound is not kept).
  */
-import { LruMap } from "./lru-map.ts";
+import { LRUCache } from "lru-cache";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import { BLOCK_TAG_BYTES, BlockTagger } from "./block-tag.ts";
 
 export interface VerifiedBlob {
@@ -28,12 +30,15 @@ export interface BlobTrustOptions {
 export class BlobTrust {
   /** Tags blocks for the records of this trust (one key per engine). */
   readonly tagger = new BlockTagger();
-  readonly #verified: LruMap<string, VerifiedBlob>;
-  readonly #suspects: LruMap<string, true>;
+  readonly #verified: LRUCache<string, VerifiedBlob>;
+  readonly #suspects: LRUCache<string, true>;
 
   constructor(options: BlobTrustOptions = {}) {
-    this.#verified = new LruMap(options.verifiedBytes ?? 8 * 1024 * 1024, (v) => v.blockTags.byteLength + 64);
-    this.#suspects = new LruMap(options.maxSuspects ?? 1024);
+    this.#verified = new LRUCache({
+      maxSize: options.verifiedBytes ?? 8 * 1024 * 1024,
+      sizeCalculation: (v) => v.blockTags.byteLength + 64,
+    });
+    this.#suspects = boundedCache(options.maxSuspects ?? 1024);
   }
 
   /** The record of a verified blob with this exact geometry, if any. */

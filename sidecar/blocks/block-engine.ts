@@ -20,7 +20,8 @@ import type { VerifiedBlob } from "./blob-trust.ts";
 import { isAbort } from "../../lib/coded-error.ts";
 import { AbortedError, BlobNotVerifiedError, BlockError, errorCode, RangeInvalidError } from "./errors.ts";
 import type { MismatchReport } from "./errors.ts";
-import { LruMap } from "./lru-map.ts";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import { ReadaheadBudget } from "./readahead-budget.ts";
 import { compareWithAuthoritative } from "./mismatch-recovery.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -104,7 +105,7 @@ export class BlockEngine {
   readonly #semaphore: Semaphore;
   readonly #readaheadBudget: ReadaheadBudget | undefined;
   readonly #trust: BlobTrust;
-  readonly #provenance: LruMap<string, BlockSource>;
+  readonly #provenance: LRUCache<string, BlockSource>;
   readonly #fetcher: BlockFetcher;
   readonly #metrics: BlockMetrics;
   readonly #buffers: BlockBuffers;
@@ -127,7 +128,7 @@ export class BlockEngine {
         ? undefined
         : new ReadaheadBudget(options.readaheadBudgetBytes);
     // Who supplied a block matters as long as the block may be cached: size it like the store.
-    this.#provenance = new LruMap(Math.max(PROVENANCE_ENTRIES, options.store.stats().maxEntries));
+    this.#provenance = boundedCache(Math.max(PROVENANCE_ENTRIES, options.store.stats().maxEntries));
     this.#semaphore = new Semaphore(options.proxyFsParallels);
     this.#trust = new BlobTrust(
       options.verifiedRecordBytes === undefined ? {} : { verifiedBytes: options.verifiedRecordBytes },

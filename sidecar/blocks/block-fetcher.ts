@@ -22,7 +22,7 @@ import { AbortedError, BlockFetchError, BlockUnavailableError, sourceName } from
 import type { SourceFailure } from "./errors.ts";
 import { attemptFetch } from "./fetch-attempt.ts";
 import type { Timing } from "./fetch-attempt.ts";
-import type { LruMap } from "./lru-map.ts";
+import type { LRUCache } from "lru-cache";
 import type { Semaphore } from "./semaphore.ts";
 import type { BlockStore } from "../stores/block-store.ts";
 
@@ -48,7 +48,7 @@ export interface FetcherDeps {
   readonly semaphore: Semaphore;
   readonly trust: BlobTrust;
   /** Who supplied each cached block (bounded). */
-  readonly provenance: LruMap<string, BlockSource>;
+  readonly provenance: LRUCache<string, BlockSource>;
   readonly metrics: BlockMetrics;
   readonly timing: Timing;
   readonly blockSize: number;

@@ -15,22 +15,23 @@ import { UpstreamError } from "../upstream/upstream-error.ts";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.ts";
 import type { OriginLookup } from "./engine-owner-blocks.ts";
 import { RepoAuthorizer } from "../upstream/repo-authorizer.ts";
-import { TtlCache } from "../upstream/ttl-cache.ts";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 
 export class OwnerCredentials extends RepoAuthorizer {
-  readonly #latest: TtlCache<ClientCredential>;
+  readonly #latest: LRUCache<string, ClientCredential>;
   readonly #keepMs: number;
   readonly #waiters = new Set<() => void>();
 
   constructor(opts: { maxEntries?: number; keepMs?: number; now?: () => number } = {}) {
     super(opts.maxEntries ?? 16_384, opts.now ?? Date.now);
-    this.#latest = new TtlCache(4096, opts.now ?? Date.now);
+    this.#latest = boundedCache(4096, opts.now);
     this.#keepMs = opts.keepMs ?? 3_600_000;
   }
 
   override record(credential: ClientCredential, host: string, repo: string, validUntil: number): void {
     super.record(credential, host, repo, validUntil);
-    this.#latest.set(`${host}\u0000${repo}`, credential, this.#keepMs);
+    this.#latest.set(`${host}\u0000${repo}`, credential, { ttl: this.#keepMs });
     for (const wake of [...this.#waiters]) wake();
   }
 

@@ -5,19 +5,21 @@
  * token that made it. Getting a token proves nothing: token servers hand out tokens with empty access.
  */
 import type { ClientCredential } from "./client-credential.ts";
-import { TtlCache } from "./ttl-cache.ts";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 
 export class RepoAuthorizer {
-  readonly #proofs: TtlCache<true>;
+  readonly #proofs: LRUCache<string, true>;
   readonly #now: () => number;
 
   constructor(maxEntries = 16_384, now: () => number = Date.now) {
-    this.#proofs = new TtlCache<true>(maxEntries, now);
+    this.#proofs = boundedCache(maxEntries, now);
     this.#now = now;
   }
 
   record(credential: ClientCredential, host: string, repo: string, validUntil: number): void {
-    this.#proofs.set(key(credential, host, repo), true, validUntil - this.#now());
+    const ttl = validUntil - this.#now();
+    if (ttl > 0) this.#proofs.set(key(credential, host, repo), true, { ttl });
   }
 
   isProven(credential: ClientCredential, host: string, repo: string): boolean {

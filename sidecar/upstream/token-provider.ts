@@ -8,7 +8,7 @@ import type { TargetPolicy } from "./address-policy.ts";
 import type { ClientCredential } from "./client-credential.ts";
 import type { HttpTransport } from "./http-transport.ts";
 import { readLimited } from "./read-limited.ts";
-import { TtlCache } from "./ttl-cache.ts";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import { UpstreamError } from "./upstream-error.ts";
 import type { Challenge } from "./www-authenticate.ts";
 
@@ -24,7 +24,7 @@ const MAX_TOKEN_RESPONSE = 1024 * 1024;
 export class TokenProvider {
   readonly #transport: HttpTransport;
   readonly #policy: TargetPolicy;
-  readonly #cache = new TtlCache<BearerToken>(4096);
+  readonly #cache = boundedCache<string, BearerToken>(4096);
   readonly #inflight = new Map<string, Promise<BearerToken>>();
 
   constructor(transport: HttpTransport, policy: TargetPolicy) {
@@ -57,7 +57,8 @@ export class TokenProvider {
       this.#inflight.set(k, pending);
     }
     const token = await pending;
-    this.#cache.set(k, token, token.expiresAt - Date.now());
+    const ttl = token.expiresAt - Date.now();
+    if (ttl > 0) this.#cache.set(k, token, { ttl });
     return token;
   }
 

@@ -14,7 +14,7 @@ import {
   type RegistryResponse,
 } from "./registry-client.ts";
 import type { RepoAuthorizer } from "./repo-authorizer.ts";
-import { TtlCache } from "./ttl-cache.ts";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import { UpstreamError } from "./upstream-error.ts";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -60,9 +60,9 @@ const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 ** 3;
 export class UpstreamRegistry {
   readonly #client: RegistryClient;
   readonly #authorizer: RepoAuthorizer;
-  readonly #redirects = new TtlCache<URL>(4096);
+  readonly #redirects = boundedCache<string, URL>(4096);
   /** Blob sizes the registry announced to a credential, per (credential, registry, repository, digest). */
-  readonly #grants = new TtlCache<number>(65_536);
+  readonly #grants = boundedCache<string, number>(65_536);
   /** HEADs for grants in progress, by grant key. */
   readonly #asking = new Map<string, Promise<number>>();
   /** Redirect walks in progress, per (credential, registry, blob). */
@@ -213,7 +213,8 @@ export class UpstreamRegistry {
       );
     }
     this.#authorizer.record(target.credential, target.host, target.repo, res.authValidUntil);
-    this.#grants.set(key, length, res.authValidUntil - Date.now());
+    const ttl = res.authValidUntil - Date.now();
+    if (ttl > 0) this.#grants.set(key, length, { ttl });
     return length;
   }
 
@@ -256,7 +257,7 @@ export class UpstreamRegistry {
       const res = await this.#client.request(req);
       await expectOk(res, "blob");
       if (res.url.origin !== this.#client.originOf(target.host).origin) {
-        this.#redirects.set(key, res.url, REDIRECT_TTL_MS);
+        this.#redirects.set(key, res.url, { ttl: REDIRECT_TTL_MS });
       }
       return res;
     })();

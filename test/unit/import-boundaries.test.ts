@@ -1,6 +1,6 @@
 /**
  * The shape of the code, checked from its imports: the block engine is used through its index, no two
- * product folders import each other (directly or round a longer circle), and the webhook and the
+ * product folders or files import each other (directly or round a longer circle), and the webhook and the
  * sidecar share only contract/ and lib/.
  */
 import { expect } from "chai";
@@ -49,6 +49,42 @@ function folderGraph(): Map<string, Set<string>> {
 }
 
 /**
+ * One circle of files, as "a -> b -> a", or undefined: a depth-first walk that meets a file still on its
+ * path has closed a circle (type-only imports count: they tie the two files' meaning together too).
+ */
+function fileCycle(graph: Map<string, Set<string>>): string | undefined {
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (file: string): string | undefined => {
+    const at = path.indexOf(file);
+    if (at >= 0) return [...path.slice(at), file].join(" -> ");
+    if (done.has(file)) return undefined;
+    path.push(file);
+    for (const next of graph.get(file) ?? []) {
+      const found = visit(next);
+      if (found) return found;
+    }
+    path.pop();
+    done.add(file);
+    return undefined;
+  };
+  for (const file of graph.keys()) {
+    const found = visit(file);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function fileGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const { from, to } of imports) {
+    if (!graph.has(from)) graph.set(from, new Set());
+    graph.get(from)!.add(to);
+  }
+  return graph;
+}
+
+/**
  * Every circle of folders, each once, as "a -> b -> a": walked from each folder through folders that
  * sort after it only, so a circle is found from its first folder and from no other.
  */
@@ -82,6 +118,10 @@ describe("import boundaries", () => {
     expect(folderCycles(folderGraph())).to.deep.equal([]);
   });
 
+  it("has no circle of files", () => {
+    expect(fileCycle(fileGraph())).to.equal(undefined);
+  });
+
   it("finds a circle where there is one (the check itself)", () => {
     const graph = new Map([
       ["a", new Set(["b"])],
@@ -90,6 +130,15 @@ describe("import boundaries", () => {
       ["d", new Set(["a"])],
     ]);
     expect(folderCycles(graph)).to.deep.equal(["a -> b -> c -> a"]);
+    expect(fileCycle(graph)).to.equal("a -> b -> c -> a");
+    expect(
+      fileCycle(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set<string>()],
+        ]),
+      ),
+    ).to.equal(undefined);
   });
 
   it("keeps the webhook and the sidecar out of each other", () => {

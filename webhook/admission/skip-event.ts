@@ -6,6 +6,8 @@
  * after an hour): a ReplicaSet scaled to 100 gets one, not 100. `RecentSkipEvents` keeps the keys
  * this process wrote lately, so a scale-out does not send the API server one refused create per pod.
  */
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { KubeApiError, type KubeApi } from "../kube/kube-api.ts";
 import type { Pod } from "../mutation/pod.ts";
@@ -15,22 +17,21 @@ export const SKIP_EVENT_REASON = "AccelerationSkipped";
 
 /** Owner and reason pairs recorded in the last `ttlMs`, at most `max` of them (oldest dropped first). */
 export class RecentSkipEvents {
-  readonly #seen = new Map<string, number>();
+  /** When each key was claimed; least recently claimed dropped first past the bound. */
+  readonly #seen: LRUCache<string, number>;
   readonly #ttlMs: number;
-  readonly #max: number;
 
   constructor(ttlMs = 10 * 60_000, max = 10_000) {
     this.#ttlMs = ttlMs;
-    this.#max = max;
+    this.#seen = boundedCache(max);
   }
 
   /** True the first time `key` is offered within the window (the caller then writes the Event). */
   claim(key: string, now = Date.now()): boolean {
-    const seenAt = this.#seen.get(key);
+    // peek: a refused claim does not make the key recent, only a claim that writes an Event does.
+    const seenAt = this.#seen.peek(key);
     if (seenAt !== undefined && now - seenAt < this.#ttlMs) return false;
-    this.#seen.delete(key);
     this.#seen.set(key, now);
-    if (this.#seen.size > this.#max) this.#seen.delete(this.#seen.keys().next().value!);
     return true;
   }
 }

@@ -7,7 +7,9 @@
 import { createHash } from "node:crypto";
 import { AuthenticationV1Api } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { LRUCache } from "lru-cache";
 import { DIRECTORY_TOKEN_AUDIENCE } from "../../contract/peer-group.ts";
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import { CodedError } from "../../lib/coded-error.ts";
 
 export interface PeerIdentity {
@@ -58,18 +60,19 @@ export interface TokenReviewOptions {
 export class TokenReviewAuthenticator implements PeerAuthenticator {
   readonly #api: AuthenticationV1Api;
   readonly #opts: TokenReviewOptions;
-  readonly #cache = new Map<string, { identity: PeerIdentity | undefined; until: number }>();
+  /** Answers by token hash (an answer of "no one" is an entry too). */
+  readonly #answers: LRUCache<string, { identity: PeerIdentity | undefined }>;
 
   constructor(kc: KubeConfig, opts: TokenReviewOptions = { cacheMs: 60_000, cacheEntries: 10_000 }) {
     this.#api = kc.makeApiClient(AuthenticationV1Api);
     this.#opts = opts;
+    this.#answers = boundedCache(opts.cacheEntries);
   }
 
   async authenticate(token: string): Promise<PeerIdentity | undefined> {
     const key = createHash("sha256").update(token).digest("base64url");
-    const now = Date.now();
-    const hit = this.#cache.get(key);
-    if (hit && hit.until > now) return hit.identity;
+    const hit = this.#answers.get(key);
+    if (hit) return hit.identity;
     let review;
     try {
       review = await this.#api.createTokenReview({
@@ -83,9 +86,8 @@ export class TokenReviewAuthenticator implements PeerAuthenticator {
       throw new AuthUnavailableError("TokenReview failed", { cause: err });
     }
     const identity = identityFromReview(review.status ?? {});
-    if (this.#cache.size >= this.#opts.cacheEntries) this.#cache.clear();
     // Refusals are cached briefly too, so a misconfigured pod cannot turn into a TokenReview storm.
-    this.#cache.set(key, { identity, until: now + (identity ? this.#opts.cacheMs : 5_000) });
+    this.#answers.set(key, { identity }, { ttl: identity ? this.#opts.cacheMs : 5_000 });
     return identity;
   }
 }

@@ -4,7 +4,11 @@
  * time) and the server version for `versionTtlMs` (the last good answer is kept while a refresh
  * fails). One fetch per key is in flight at a time, held here rather than in a module global.
  */
+import { boundedCache } from "../../lib/bounded-cache.ts";
 import type { KubeApi, LimitRangeObject, ServerVersion } from "./kube-api.ts";
+
+/** Namespaces whose facts are kept; past it the least recently asked for goes first. */
+const NAMESPACE_ENTRIES = 4096;
 
 export interface NamespaceFacts {
   /** False when the namespace does not exist (yet): treated as having no labels. */
@@ -31,7 +35,7 @@ export class ClusterFacts {
   readonly #namespaceTtlMs: number;
   readonly #versionTtlMs: number;
   readonly #now: () => number;
-  readonly #namespaces = new Map<string, Cached<NamespaceFacts>>();
+  readonly #namespaces = boundedCache<string, Cached<NamespaceFacts>>(NAMESPACE_ENTRIES);
   readonly #inflight = new Map<string, Promise<NamespaceFacts>>();
   #version: Cached<ServerVersion> | undefined;
   #versionInflight: Promise<ServerVersion> | undefined;
@@ -60,8 +64,6 @@ export class ClusterFacts {
           limitRanges: ranges.list,
           ...(ranges.list === undefined && { limitRangeError: ranges.error }),
         };
-        // Bounded: namespaces are few, but an entry is dropped once stale so the map cannot only grow.
-        this.#evictStale();
         if (this.#namespaceTtlMs > 0) this.#namespaces.set(name, { value, at: this.#now() });
         return value;
       })
@@ -93,12 +95,5 @@ export class ClusterFacts {
   /** The version fetched so far, without I/O (for /readyz). */
   knownServerVersion(): ServerVersion | undefined {
     return this.#version?.value;
-  }
-
-  #evictStale(): void {
-    const now = this.#now();
-    for (const [key, entry] of this.#namespaces) {
-      if (now - entry.at >= this.#namespaceTtlMs) this.#namespaces.delete(key);
-    }
   }
 }

@@ -52,7 +52,7 @@ export function computePatch(pod: Pod, config: MutationConfig, decisions: Mutati
   editor.setLabel(PEER_LABEL, "true");
   editor.setLabel(PEER_GROUP_LABEL, groupLabelValue(plan.group));
   editor.setAnnotation(ACCELERATE_MODE, ACCELERATE_MODE_P2P);
-  const injected = p2pConfig(config, decisions);
+  const injected = p2pConfig(config, plan, decisions.pullSecrets);
   editor.setAnnotation(P2P_CONFIG_ANNOTATION, p2pConfigAnnotation(injected));
   for (const [key, value] of Object.entries(injectionSummary(injected))) editor.setAnnotation(key, value);
   const plainHttp = pod.metadata?.annotations?.[PLAIN_HTTP_ANNOTATION];

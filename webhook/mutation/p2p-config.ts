@@ -3,7 +3,7 @@
  * and versioned so a later controller can tell old injections apart.
  */
 import type { MutationConfig } from "../config/webhook-config.ts";
-import type { MutationDecisions } from "./compute-patch.ts";
+import type { InjectionPlan } from "./decide.ts";
 
 export const P2P_CONFIG_VERSION = 1;
 
@@ -20,8 +20,11 @@ export interface P2pConfig {
 }
 
 /** What was injected, as one record: the JSON annotation and its short per-fact companions both read it. */
-export function p2pConfig(config: MutationConfig, decisions: MutationDecisions): P2pConfig {
-  const { plan } = decisions;
+export function p2pConfig(
+  config: MutationConfig,
+  plan: InjectionPlan,
+  pullSecrets: readonly string[],
+): P2pConfig {
   const s = config.sidecar;
   return {
     version: P2P_CONFIG_VERSION,
@@ -34,7 +37,7 @@ export function p2pConfig(config: MutationConfig, decisions: MutationDecisions):
     group: plan.group,
     peerSharing: plan.sizing.peerSharing,
     images: Object.fromEntries(plan.images.rewrites.map((r) => [r.container, { from: r.from, to: r.to }])),
-    pullSecrets: [...decisions.pullSecrets],
+    pullSecrets: [...pullSecrets],
   };
 }
 
