@@ -2,7 +2,8 @@
  * The base of the project's errors: a stable `code` that logs, metrics, responses and tests match on
  * (the message is for people and may change), and `isAbort()`, true for an error that only says the
  * work was called off (its caller went away, a deadline passed, the process is stopping), which is
- * never a fault to count, log as a failure or blame on a peer or registry.
+ * never a fault to count, log as a failure or blame on a peer or registry. An error says so with the
+ * code "ABORTED"; a class whose codes name aborts otherwise overrides `isAbort()`.
  */
 export class CodedError<Code extends string = string> extends Error {
   readonly code: Code;
@@ -13,7 +14,7 @@ export class CodedError<Code extends string = string> extends Error {
   }
 
   isAbort(): boolean {
-    return false;
+    return this.code === "ABORTED";
   }
 }
 

@@ -121,10 +121,6 @@ export class AbortedError extends BlockError {
   constructor(message = "aborted", options?: { cause?: unknown }) {
     super("ABORTED", message, options);
   }
-
-  override isAbort(): boolean {
-    return true;
-  }
 }
 
 /** The stable code of any error: a BlockError's code, else "INTERNAL". */

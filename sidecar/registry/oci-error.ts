@@ -42,7 +42,7 @@ export class OciError extends CodedError<OciErrorCode> {
     message: string,
     opts: { detail?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(code, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(code, message, opts);
     this.name = "OciError";
     this.detail = opts.detail;
     this.headers = Object.freeze({ ...opts.headers });

@@ -20,12 +20,8 @@ export type UpstreamErrorCode =
 export class UpstreamError extends CodedError<UpstreamErrorCode> {
   readonly status: number | undefined;
   constructor(code: UpstreamErrorCode, message: string, opts: { status?: number; cause?: unknown } = {}) {
-    super(code, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(code, message, opts);
     this.name = "UpstreamError";
     this.status = opts.status;
-  }
-
-  override isAbort(): boolean {
-    return this.code === "ABORTED";
   }
 }

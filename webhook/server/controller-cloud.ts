@@ -1,13 +1,14 @@
 /**
  * The cloud layer (the CR API client in webhook/cloud/, the ACR resolver in webhook/registry/, the
- * temporary credentials in webhook/pull-secrets/, wired by cloud-services.ts) plugged into the controller: with acrInstances set, the accelerated
- * hosts are the configured static ones plus the instances' (one UnionRegistryResolver, whose readiness
- * detail /readyz shows), the cloud metrics go to the controller's registry, and ACR temporary
- * credentials (when on) are written through the controller's own Kubernetes access, keyed by the
- * prefix the webhook rewrites images to (`127.0.0.1:<p2p.port>`). The namespaces whose secret is kept
- * fresh are those this process admitted pods into, plus those where injected pods name the secret
- * (listed at start and every few minutes): a restarted controller, or the other replica, keeps
- * refreshing secrets that running pods need when their containers restart.
+ * temporary credentials in webhook/pull-secrets/, wired by cloud-services.ts) plugged into the
+ * controller: with acrInstances set, the accelerated hosts are the configured static ones plus the
+ * instances' (one UnionRegistryResolver, whose readiness detail /readyz shows), the cloud metrics go to
+ * the controller's registry, and ACR temporary credentials (when on) are written through the
+ * controller's own Kubernetes access, keyed by the prefix the webhook rewrites images to
+ * (`127.0.0.1:<p2p.port>`). The namespaces whose secret is kept fresh are those this process admitted
+ * pods into, plus those where injected pods name the secret (listed at start and every few minutes): a
+ * restarted controller, or the other replica, keeps refreshing secrets that running pods need when
+ * their containers restart.
  *
  * Without acrInstances nothing cloud-related starts and no credentials are needed.
  */
