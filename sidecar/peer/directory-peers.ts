@@ -5,7 +5,7 @@
  * expires); with no answer at all the view is empty and every block comes from the registry.
  */
 import { readFile } from "node:fs/promises";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import type { Logger } from "../../lib/logger.ts";
 import { MAX_TICKET_TTL_SECONDS, PeerTicketVerifier } from "../../contract/peer-ticket.ts";
 import { parseDirectoryAnswer, type DirectoryAnswer } from "../../contract/directory-answer.ts";
@@ -60,6 +60,8 @@ export class DirectoryPeers implements PeerViewProvider {
       connect: { timeout: opts.connectTimeoutMs ?? 5_000, ...(opts.ca ? { ca: opts.ca } : {}) },
       headersTimeout: (wait + 15) * 1000,
       bodyTimeout: 15_000,
+      // HTTP/1.1, as the upstream transport (http-transport.ts).
+      allowH2: false,
     });
     this.#loop = this.#run(wait);
   }
@@ -121,8 +123,10 @@ export class DirectoryPeers implements PeerViewProvider {
       url.searchParams.set("etag", this.#answer.etag);
       url.searchParams.set("wait", String(wait));
     }
-    const res = await request(url, {
-      dispatcher: this.#agent,
+    const res = await this.#agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: "GET",
       headers: { authorization: `Bearer ${token}` },
       signal: this.#abort.signal,
     });

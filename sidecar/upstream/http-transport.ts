@@ -5,9 +5,13 @@
  * resolves through the address policy's guarded lookup, so it can only reach a checked address.
  * Idempotent requests are retried with backoff on connection errors, 5xx and 429, a bounded number of
  * times; body errors are not retried here (the caller knows what it already consumed).
+ *
+ * HTTP/1.1 only (undici offers h2 by ALPN unless told not to): range reads spread over parallel
+ * connections, each with its own congestion window, where h2 would carry them all on one; and the
+ * sidecar image leaves undici's HTTP/2 client out (hack/images/sidecar-packages/).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, request, type Dispatcher } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { isAbort } from "../../lib/coded-error.ts";
 import type { TargetPolicy } from "./address-policy.ts";
 import { UpstreamError } from "./upstream-error.ts";
@@ -60,6 +64,7 @@ export class HttpTransport {
       bodyTimeout: opts.transferTimeoutMs,
       keepAliveTimeout: 30_000,
       connections: opts.maxConnectionsPerOrigin ?? CONNECTIONS_PER_ORIGIN,
+      allowH2: false,
     };
     this.#trusted = new Agent({ ...common, connect: { timeout: opts.connectTimeoutMs } });
     this.#guarded = new Agent({
@@ -77,8 +82,9 @@ export class HttpTransport {
     for (let attempt = 1; ; attempt++) {
       let res: UpstreamResponse;
       try {
-        res = await request(url, {
-          dispatcher,
+        res = await dispatcher.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
           method: opts.method,
           headers: opts.headers,
           signal: opts.signal,

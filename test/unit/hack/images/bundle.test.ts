@@ -4,9 +4,11 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { bundle, type Bundle } from "../../../../hack/images/bundle.ts";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundle, SIDECAR_PACKAGE_ENTRIES, type Bundle } from "../../../../hack/images/bundle.ts";
 import { makeTempDir } from "../../../support/origin/child-process.ts";
 
 /** Packages and folders only the controller uses. */
@@ -20,6 +22,23 @@ const CONTROLLER_ONLY = [
   /^node_modules\/yaml\//,
   /^webhook\//,
 ];
+
+const ROOT = resolve(fileURLToPath(import.meta.url), "../../../../..");
+const requireFromRoot = createRequire(join(ROOT, "package.json"));
+
+/** The names (types left out) that the bundle's own sources import from a package's entry. */
+function namesImported(made: Bundle, pkg: string): Set<string> {
+  const names = new Set<string>();
+  const importFrom = new RegExp(`import\\s*{([^}]*)}\\s*from\\s*"${pkg}"`, "g");
+  for (const input of made.inputs.filter((i) => i.endsWith(".ts") && !i.startsWith("node_modules/"))) {
+    for (const [, list] of readFileSync(join(ROOT, input), "utf8").matchAll(importFrom)) {
+      for (const name of list!.split(",").map((n) => n.trim())) {
+        if (name !== "" && !name.startsWith("type ")) names.add(name.split(/\s+as\s+/)[0]!);
+      }
+    }
+  }
+  return names;
+}
 
 /** Runs a bundle copied alone into an empty directory: no node_modules or sources beside it to fall back on. */
 function runAlone(
@@ -65,6 +84,37 @@ describe("image bundles", function () {
     expect(controllerOnly).to.deep.equal([]);
   });
 
+  it("the sidecar's own package entries give every name the sidecar imports, as the package's own objects", () => {
+    for (const [pkg, entry] of Object.entries(SIDECAR_PACKAGE_ENTRIES)) {
+      const names = namesImported(sidecar, pkg);
+      expect(names.size, pkg).to.be.greaterThan(0);
+      const own = requireFromRoot(join(ROOT, entry)) as Record<string, unknown>;
+      const public_ = requireFromRoot(pkg) as Record<string, unknown>;
+      for (const name of names) {
+        expect(own[name], `${pkg}.${name}`).to.be.a("function");
+        expect(own[name], `${pkg}.${name}`).to.equal(public_[name]);
+      }
+      expect(sidecar.inputs, pkg).to.include(entry);
+      expect(sidecar.inputs, pkg).to.not.include(`node_modules/${pkg}/index.js`);
+    }
+  });
+
+  it("undici's Agent from the sidecar's entry alone has the request API, and its HTTP/2 client refuses", () => {
+    // A fresh process: in this one undici's public entry already put the API on the prototype.
+    const script =
+      `const { Agent } = require(${JSON.stringify(join(ROOT, SIDECAR_PACKAGE_ENTRIES.undici!))});` +
+      "const agent = new Agent({ allowH2: false });" +
+      "console.log(typeof agent.request, typeof agent.stream);" +
+      "console.log(Object.keys(require.cache).filter((f) => f.includes('/undici/index.js')).length);";
+    const run = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(run.stderr).to.equal("");
+    expect(run.stdout).to.equal("function function\n0\n");
+    const stub = requireFromRoot(
+      join(ROOT, "hack/images/sidecar-packages/undici-client-h2.cjs"),
+    ) as () => void;
+    expect(stub).to.throw(/HTTP\/2 is not in the sidecar bundle/);
+  });
+
   it("the controller bundle holds every subcommand", () => {
     for (const command of ["webhook", "inject", "certgen", "sidecar"]) {
       expect(controller.inputs, command).to.include(
@@ -94,6 +144,9 @@ describe("image bundles", function () {
     expect(loaded).to.include("http");
     expect(loaded).to.not.include("internal/deps/undici/undici");
     expect(loaded).to.not.include("internal/crypto/webcrypto");
+    // undici's HTTP/2 client and prom-client's Pushgateway stay out (hack/images/sidecar-packages/).
+    for (const module of ["http2", "https", "tls", "stream/web"])
+      expect(loaded, module).to.not.include(module);
   });
 
   it("the controller bundle runs alone: every subcommand loads", () => {
