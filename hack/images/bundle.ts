@@ -64,8 +64,9 @@ const BUILTINS_BY_REQUIRE: Plugin = {
  * WebSocket, EventSource, the cache stores and the mocks, and its HTTP/2 client loads node:http2 and
  * tls; prom-client's index loads the Pushgateway (node:https). Each entry assembles the names the
  * sidecar imports from the package's own files, as the package's entry does (a unit test checks they
- * are the package's own objects). Measured with bench/startup.ts on one machine: the sidecar idled at
- * 61.7 MB instead of 67.0 (undici's entry 3.1 MB, its HTTP/2 client and the Pushgateway together 2.2).
+ * are the package's own objects). Measured on one machine (/proc/PID/status, 3 s after ready): the
+ * sidecar idled at 61.5 MiB instead of 67.0 (undici's entry 3.1, its HTTP/2 client and the Pushgateway
+ * together 2.2; hack/README.md).
  * Sources and tests still import the packages' public entries.
  */
 export const SIDECAR_PACKAGE_ENTRIES: Readonly<Record<string, string>> = {
