@@ -73,12 +73,19 @@ export const SIDECAR_PACKAGE_ENTRIES: Readonly<Record<string, string>> = {
   undici: "hack/images/sidecar-packages/undici.cjs",
   "prom-client": "hack/images/sidecar-packages/prom-client.cjs",
 };
-const UNDICI_HTTP2_CLIENT = "hack/images/sidecar-packages/undici-client-h2.cjs";
+export const UNDICI_HTTP2_CLIENT = "hack/images/sidecar-packages/undici-client-h2.cjs";
+
+/** Matches exactly the package names SIDECAR_PACKAGE_ENTRIES has an entry for (esbuild takes a Go regexp). */
+const SIDECAR_PACKAGE_NAMES = new RegExp(
+  `^(${Object.keys(SIDECAR_PACKAGE_ENTRIES)
+    .map((pkg) => pkg.replaceAll(".", "\\."))
+    .join("|")})$`,
+);
 
 const SIDECAR_PACKAGES: Plugin = {
   name: "sidecar-packages",
   setup(build) {
-    build.onResolve({ filter: /^(undici|prom-client)$/ }, (args) => ({
+    build.onResolve({ filter: SIDECAR_PACKAGE_NAMES }, (args) => ({
       path: join(ROOT, SIDECAR_PACKAGE_ENTRIES[args.path]!),
     }));
     build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>

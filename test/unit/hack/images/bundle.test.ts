@@ -8,7 +8,12 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundle, SIDECAR_PACKAGE_ENTRIES, type Bundle } from "../../../../hack/images/bundle.ts";
+import {
+  bundle,
+  SIDECAR_PACKAGE_ENTRIES,
+  UNDICI_HTTP2_CLIENT,
+  type Bundle,
+} from "../../../../hack/images/bundle.ts";
 import { makeTempDir } from "../../../support/origin/child-process.ts";
 
 /** Packages and folders only the controller uses. */
@@ -109,9 +114,7 @@ describe("image bundles", function () {
     const run = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
     expect(run.stderr).to.equal("");
     expect(run.stdout).to.equal("function function\n0\n");
-    const stub = requireFromRoot(
-      join(ROOT, "hack/images/sidecar-packages/undici-client-h2.cjs"),
-    ) as () => void;
+    const stub = requireFromRoot(join(ROOT, UNDICI_HTTP2_CLIENT)) as () => void;
     expect(stub).to.throw(/HTTP\/2 is not in the sidecar bundle/);
   });
 
