@@ -60,7 +60,13 @@ export interface P2PRow {
   readonly directP99Ms: number;
   readonly directOriginBytes: number;
   /** CPU seconds during the P2P run: all sidecars, this process (clients + throttle proxy), the registry. */
-  readonly cpu: { readonly sidecarsS: number; readonly benchS: number; readonly registryS: number };
+  readonly cpu: {
+    readonly sidecarsS: number;
+    /** Of sidecarsS, the time the kernel spent for the sidecars (on loopback: every socket copy). */
+    readonly sidecarsSystemS: number;
+    readonly benchS: number;
+    readonly registryS: number;
+  };
   readonly wallS: number;
   /** Bytes every sidecar sent to its peers, min and max (each should upload about what it downloads). */
   readonly peerUploadMiB: { readonly min: number; readonly max: number };
@@ -75,6 +81,8 @@ export interface P2PRow {
   readonly sidecarPeakRssOverCapMiB: number;
   /** Sidecar CPU seconds per GiB of image each sidecar delivered (all sidecars' CPU / (N x image)). */
   readonly sidecarCpuSPerGiB: number;
+  /** Of sidecarCpuSPerGiB, the kernel's part. */
+  readonly sidecarSystemCpuSPerGiB: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -139,7 +147,7 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string, en
   const agent = new Agent({ keepAliveTimeout: 10_000 });
   try {
     origin.proxy.reset();
-    const cpu0 = group.sidecars.map((s) => s.cpuSeconds());
+    const cpu0 = group.sidecars.map((s) => s.cpuTimes());
     const bench0 = process.cpuUsage();
     const reg0 = cpuSecondsOf(origin.registry.process.child.pid!);
     const t0 = performance.now();
@@ -148,7 +156,9 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string, en
     );
     const wallS = (performance.now() - t0) / 1000;
     const peakRss = Math.max(...group.sidecars.map((s) => s.peakRssMiB()));
-    const sidecarsS = group.sidecars.reduce((a, s, i) => a + s.cpuSeconds() - cpu0[i]!, 0);
+    const cpu1 = group.sidecars.map((s) => s.cpuTimes());
+    const sidecarsUserS = cpu1.reduce((a, t, i) => a + t.userS - cpu0[i]!.userS, 0);
+    const sidecarsSystemS = cpu1.reduce((a, t, i) => a + t.systemS - cpu0[i]!.systemS, 0);
     const bench = process.cpuUsage(bench0);
     const texts = await Promise.all(group.sidecars.map((s) => s.metrics()));
     const uploads = texts.map((t) => sampleOrZero(t, "acr_p2p_peer_served_bytes_total") / MiB);
@@ -158,7 +168,8 @@ async function runP2P(origin: Origin, opts: Options, n: number, repo: string, en
       originBytes: origin.proxy.bodyBytes(),
       wallS,
       cpu: {
-        sidecarsS: round(sidecarsS),
+        sidecarsS: round(sidecarsUserS + sidecarsSystemS),
+        sidecarsSystemS: round(sidecarsSystemS),
         benchS: round((bench.user + bench.system) / 1e6),
         registryS: round(cpuSecondsOf(origin.registry.process.child.pid!) - reg0),
       },
@@ -223,6 +234,7 @@ export async function benchP2P(opts: Options): Promise<P2PRow[]> {
         sidecarPeakRssMiB: p2p.sidecarPeakRssMiB,
         sidecarPeakRssOverCapMiB: p2p.sidecarPeakRssMiB - opts.cacheMiB,
         sidecarCpuSPerGiB: round(p2p.cpu.sidecarsS / ((n * image.totalBytes) / GiB), 100),
+        sidecarSystemCpuSPerGiB: round(p2p.cpu.sidecarsSystemS / ((n * image.totalBytes) / GiB), 100),
       };
       rows.push(row);
       if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -272,6 +284,7 @@ async function main(): Promise<void> {
         "sidecar peak RSS MiB": r.sidecarPeakRssMiB,
         "peak RSS - cap MiB": r.sidecarPeakRssOverCapMiB,
         "sidecar CPU s/GiB": r.sidecarCpuSPerGiB,
+        "of it kernel": r.sidecarSystemCpuSPerGiB,
       })),
     );
     console.log(

@@ -4,15 +4,27 @@
  */
 import { readFileSync } from "node:fs";
 
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
-export function cpuSecondsOf(pid: number): number {
+/** A process's CPU time in seconds (clock ticks of 1/100 s): in its own code, and in the kernel for it. */
+export interface CpuTimes {
+  readonly userS: number;
+  readonly systemS: number;
+}
+
+/** utime and stime of a process; NaN for both once it is gone. */
+export function cpuTimesOf(pid: number): CpuTimes {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { userS: Number(fields[11]) / 100, systemS: Number(fields[12]) / 100 };
   } catch {
-    return NaN;
+    return { userS: NaN, systemS: NaN };
   }
+}
+
+/** utime + stime of a process, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  const { userS, systemS } = cpuTimesOf(pid);
+  return userS + systemS;
 }
 
 /** A memory line of /proc/PID/status, in bytes: VmRSS (resident now) or VmHWM (peak resident). */

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { generateTicketKey, ticketKeyToPem } from "../../../contract/peer-ticket.ts";
 import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
-import { cpuSecondsOf, memoryBytesOf } from "../process-stats.ts";
+import { cpuSecondsOf, cpuTimesOf, memoryBytesOf } from "../process-stats.ts";
+import type { CpuTimes } from "../process-stats.ts";
 import { makeTempDir, spawnManaged, waitUntil, type ManagedProcess } from "../origin/child-process.ts";
 import type { Origin } from "../origin/origin-stack.ts";
 
@@ -22,6 +23,8 @@ export interface GroupSidecar {
   readonly healthUrl: string;
   readonly process: ManagedProcess;
   cpuSeconds(): number;
+  /** CPU time in the sidecar's own code and in the kernel for it (socket copies, mostly). */
+  cpuTimes(): CpuTimes;
   /** Peak resident set size so far (VmHWM), MiB. */
   peakRssMiB(): number;
   metrics(): Promise<string>;
@@ -165,6 +168,7 @@ export async function startP2PGroup(origin: Origin, opts: GroupOptions): Promise
         healthUrl,
         process: proc,
         cpuSeconds: () => cpuSecondsOf(proc.child.pid ?? 0),
+        cpuTimes: () => cpuTimesOf(proc.child.pid ?? 0),
         peakRssMiB: () => memoryBytesOf(proc.child.pid ?? 0, "VmHWM") / 2 ** 20,
         metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
       });
