@@ -3,7 +3,8 @@
  * image at once from an origin throttled to a fixed total bandwidth (the rig's counting proxy), each
  * sidecar capped at 128 MiB of cache; then, in the same run, N clients pull it directly from that origin.
  * The origin, not the 2 CPU cores, is meant to be the scarce resource: CPU time is reported beside wall
- * time so a CPU-bound run shows as one.
+ * time so a CPU-bound run shows as one, with the kernel's part of the sidecars' time apart (on loopback,
+ * the socket copies: a floor no change to the sidecar's own code moves).
  *
  * Targets (issue 5): origin bytes <= 1.05 x the image size at every N; P2P p99 at N=16 <= 2 x the N=1
  * time (direct pulls grow about N-fold).
