@@ -20,7 +20,6 @@
  * Wall time shares two cores with the client, the proxy and the registry (and with whatever else
  * runs): sidecarMBPerCpuSecond is the sidecar's own cost, independent of that.
  */
-import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,7 +32,7 @@ import {
   startChildSidecar,
   type ChildSidecar,
 } from "../test/integration/sidecar/child-sidecar.ts";
-import { memoryBytesOf } from "../test/support/process-stats.ts";
+import { cpuSecondsOf, cpuTimesOf, memoryBytesOf } from "../test/support/process-stats.ts";
 import { bundle } from "../hack/images/bundle.ts";
 import { makeTempDir, removeTempDir } from "../test/support/origin/child-process.ts";
 import { discardGet } from "./discard-get.ts";
@@ -62,6 +61,8 @@ export interface SidecarBenchRow {
   /** CPU of this process: the client, and the throttle proxy when the origin is involved. */
   readonly benchCpuMs: number;
   readonly sidecarCpuMs: number;
+  /** Of sidecarCpuMs, the kernel's part (socket copies, mostly: a warm pull is almost only that). */
+  readonly sidecarSystemCpuMs: number;
   /** CPU of the docker-registry process. */
   readonly registryCpuMs: number;
   /** Blob bytes the origin sent during the run. */
@@ -153,13 +154,15 @@ async function timed(
 ): Promise<SidecarBenchRow> {
   origin.proxy.reset();
   const cpu0 = process.cpuUsage();
-  const side0 = sidecar?.cpuSeconds() ?? 0;
-  const reg0 = processCpuSeconds(origin.registry.process.child.pid!);
+  const side0 = sidecar ? cpuTimesOf(sidecar.pid) : undefined;
+  const reg0 = cpuSecondsOf(origin.registry.process.child.pid!);
   const t0 = performance.now();
   const bytes = await run();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const sidecarCpuMs = sidecar ? (sidecar.cpuSeconds() - side0) * 1000 : 0;
+  const side1 = sidecar ? cpuTimesOf(sidecar.pid) : undefined;
+  const sidecarSystemCpuMs = side0 && side1 ? (side1.systemS - side0.systemS) * 1000 : 0;
+  const sidecarCpuMs = side0 && side1 ? (side1.userS - side0.userS) * 1000 + sidecarSystemCpuMs : 0;
   return {
     name,
     bytes,
@@ -167,7 +170,8 @@ async function timed(
     mbPerSecond: round(bytes / 1e6 / (wallMs / 1000)),
     benchCpuMs: round((cpu.user + cpu.system) / 1000),
     sidecarCpuMs: round(sidecarCpuMs),
-    registryCpuMs: round((processCpuSeconds(origin.registry.process.child.pid!) - reg0) * 1000),
+    sidecarSystemCpuMs: round(sidecarSystemCpuMs),
+    registryCpuMs: round((cpuSecondsOf(origin.registry.process.child.pid!) - reg0) * 1000),
     originBlobBytes: origin.proxy.blobBytes(),
     sidecarMBPerCpuSecond: sidecar && sidecarCpuMs > 0 ? round(bytes / 1e6 / (sidecarCpuMs / 1000)) : null,
     sidecarCpuSPerGiB: sidecar && bytes > 0 ? round(sidecarCpuMs / 1000 / (bytes / GiB), 100) : null,
@@ -252,12 +256,6 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
     await origin.stop();
     removeTempDir(bundleDir);
   }
-}
-
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The block size the sidecar runs with: its `--blocksize` flag, else the option's default (KiB). */
