@@ -59,6 +59,9 @@ export async function loopbackMBps(opts: LoopbackOptions): Promise<number> {
     }
     await Promise.all(closed);
     const seconds = (performance.now() - started) / 1000;
+    // It exits 0 only once every connection got all its bytes (a crash also closes the connections).
+    const code = await exited;
+    if (code !== 0) throw new Error(`loopback receiver exited (${String(code)}) before reading every byte`);
     return Math.round((bytesEach * opts.connections) / 1e6 / seconds);
   } finally {
     receiver.kill();
