@@ -35,10 +35,12 @@ export async function loopbackMBps(opts: LoopbackOptions): Promise<number> {
   const bytesEach = Math.ceil(opts.bytes / opts.connections / opts.blockBytes) * opts.blockBytes;
   const blocks = Array.from({ length: bytesEach / opts.blockBytes }, () => Buffer.alloc(opts.blockBytes, 7));
   const closed: Promise<void>[] = [];
+  const connected = Promise.withResolvers<"connected">();
   let started = 0;
   const server = createServer((socket: Socket) => {
     started ||= performance.now();
     closed.push(new Promise((resolve) => socket.once("close", () => resolve())));
+    if (closed.length === opts.connections) connected.resolve("connected");
     socket.on("error", () => undefined); // the receiver closes once it has every byte
     let next = 0;
     const pump = () => {
@@ -53,10 +55,9 @@ export async function loopbackMBps(opts: LoopbackOptions): Promise<number> {
   const receiver = spawn(process.execPath, args, { stdio: "ignore" });
   const exited = new Promise<number | null>((resolve) => receiver.once("exit", resolve));
   try {
-    while (closed.length < opts.connections) {
-      const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 10, "waiting"))]);
-      if (code !== "waiting") throw new Error(`loopback receiver exited (${String(code)}) before connecting`);
-    }
+    const first = await Promise.race([connected.promise, exited]);
+    if (first !== "connected")
+      throw new Error(`loopback receiver exited (${String(first)}) before connecting`);
     await Promise.all(closed);
     const seconds = (performance.now() - started) / 1000;
     // It exits 0 only once every connection got all its bytes (a crash also closes the connections).

@@ -217,6 +217,8 @@ export async function benchP2P(opts: Options): Promise<P2PRow[]> {
       const direct = opts.direct
         ? await runDirect(origin, n, image.repo)
         : { times: [NaN], originBytes: NaN };
+      // What all N sidecars delivered to their clients: each the whole image.
+      const deliveredGiB = (n * image.totalBytes) / GiB;
       const row: P2PRow = {
         n,
         imageBytes: image.totalBytes,
@@ -234,8 +236,8 @@ export async function benchP2P(opts: Options): Promise<P2PRow[]> {
         peerConnectionsOpened: p2p.peerConnectionsOpened,
         sidecarPeakRssMiB: p2p.sidecarPeakRssMiB,
         sidecarPeakRssOverCapMiB: p2p.sidecarPeakRssMiB - opts.cacheMiB,
-        sidecarCpuSPerGiB: round(p2p.cpu.sidecarsS / ((n * image.totalBytes) / GiB), 100),
-        sidecarSystemCpuSPerGiB: round(p2p.cpu.sidecarsSystemS / ((n * image.totalBytes) / GiB), 100),
+        sidecarCpuSPerGiB: round(p2p.cpu.sidecarsS / deliveredGiB, 100),
+        sidecarSystemCpuSPerGiB: round(p2p.cpu.sidecarsSystemS / deliveredGiB, 100),
       };
       rows.push(row);
       if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);

@@ -32,7 +32,7 @@ import {
   startChildSidecar,
   type ChildSidecar,
 } from "../test/integration/sidecar/child-sidecar.ts";
-import { cpuSecondsOf, cpuTimesOf, memoryBytesOf } from "../test/support/process-stats.ts";
+import { cpuSecondsOf, memoryBytesOf } from "../test/support/process-stats.ts";
 import { bundle } from "../hack/images/bundle.ts";
 import { makeTempDir, removeTempDir } from "../test/support/origin/child-process.ts";
 import { discardGet } from "./discard-get.ts";
@@ -154,13 +154,13 @@ async function timed(
 ): Promise<SidecarBenchRow> {
   origin.proxy.reset();
   const cpu0 = process.cpuUsage();
-  const side0 = sidecar ? cpuTimesOf(sidecar.pid) : undefined;
+  const side0 = sidecar?.cpuTimes();
   const reg0 = cpuSecondsOf(origin.registry.process.child.pid!);
   const t0 = performance.now();
   const bytes = await run();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const side1 = sidecar ? cpuTimesOf(sidecar.pid) : undefined;
+  const side1 = sidecar?.cpuTimes();
   const sidecarSystemCpuMs = side0 && side1 ? (side1.systemS - side0.systemS) * 1000 : 0;
   const sidecarCpuMs = side0 && side1 ? (side1.userS - side0.userS) * 1000 + sidecarSystemCpuMs : 0;
   return {
@@ -218,15 +218,13 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
     const direct = rows[0]!;
     const cold = rows[1]!;
     const warmBestMBps = Math.max(...rows.slice(2).map((r) => r.mbPerSecond));
+    const transfer = {
+      bytes: image.totalBytes,
+      blockBytes: blockBytesOf(opts.sidecarArgs ?? []),
+      connections: layerCount,
+    };
     const loopback: number[] = [];
-    for (let i = 1; i <= (opts.warmRuns ?? 5); i++) {
-      const transfer = {
-        bytes: image.totalBytes,
-        blockBytes: blockBytesOf(opts.sidecarArgs ?? []),
-        connections: layerCount,
-      };
-      loopback.push(await loopbackMBps(transfer));
-    }
+    for (let i = 1; i <= (opts.warmRuns ?? 5); i++) loopback.push(await loopbackMBps(transfer));
     const loopbackBestMBps = Math.max(...loopback);
     const coldOverDirect = round(cold.wallMs / direct.wallMs, 100);
     const peakRss = memoryBytesOf(s.pid, "VmHWM");

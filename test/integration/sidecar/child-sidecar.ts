@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { encodeHostForPath } from "../../../contract/registry-host.ts";
 import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from "../../../sidecar/node-flags.ts";
-import { cpuSecondsOf, memoryBytesOf } from "../../support/process-stats.ts";
+import { cpuTimesOf, memoryBytesOf, type CpuTimes } from "../../support/process-stats.ts";
 import {
   freePort,
   makeTempDir,
@@ -28,8 +28,8 @@ export interface ChildSidecar {
   readonly apiPrefix: string;
   /** VmRSS from /proc/PID/status, in bytes. */
   rssBytes(): number;
-  /** utime + stime from /proc/PID/stat, in seconds. */
-  cpuSeconds(): number;
+  /** utime and stime from /proc/PID/stat, in seconds. */
+  cpuTimes(): CpuTimes;
   metrics(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -95,7 +95,7 @@ export async function startChildSidecar(
     imagePrefix: `${host}/${encoded}`,
     apiPrefix: `/v2/${encoded}`,
     rssBytes: () => memoryBytesOf(pid, "VmRSS"),
-    cpuSeconds: () => cpuSecondsOf(pid),
+    cpuTimes: () => cpuTimesOf(pid),
     metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
     stop: () => proc.stop(),
   };
