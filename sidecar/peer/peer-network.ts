@@ -93,7 +93,8 @@ export const QUARANTINE_MAX_MS = 300_000;
 export const CACHED_PROBE_TIMEOUT_MS = 1_000;
 /**
  * Peers asked for a block before the registry: its parent and grandparent in the block's tree (the
- * owner's children, which have no grandparent: the owner and the peer ranked right above them).
+ * owner's children, which have no grandparent: the owner and the peer ranked right above them), and
+ * deeper in the tree the owner after them (peer-source.ts).
  */
 export const PEER_CANDIDATES = 2;
 /**

@@ -1,8 +1,8 @@
 /**
  * Peers as block sources. For each block the engine asks `candidates(request)` for its peer sources:
  * the peers above this sidecar in the block's rendezvous ranking, read as a tree (block-tree.ts
- * askOrder: parent, then grandparent, or for the owner's children the peer ranked right above them),
- * or without a fan-out the owner, then the next candidate; then the peers ranked right after this
+ * askOrder: parent, then grandparent, or for the owner's children the peer ranked right above them;
+ * deeper in the tree the owner after those), or without a fan-out the owner, then the next candidate; then the peers ranked right after this
  * sidecar, for a copy they already hold (cached only); the caller appends the registry. The owner,
  * with no peer above it, reads the registry after those probes. With
  * rendezvous hashing a peer that joins takes over only blocks whose owner until then now ranks right
@@ -32,7 +32,8 @@ export interface PeerSourceContext {
   readonly blockSize: number;
   /**
    * Peers above this sidecar tried per block (parent and grandparent, or for the owner's children the
-   * owner and the peer right above; without a fan-out the owner and the next candidate).
+   * owner and the peer right above; without a fan-out the owner and the next candidate). Deeper in a
+   * tree the owner is asked after them, one more.
    */
   readonly maxCandidates: number;
   /**
@@ -147,11 +148,17 @@ export function peerCandidates(
     if (ranked === undefined) return [];
     const at = ranked.indexOf(ctx.self);
     const above = at < 0 ? ranked : ctx.fanout ? askOrder(ranked, at, ctx.fanout) : ranked.slice(0, at);
-    const asked = above
-      .filter((peer) => !ctx.quarantine.has(peer))
-      .slice(0, ctx.maxCandidates)
-      .map((peer) => new PeerBlockSource(ctx, peer, host, repo));
-    return [...asked, ...heldCopies(ctx, ranked, host, repo)];
+    const usable = above.filter((peer) => !ctx.quarantine.has(peer));
+    const asked = usable.slice(0, ctx.maxCandidates);
+    // Deep in a tree, the owner last: when the parent and the grandparent both fail (peers leaving
+    // one after the other on the same branch), the owner has the block or is fetching it, and asking
+    // it keeps the requester from reading the block from the registry a second time.
+    const owner = ranked[0];
+    if (owner !== undefined && owner !== ctx.self && usable.includes(owner) && !asked.includes(owner)) {
+      asked.push(owner);
+    }
+    const sources = asked.map((peer) => new PeerBlockSource(ctx, peer, host, repo));
+    return [...sources, ...heldCopies(ctx, ranked, host, repo)];
   };
 }
 

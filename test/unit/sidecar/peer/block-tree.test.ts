@@ -1,7 +1,7 @@
 /**
  * A block's ranking read as a tree (sidecar/peer/block-tree.ts), and the peers a sidecar asks with it
- * (peer-source.ts with a fan-out): its parent, then its grandparent; the owner reads the registry
- * after asking the peers ranked after it for a held copy. Every peer asked ranks above the asker.
+ * (peer-source.ts with a fan-out): its parent, then its grandparent, then the owner; the owner reads the
+ * registry after asking the peers ranked after it for a held copy. Every peer asked ranks above the asker.
  */
 import { expect } from "chai";
 import { ancestors, askOrder } from "../../../../sidecar/peer/block-tree.ts";
@@ -75,20 +75,43 @@ describe("block tree", () => {
     }
   });
 
-  it("a sidecar asks its parent and grandparent (or the peer right above it) in the block's ranking, then the peers after it for a held copy", () => {
+  it("a sidecar asks its parent and grandparent (or the peer right above it) in the block's ranking, the owner last, then the peers after it for a held copy", () => {
     for (let index = 0; index < 16; index++) {
       const order = rankPeers(DIGEST, index, PEERS);
       for (const [at, self] of order.entries()) {
-        const chain = askOrder(order, at, 2)
-          .slice(0, 2)
-          .map((p) => `peer ${p}`);
+        const chain = askOrder(order, at, 2).slice(0, 2);
+        // Below the owner's grandchildren (position 7 on) the owner is neither parent nor grandparent.
+        const owner = at >= 7 ? [order[0]!] : [];
         const held = order.slice(at + 1, at + 1 + CACHED_PROBES).map((p) => `peer ${p} (cached)`);
         expect(idsFor(contextFor(self, 2), index), `block ${index}, position ${at}`).to.deep.equal([
-          ...chain,
+          ...[...chain, ...owner].map((p) => `peer ${p}`),
           ...held,
         ]);
       }
     }
+  });
+
+  it("deep in the tree the owner follows parent and grandparent, for when both fail (two peers of one branch left after the list was made)", () => {
+    const order = rankPeers(DIGEST, 7, PEERS);
+    const self = order[14]!; // ancestors with fan-out 2: positions 6, 2, 0
+    expect(idsFor(contextFor(self, 2), 7)).to.deep.equal([
+      `peer ${order[6]}`,
+      `peer ${order[2]}`,
+      `peer ${order[0]}`,
+      `peer ${order[15]} (cached)`,
+    ]);
+    // Once they are quarantined, the next peers up take their places, the owner first.
+    expect(idsFor(contextFor(self, 2, [order[6]!, order[2]!]), 7)).to.deep.equal([
+      `peer ${order[0]}`,
+      `peer ${order[13]}`,
+      `peer ${order[15]} (cached)`,
+    ]);
+  });
+
+  it("a quarantined owner is not asked, and the owner never asks itself", () => {
+    const order = rankPeers(DIGEST, 9, PEERS);
+    expect(idsFor(contextFor(order[10]!, 2, [order[0]!]), 9)).to.not.include(`peer ${order[0]}`);
+    expect(idsFor(contextFor(order[0]!, 2), 9).every((id) => id.endsWith("(cached)"))).to.equal(true);
   });
 
   it("asks the ancestors, then the peers ranked right above that are not, nearest first", () => {
