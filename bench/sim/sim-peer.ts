@@ -20,6 +20,7 @@ import {
 import type { BlockSource } from "../../sidecar/blocks/index.ts";
 import type { PeerViewProvider } from "../../sidecar/peer/peer-view.ts";
 import { Quarantine } from "../../sidecar/peer/quarantine.ts";
+import { AskingPeers } from "../../sidecar/peer/asking-peers.ts";
 import { CONNECTIONS_PER_ORIGIN } from "../../sidecar/upstream/http-transport.ts";
 
 /** Where a block comes from, in the order a sidecar tries them. */
@@ -49,6 +50,8 @@ export class SimPeer {
   view: readonly string[];
   readonly quarantine: Quarantine;
   readonly slowProbes: Quarantine;
+  /** The blocks peers wait on this peer for (its peer server's requests in progress). */
+  readonly asking = new AskingPeers();
   /** Bytes this peer sent to other peers. */
   uploaded = 0;
   /** Fetches in flight, by block key, with everyone waiting for each. */
@@ -108,6 +111,7 @@ export class SimPeer {
       maxCandidates: PEER_CANDIDATES,
       cachedProbeTimeoutMs: CACHED_PROBE_TIMEOUT_MS,
       slowProbes: this.slowProbes,
+      asking: this.asking,
       ...(opts.fanout !== undefined && { fanout: opts.fanout }),
     };
     this.#tree = opts.fanout !== undefined;

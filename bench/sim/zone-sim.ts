@@ -26,6 +26,7 @@ import {
   type BlockRequest,
 } from "../../sidecar/blocks/index.ts";
 import { CACHED_PROBE_TIMEOUT_MS } from "../../sidecar/peer/peer-network.ts";
+import { hostOf } from "../../sidecar/peer/asking-peers.ts";
 import { FluidLinks, NO_LINK, type FlowEnd } from "./fluid-links.ts";
 import { ORIGIN_KEY, SimPeer, type FetchDone, type SimSource } from "./sim-peer.ts";
 import { prng } from "../../test/support/prng.ts";
@@ -291,6 +292,8 @@ class ZoneSim {
       else this.#fromPeer(peer, source.peer, source.cachedOnly, request, next);
     };
     const probe = source.kind === "peer" && source.cachedOnly;
+    // A peer waiting on this one for the block is not probed for it (peer-source.ts): a miss at once.
+    if (probe && peer.asking.has(request.digest, request.index, source.peer)) return tryNext();
     // A probe takes a free connection, or one of PROBE_CONNECTIONS past the cap (peer-client.ts).
     if (probe && this.#o.probesQueue !== true && peer.tryProbeConnection(to, start)) return;
     // Else it waits: at the head of the queue (before 2026-12-06, with `probesQueue`, at its tail).
@@ -353,12 +356,14 @@ class ZoneSim {
       // A cached-only probe is a miss at once: it never joins a fetch in flight.
       if (cachedOnly) return this.#after(half, peer, () => next(false));
       const blob = { digest: request.digest, size: request.blobSize };
+      const stopAsking = from.asking.add(request.digest, request.index, hostOf(peer.id));
       this.#fetch(
         from,
         blob,
         request.index,
         (r) => from.sourcesAsOwner(r),
         (ok) => {
+          stopAsking();
           if (ok && from.alive) send();
           else this.#after(half, peer, () => next(false));
         },

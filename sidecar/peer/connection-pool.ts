@@ -17,6 +17,8 @@ export interface PoolOptions {
   readonly maxPerPeer: number;
   /** Called for every connection opened (metrics). */
   readonly onOpen?: () => void;
+  /** The address connections are made from (ConnectionOptions.localAddress). */
+  readonly localAddress?: string;
 }
 
 interface Waiter {
@@ -101,6 +103,7 @@ export class ConnectionPool {
       connectTimeoutMs: this.#opts.connectTimeoutMs,
       transferTimeoutMs: this.#opts.transferTimeoutMs,
       onClose: (c) => this.#closedConnection(c),
+      ...(this.#opts.localAddress !== undefined && { localAddress: this.#opts.localAddress }),
     });
     slots.open++;
     this.#all.add(connection);

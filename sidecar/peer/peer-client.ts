@@ -23,6 +23,11 @@ export interface PeerClientOptions {
   readonly onOpen?: () => void;
   /** Where block buffers come from; default their own allocation. */
   readonly buffers?: BlockBuffers;
+  /**
+   * The address to connect from: this sidecar's pod IP, so that a peer sees which of its peers asks
+   * (asking-peers.ts), also where several sidecars share a host's loopback. Default the system's choice.
+   */
+  readonly localAddress?: string;
 }
 
 /** Connections open to one peer at most, unless the options say otherwise. */
@@ -50,6 +55,7 @@ export class PeerClient {
       transferTimeoutMs: opts.transferTimeoutMs,
       maxPerPeer: opts.maxConnectionsPerPeer ?? CONNECTIONS_PER_PEER,
       ...(opts.onOpen ? { onOpen: opts.onOpen } : {}),
+      ...(opts.localAddress !== undefined && { localAddress: opts.localAddress }),
     });
     this.#buffers = opts.buffers ?? UNPOOLED;
   }

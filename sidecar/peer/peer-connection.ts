@@ -30,6 +30,11 @@ export interface ConnectionOptions {
   readonly transferTimeoutMs: number;
   /** Called once, when the connection is gone (closed by either side, or failed). */
   readonly onClose: (connection: PeerConnection) => void;
+  /**
+   * The address to connect from (this sidecar's pod IP), unless one of it and the peer is a loopback
+   * address and the other is not; default the system's choice.
+   */
+  readonly localAddress?: string;
 }
 
 /** The request in flight: where its body goes and how it ends. */
@@ -48,6 +53,11 @@ interface Exchange {
   filled: number;
   /** Bytes arrived beyond the answer: the connection is out of step and must not be reused. */
   outOfStep: boolean;
+}
+
+/** Whether `host` is a loopback address: from one, only loopback is reachable, and only from one. */
+function isLoopback(host: string): boolean {
+  return host.startsWith("127.") || host === "::1" || host === "localhost";
 }
 
 /** `host` for net.connect and `port` of a peer id (`ip:port`, `[v6]:port` or `name:port`). */
@@ -77,8 +87,11 @@ export class PeerConnection {
   constructor(peer: PeerId, opts: ConnectionOptions) {
     this.peer = peer;
     this.#opts = opts;
+    const target = hostAndPort(peer);
+    const local = opts.localAddress;
     this.#socket = connect({
-      ...hostAndPort(peer),
+      ...target,
+      ...(local !== undefined && isLoopback(local) === isLoopback(target.host) && { localAddress: local }),
       noDelay: true,
       onread: { buffer: () => this.#nextReadTarget(), callback: (n: number) => this.#onRead(n) },
     });

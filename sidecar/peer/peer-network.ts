@@ -32,6 +32,7 @@ import { peerId } from "./peer-view.ts";
 import type { PeerViewProvider } from "./peer-view.ts";
 import { Quarantine } from "./quarantine.ts";
 import { rankPeers } from "./rendezvous.ts";
+import { AskingPeers } from "./asking-peers.ts";
 import { StaticPeers } from "./static-peers.ts";
 import { CodedError } from "../../lib/coded-error.ts";
 
@@ -184,6 +185,7 @@ export function createPeerNetwork(
     connectTimeoutMs: settings.connectTimeoutMs,
     transferTimeoutMs: settings.transferTimeoutMs,
     onOpen: () => metrics?.connectionsOpened.inc(),
+    localAddress: settings.podIP,
     ...(deps.buffers ? { buffers: deps.buffers } : {}),
   });
   const metrics = deps.registry
@@ -193,6 +195,7 @@ export function createPeerNetwork(
         connections: client.connections,
       }))
     : undefined;
+  const asking = new AskingPeers();
   const ctx: PeerSourceContext = {
     view,
     client,
@@ -203,6 +206,7 @@ export function createPeerNetwork(
     fanout: BLOCK_TREE_FANOUT,
     cachedProbeTimeoutMs: Math.min(CACHED_PROBE_TIMEOUT_MS, settings.transferTimeoutMs),
     slowProbes: new Quarantine({ baseMs: QUARANTINE_BASE_MS, maxMs: QUARANTINE_MAX_MS }),
+    asking,
     onFailure: (peer, err) => {
       metrics?.failures.inc({ code: err.peerCode });
       logger.debug({ peer, code: err.peerCode, msg: err.message }, "peer request failed");
@@ -251,6 +255,7 @@ export function createPeerNetwork(
         blockSize: settings.blockSizeBytes,
         maxInFlight: Math.max(256, settings.proxyFsParallels * 4),
         logger,
+        asking,
         onAnswer: (status, bytes) => {
           metrics?.served.inc({ status: String(status) });
           if (bytes > 0) metrics?.servedBytes.inc(bytes);

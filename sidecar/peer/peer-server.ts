@@ -12,6 +12,7 @@ import { PeerTicketError } from "../../contract/peer-ticket.ts";
 import { blockLength, parseBlockPath, ticketFromHeader } from "./peer-protocol.ts";
 import type { PeerBlockRequest } from "./peer-protocol.ts";
 import type { PeerViewProvider } from "./peer-view.ts";
+import type { AskingPeers } from "./asking-peers.ts";
 
 /** The owner side of the engine: what the peer server needs from the rest of the sidecar. */
 export interface OwnerBlocks {
@@ -37,6 +38,8 @@ export interface PeerServerOptions {
   readonly logger: Logger;
   /** Every answer: its status and the block bytes sent (0 unless 200). */
   readonly onAnswer?: (status: number, bytes: number) => void;
+  /** Where the requests in progress are recorded, so that this sidecar does not probe their askers. */
+  readonly asking?: AskingPeers;
 }
 
 export interface PeerServer {
@@ -67,6 +70,7 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
     if (block.blockSize !== opts.blockSize) return reply(res, 404, "BLOCK_SIZE_MISMATCH");
     if (inFlight >= opts.maxInFlight) return reply(res, 503, "PEER_BUSY");
     inFlight++;
+    const stopAsking = opts.asking?.add(block.digest, block.index, req.socket.remoteAddress);
     const abort = new AbortController();
     let answered = false;
     // Only a requester gone before the answer aborts the fetch (an abort builds an error with a stack:
@@ -89,6 +93,7 @@ export async function startPeerServer(opts: PeerServerOptions): Promise<PeerServ
     } finally {
       answered = true;
       inFlight--;
+      stopAsking?.();
     }
   }
 

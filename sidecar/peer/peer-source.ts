@@ -22,6 +22,7 @@ import type { Quarantine } from "./quarantine.ts";
 import { askOrder } from "./block-tree.ts";
 import { rankPeers } from "./rendezvous.ts";
 import type { PeerId, PeerViewProvider } from "./peer-view.ts";
+import type { AskingPeers } from "./asking-peers.ts";
 
 export interface PeerSourceContext {
   readonly view: PeerViewProvider;
@@ -53,6 +54,11 @@ export interface PeerSourceContext {
    * they stay asked as owners: a silent peer then costs one probe, a busy one loses only its probes.
    */
   readonly slowProbes: Quarantine;
+  /**
+   * The blocks peers are asking this sidecar for now (its peer server's requests): a peer asking for
+   * a block is not probed for a copy of it. Unset: every probe is sent.
+   */
+  readonly asking?: AskingPeers;
   readonly onFailure?: (peer: PeerId, err: PeerError) => void;
 }
 
@@ -87,6 +93,10 @@ export class PeerBlockSource implements BlockSource {
   async fetchBlock(request: BlockRequest, signal: AbortSignal, context?: FetchContext): Promise<Uint8Array> {
     const ticket = this.#ctx.view.current().ticket;
     if (ticket === undefined) throw new PeerError("PEER_NO_TICKET", "no peer ticket yet", this.peer);
+    if (this.cachedOnly && this.#ctx.asking?.has(request.digest, request.index, this.peer)) {
+      // A miss without the round trip: the peer waits on this sidecar for the block.
+      throw new PeerError("PEER_UNAVAILABLE", "it is asking this sidecar for the block", this.peer);
+    }
     const peerRequest = {
       host: this.#host,
       repo: this.#repo,

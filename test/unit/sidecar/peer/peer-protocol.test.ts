@@ -24,6 +24,8 @@ import { attemptFetch } from "../../../../sidecar/blocks/fetch-attempt.ts";
 import { Quarantine } from "../../../../sidecar/peer/quarantine.ts";
 import { rankPeers } from "../../../../sidecar/peer/rendezvous.ts";
 import { StaticPeers } from "../../../../sidecar/peer/static-peers.ts";
+import { AskingPeers } from "../../../../sidecar/peer/asking-peers.ts";
+import { waitUntil } from "../../../support/origin/child-process.ts";
 import { startFaultyPeer, type FaultyPeer } from "../../../support/peer/faulty-peer.ts";
 import { peerCodeOf } from "../../../support/peer/peer-error-code.ts";
 
@@ -352,5 +354,75 @@ describe("peer protocol over loopback", function () {
     expect(await peerCodeOf(source.fetchBlock(block(0), abort.signal))).to.equal("PEER_ABORTED");
     expect(quarantine.has(silent.id)).to.equal(false);
     await client.close();
+  });
+
+  it("a peer asking this sidecar for a block is not probed for a copy of it while it waits; others are", async () => {
+    // A: an owner whose fetch of the block waits. C: a peer that holds the blob and asks A for block 0.
+    let release!: () => void;
+    const fetching = new Promise<void>((resolve) => (release = resolve));
+    const asking = new AskingPeers();
+    const a = await startPeerServer({
+      host: "127.0.0.15",
+      port: 0,
+      view: new StaticPeers({ peers: [], group: "team", self: "127.0.0.15", key }),
+      blocks: { get: async () => (await fetching, undefined) },
+      blockSize: BS,
+      maxInFlight: 4,
+      logger: silentLogger(),
+      asking,
+    });
+    const c = await startNode("127.0.0.16");
+    let probesOfC = 0;
+    const answered = c.owner.get.bind(c.owner);
+    c.owner.get = async (req) => {
+      if (req.cachedOnly) probesOfC++;
+      return answered(req);
+    };
+    const aId = `127.0.0.15:${a.address.port}`;
+    const cView = new StaticPeers({ peers: [aId, c.id], group: "team", self: c.id, key });
+    const cClient = new PeerClient({
+      connectTimeoutMs: 500,
+      transferTimeoutMs: 5_000,
+      localAddress: "127.0.0.16",
+    });
+    const peerRequest = {
+      host: "registry.test:5000",
+      repo: REPO,
+      digest,
+      blobSize: blob.byteLength,
+      blockSize: BS,
+    };
+    const cAsks = cClient.fetchBlock(
+      aId,
+      { ...peerRequest, index: 0 },
+      cView.current().ticket!,
+      new AbortController().signal,
+    );
+    cAsks.catch(() => undefined);
+    const aView = new StaticPeers({ peers: [aId, c.id], group: "team", self: aId, key });
+    const { ctx, client } = sourceFor(aView, aId);
+    try {
+      await waitUntil(
+        async () => asking.has(digest, 0, c.id),
+        5_000,
+        () => "C's request never reached A",
+      );
+      const probe = new PeerBlockSource({ ...ctx, asking }, c.id, "registry.test:5000", REPO, true);
+      expect(await peerCodeOf(probe.fetchBlock(block(0), new AbortController().signal))).to.equal(
+        "PEER_UNAVAILABLE",
+      );
+      expect(probesOfC, "no probe sent for the block C is asking for").to.equal(0);
+      const other = await probe.fetchBlock(block(1), new AbortController().signal);
+      expect(Buffer.from(other).equals(blob.subarray(BS, 2 * BS))).to.equal(true);
+      expect(probesOfC, "another block is probed").to.equal(1);
+      release();
+      expect(await peerCodeOf(cAsks)).to.equal("PEER_UNAVAILABLE");
+      expect(asking.size, "nothing recorded once the request ended").to.equal(0);
+      await probe.fetchBlock(block(0), new AbortController().signal);
+      expect(probesOfC, "probed again once C stopped asking").to.equal(2);
+    } finally {
+      release();
+      await Promise.all([client.close(), cClient.close(), a.close(), c.server.close()]);
+    }
   });
 });
