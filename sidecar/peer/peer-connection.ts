@@ -10,7 +10,7 @@
  *
  * Every failure becomes a PeerError whose code says whose fault it is.
  */
-import { connect } from "node:net";
+import { connect, isIP } from "node:net";
 import type { Socket } from "node:net";
 import { PeerError } from "./peer-error.ts";
 import type { PeerId } from "./peer-view.ts";
@@ -30,10 +30,7 @@ export interface ConnectionOptions {
   readonly transferTimeoutMs: number;
   /** Called once, when the connection is gone (closed by either side, or failed). */
   readonly onClose: (connection: PeerConnection) => void;
-  /**
-   * The address to connect from (this sidecar's pod IP), unless one of it and the peer is a loopback
-   * address and the other is not; default the system's choice.
-   */
+  /** The address to connect from (this sidecar's pod IP) where it can reach the peer (bindAddress). */
   readonly localAddress?: string;
 }
 
@@ -55,9 +52,20 @@ interface Exchange {
   outOfStep: boolean;
 }
 
-/** Whether `host` is a loopback address: from one, only loopback is reachable, and only from one. */
-function isLoopback(host: string): boolean {
-  return host.startsWith("127.") || host === "::1" || host === "localhost";
+/**
+ * The local address a connection to `host` is made from: `local` (the pod IP) when it can reach that
+ * host, else undefined (the system's choice). It cannot when the families differ, when one is a
+ * loopback address and the other is not, or when the host is a name (its address is not known yet).
+ */
+export function bindAddress(local: string | undefined, host: string): string | undefined {
+  if (local === undefined) return undefined;
+  const family = isIP(host);
+  if (family === 0 || family !== isIP(local)) return undefined;
+  return isLoopback(local) === isLoopback(host) ? local : undefined;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1";
 }
 
 /** `host` for net.connect and `port` of a peer id (`ip:port`, `[v6]:port` or `name:port`). */
@@ -88,10 +96,10 @@ export class PeerConnection {
     this.peer = peer;
     this.#opts = opts;
     const target = hostAndPort(peer);
-    const local = opts.localAddress;
+    const localAddress = bindAddress(opts.localAddress, target.host);
     this.#socket = connect({
       ...target,
-      ...(local !== undefined && isLoopback(local) === isLoopback(target.host) && { localAddress: local }),
+      ...(localAddress !== undefined && { localAddress }),
       noDelay: true,
       onread: { buffer: () => this.#nextReadTarget(), callback: (n: number) => this.#onRead(n) },
     });

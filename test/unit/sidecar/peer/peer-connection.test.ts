@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { BlockPool } from "../../../../sidecar/buffers/block-pool.ts";
 import { PeerClient } from "../../../../sidecar/peer/peer-client.ts";
+import { bindAddress } from "../../../../sidecar/peer/peer-connection.ts";
 import { PeerError } from "../../../../sidecar/peer/peer-error.ts";
 import type { PeerBlockRequest } from "../../../../sidecar/peer/peer-protocol.ts";
 import { startUnacceptingListener } from "../../../support/peer/unaccepting-listener.ts";
@@ -343,5 +344,23 @@ describe("peer client HTTP reading", function () {
     const r = await outcome(client.fetchBlock(peer.id, REQUEST, "t\r\nx-evil: 1", signal));
     expect(r.code).to.equal("PEER_NO_TICKET");
     expect(peer.connections).to.equal(0);
+  });
+});
+
+describe("peer connection: the address it connects from", () => {
+  it("the pod IP where it reaches the peer: same family, both loopback or neither", () => {
+    expect(bindAddress("10.0.0.7", "10.0.0.9")).to.equal("10.0.0.7");
+    expect(bindAddress("127.0.0.3", "127.0.0.5")).to.equal("127.0.0.3");
+    expect(bindAddress("fd00::7", "fd00::9")).to.equal("fd00::7");
+  });
+
+  it("the system's choice where the pod IP could not reach it: another family, loopback on one side only, a name, no pod IP", () => {
+    expect(bindAddress("fd00::7", "10.0.0.9")).to.equal(undefined);
+    expect(bindAddress("10.0.0.7", "fd00::9")).to.equal(undefined);
+    expect(bindAddress("127.0.0.1", "10.0.0.9")).to.equal(undefined);
+    expect(bindAddress("10.0.0.7", "127.0.0.5")).to.equal(undefined);
+    expect(bindAddress("::1", "fd00::9")).to.equal(undefined);
+    expect(bindAddress("10.0.0.7", "peer-2.example")).to.equal(undefined);
+    expect(bindAddress(undefined, "10.0.0.9")).to.equal(undefined);
   });
 });
