@@ -18,6 +18,11 @@
  *
  * --expose-gc: the block reclaimer (sidecar/memory/block-reclaimer.ts) asks for a full collection once
  * a named share of the memory budget in blocks was dropped, instead of V8's 64 MiB of external growth.
+ *
+ * Measured and not taken: --no-maglev (V8's mid-tier compiler off) idles the bundle at 60 MB instead
+ * of 63 (`npm run bench -- startup`, two rounds; Maglev's code and its compilations at start), but a
+ * 16-sidecar pull (bench/p2p.ts, 256 MiB) took 41.3-41.4 sidecar CPU-s against 37.9-38.1 and its p99
+ * rose 3-5%: a pod would pay 9% more CPU on every pull for 3 MB.
  */
 export const SIDECAR_NODE_FLAGS: readonly string[] = Object.freeze([
   "--initial-old-space-size=64",
