@@ -19,15 +19,21 @@
  * --expose-gc: the block reclaimer (sidecar/memory/block-reclaimer.ts) asks for a full collection once
  * a named share of the memory budget in blocks was dropped, instead of V8's 64 MiB of external growth.
  *
- * Measured and not taken: --no-maglev (V8's mid-tier compiler off) idles the bundle at 60 MB instead
- * of 63 (`npm run bench -- startup`, two rounds; Maglev's code and its compilations at start), but a
- * 16-sidecar pull (bench/p2p.ts, 256 MiB) took 41.3-41.4 sidecar CPU-s against 37.9-38.1 and its p99
- * rose 3-5%: a pod would pay 9% more CPU on every pull for 3 MB.
+ * --invocation-count-for-maglev=2000 (V8's default 400): V8's mid-tier compiler takes a function once
+ * it ran 2,000 times instead of 400, so the code that runs only while the sidecar starts (module
+ * bodies, config, undici's header tables) stays interpreted, and Maglev's code pages are not touched
+ * at start. The bundle idles at 60 MB instead of 63 (`npm run bench -- startup`, two rounds) and is
+ * ready in 179-190 ms p50 against 155-180. A pull's hot code runs thousands of times per block and is
+ * compiled as before: 16 sidecars pulling 256 MiB (bench/p2p.ts) took 41.2 and 36.5 sidecar CPU-s
+ * against 39.6 and 37.5 in alternating runs, one sidecar 2.3 and 2.3 against 2.3 and 2.2.
+ * (--no-maglev also idles at 60 MB, but those 16 sidecars then took 41.3-41.4 CPU-s against 37.9-38.1
+ * and their p99 rose 3-5%: Maglev pays for itself under load.)
  */
 export const SIDECAR_NODE_FLAGS: readonly string[] = Object.freeze([
   "--initial-old-space-size=64",
   "--max-semi-space-size=1",
   "--expose-gc",
+  "--invocation-count-for-maglev=2000",
 ]);
 
 /**
