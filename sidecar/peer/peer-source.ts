@@ -2,8 +2,9 @@
  * Peers as block sources. For each block the engine asks `candidates(request)` for its peer sources:
  * the peers above this sidecar in the block's rendezvous ranking, read as a tree (block-tree.ts
  * askOrder: parent, then grandparent, or for the owner's children the peer ranked right above them;
- * deeper in the tree the owner after those), or without a fan-out the owner, then the next candidate; then the peers ranked right after this
- * sidecar, for a copy they already hold (cached only); the caller appends the registry. The owner,
+ * deeper in the tree the owner after those), or without a fan-out the owner, then the next candidate;
+ * then the peers ranked right after this sidecar, for a copy they already hold (cached only), unless
+ * they are asking this sidecar for the block themselves; the caller appends the registry. The owner,
  * with no peer above it, reads the registry after those probes. With
  * rendezvous hashing a peer that joins takes over only blocks whose owner until then now ranks right
  * after it, so the blocks a newcomer owns come from their previous owner's cache instead of the
