@@ -212,8 +212,8 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
     const viaSidecar = () =>
       pullImage(agent, `${s.url}${s.apiPrefix}`, image.repo, "v1", basicAuth("alice", "alice-pw"));
     rows.push(await timed("cold sidecar", origin, s, viaSidecar));
-    for (let i = 1; i <= (opts.warmRuns ?? 5); i++)
-      rows.push(await timed(`warm sidecar #${i}`, origin, s, viaSidecar));
+    const warmRuns = opts.warmRuns ?? 5;
+    for (let i = 1; i <= warmRuns; i++) rows.push(await timed(`warm sidecar #${i}`, origin, s, viaSidecar));
 
     const direct = rows[0]!;
     const cold = rows[1]!;
@@ -224,7 +224,7 @@ export async function benchSidecar(opts: SidecarBenchOptions = {}): Promise<Side
       connections: layerCount,
     };
     const loopback: number[] = [];
-    for (let i = 1; i <= (opts.warmRuns ?? 5); i++) loopback.push(await loopbackMBps(transfer));
+    for (let i = 1; i <= warmRuns; i++) loopback.push(await loopbackMBps(transfer));
     const loopbackBestMBps = Math.max(...loopback);
     const coldOverDirect = round(cold.wallMs / direct.wallMs, 100);
     const peakRss = memoryBytesOf(s.pid, "VmHWM");

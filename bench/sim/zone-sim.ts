@@ -26,7 +26,7 @@ import {
   type BlockRequest,
 } from "../../sidecar/blocks/index.ts";
 import { CACHED_PROBE_TIMEOUT_MS } from "../../sidecar/peer/peer-network.ts";
-import { hostOf } from "../../sidecar/peer/asking-peers.ts";
+import { peerHost } from "../../sidecar/peer/peer-view.ts";
 import { FluidLinks, NO_LINK, type FlowEnd } from "./fluid-links.ts";
 import { ORIGIN_KEY, SimPeer, type FetchDone, type SimSource } from "./sim-peer.ts";
 import { prng } from "../../test/support/prng.ts";
@@ -356,7 +356,7 @@ class ZoneSim {
       // A cached-only probe is a miss at once: it never joins a fetch in flight.
       if (cachedOnly) return this.#after(half, peer, () => next(false));
       const blob = { digest: request.digest, size: request.blobSize };
-      const stopAsking = from.asking.add(request.digest, request.index, hostOf(peer.id));
+      const stopAsking = from.asking.add(request.digest, request.index, peerHost(peer.id));
       this.#fetch(
         from,
         blob,

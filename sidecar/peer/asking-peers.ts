@@ -9,7 +9,7 @@
  * Peers are matched by address alone (a request's source port is not its block server's port): two
  * sidecars on one address (tests) only lose a probe, which is never needed for correctness.
  */
-import type { PeerId } from "./peer-view.ts";
+import { peerHost, type PeerId } from "./peer-view.ts";
 
 export class AskingPeers {
   /** Block key -> asking address -> requests in progress. */
@@ -37,7 +37,7 @@ export class AskingPeers {
   /** Whether `peer` is asking this sidecar for block `index` of `digest` now. */
   has(digest: string, index: number, peer: PeerId): boolean {
     const hosts = this.#asking.get(`${digest}/${index}`);
-    return hosts !== undefined && hosts.has(normalizeAddress(hostOf(peer)));
+    return hosts !== undefined && hosts.has(normalizeAddress(peerHost(peer)));
   }
 
   /** Blocks with a request in progress (for tests: nothing stays behind once requests end). */
@@ -46,13 +46,8 @@ export class AskingPeers {
   }
 }
 
-/** The address part of `ip:port` or `[ipv6]:port`. */
-export function hostOf(peer: PeerId): string {
-  return peer.slice(0, peer.lastIndexOf(":"));
-}
-
-/** One spelling per address: no brackets, lower case, IPv4 without its IPv6-mapped prefix. */
+/** One spelling per address: lower case, IPv4 without its IPv6-mapped prefix (a socket's address). */
 function normalizeAddress(address: string): string {
-  const bare = address.replace(/^\[|\]$/g, "").toLowerCase();
-  return bare.startsWith("::ffff:") && bare.includes(".") ? bare.slice("::ffff:".length) : bare;
+  const lower = address.toLowerCase();
+  return lower.startsWith("::ffff:") && lower.includes(".") ? lower.slice("::ffff:".length) : lower;
 }

@@ -13,7 +13,7 @@
 import { connect, isIP } from "node:net";
 import type { Socket } from "node:net";
 import { PeerError } from "./peer-error.ts";
-import type { PeerId } from "./peer-view.ts";
+import { peerHost, type PeerId } from "./peer-view.ts";
 import { parseResponseHead, ResponseHeadError } from "./response-head.ts";
 import type { ResponseHead } from "./response-head.ts";
 
@@ -70,9 +70,7 @@ function isLoopback(address: string): boolean {
 
 /** `host` for net.connect and `port` of a peer id (`ip:port`, `[v6]:port` or `name:port`). */
 function hostAndPort(peer: PeerId): { host: string; port: number } {
-  const colon = peer.lastIndexOf(":");
-  const host = peer.slice(0, colon);
-  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(peer.slice(colon + 1)) };
+  return { host: peerHost(peer), port: Number(peer.slice(peer.lastIndexOf(":") + 1)) };
 }
 
 export class PeerConnection {

@@ -29,6 +29,12 @@ export function peerId(host: string, port: number): PeerId {
   return `${host}:${port}`;
 }
 
+/** The host of a peer id, as net.connect takes it: `ip`, an IPv6 address without brackets, or a name. */
+export function peerHost(peer: PeerId): string {
+  const host = peer.slice(0, peer.lastIndexOf(":"));
+  return host.startsWith("[") ? host.slice(1, -1) : host;
+}
+
 const PEER_RE = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?):(\d{1,5})$/;
 
 /** Validates an `ip:port` entry of a static list or a directory answer. */
